@@ -1,1 +1,4 @@
+mod duration;
+mod signals;
+mod supervisor;
 fn main() {}
