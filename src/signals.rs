@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::AsRawFd;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 /// Standard signal names without the `SIG` prefix, in number order.
 const NAMES: &[(&str, i32)] = &[
@@ -167,7 +167,11 @@ pub fn blockable_set() -> SigSet {
 /// previous mask, which the child gets back before exec.
 pub fn block_all() -> io::Result<SigSet> {
     let mut old = SigSet::empty();
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blockable_set()), Some(&mut old))?;
+    nix::sys::signal::sigprocmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&blockable_set()),
+        Some(&mut old),
+    )?;
     Ok(old)
 }
 
@@ -182,9 +186,11 @@ impl SignalStream {
             &blockable_set(),
             SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
         )?;
-        Ok(Self {
-            fd: AsyncFd::new(sfd)?,
-        })
+        // SAFETY: the SignalFd owns its descriptor and lives inside the
+        // AsyncFd, so the fd stays open and unchanged while registered.
+        let fd = unsafe { AsyncFd::register_with_interest(sfd, Interest::READABLE) }
+            .map_err(io::Error::from)?;
+        Ok(Self { fd })
     }
 
     /// The next signal, waiting without any timer when none is queued.
@@ -198,10 +204,6 @@ impl SignalStream {
                 Err(e) => return Err(e.into()),
             }
         }
-    }
-
-    pub fn raw_fd(&self) -> i32 {
-        self.fd.get_ref().as_raw_fd()
     }
 }
 

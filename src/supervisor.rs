@@ -93,7 +93,9 @@ pub enum Event {
     /// A readiness gate result.
     Probe(bool),
     /// Adaptive drain: new connections seen since the previous look.
-    Traffic { new_connections: usize },
+    Traffic {
+        new_connections: usize,
+    },
     /// The clock reached `next_deadline()`.
     Tick,
 }
@@ -109,7 +111,10 @@ pub enum Target {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Send { signal: i32, target: Target },
+    Send {
+        signal: i32,
+        target: Target,
+    },
     /// SIGKILL the whole tree.
     KillAll,
     SetReady(bool),
@@ -178,6 +183,10 @@ impl Supervisor {
 
     pub fn phase(&self) -> Phase {
         self.phase
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.cfg.mode
     }
 
     pub fn is_ready(&self) -> bool {
@@ -346,7 +355,11 @@ impl Supervisor {
         } else {
             Target::Leftovers
         };
-        tracing::debug!("forwarding {} to the {}", signals::name(to), target_name(target));
+        tracing::debug!(
+            "forwarding {} to the {}",
+            signals::name(to),
+            target_name(target)
+        );
         out.push(Action::Send { signal: to, target });
     }
 

@@ -74,7 +74,10 @@ fn gate_decides_readiness_and_follows_the_probe() {
     assert!(!c.sup.is_ready());
     assert_eq!(c.at(1000, Event::Probe(false)), vec![]);
     assert_eq!(c.at(2000, Event::Probe(true)), vec![Action::SetReady(true)]);
-    assert_eq!(c.at(3000, Event::Probe(false)), vec![Action::SetReady(false)]);
+    assert_eq!(
+        c.at(3000, Event::Probe(false)),
+        vec![Action::SetReady(false)]
+    );
     assert_eq!(c.sup.phase(), Phase::Starting);
     assert_eq!(c.at(4000, Event::Probe(true)), vec![Action::SetReady(true)]);
 }
@@ -97,7 +100,10 @@ fn no_drain_options_forward_term_at_once_and_set_no_timer() {
 #[test]
 fn other_signals_are_forwarded_in_every_phase() {
     let mut c = Clock::new(drain_cfg(10, Some(5)));
-    assert_eq!(c.at(0, Event::Signal(libc::SIGHUP)), vec![send(libc::SIGHUP, Target::Child)]);
+    assert_eq!(
+        c.at(0, Event::Signal(libc::SIGHUP)),
+        vec![send(libc::SIGHUP, Target::Child)]
+    );
     c.at(100, Event::Signal(TERM));
     assert_eq!(c.sup.phase(), Phase::Draining);
     assert_eq!(
@@ -124,7 +130,10 @@ fn drain_timeline_delay_then_forward_then_kill() {
     assert_eq!(c.advance_to(25_999), vec![]);
     assert_eq!(c.advance_to(26_000), vec![(26_000, Action::KillAll)]);
     assert_eq!(c.sup.phase(), Phase::Killing);
-    c.at(26_001, Event::ChildExited(ChildStatus::Signaled(libc::SIGKILL)));
+    c.at(
+        26_001,
+        Event::ChildExited(ChildStatus::Signaled(libc::SIGKILL)),
+    );
     assert_eq!(c.at(26_002, Event::TreeEmpty), vec![Action::Exit(137)]);
 }
 
@@ -190,7 +199,10 @@ fn custom_drain_signal_and_group_mode() {
 fn leftovers_get_the_stop_signal_and_the_default_deadline() {
     let mut c = Clock::new(Config::default());
     let out = c.at(1000, Event::ChildExited(ChildStatus::Exited(3)));
-    assert_eq!(out, vec![Action::SetReady(false), send(TERM, Target::Leftovers)]);
+    assert_eq!(
+        out,
+        vec![Action::SetReady(false), send(TERM, Target::Leftovers)]
+    );
     assert_eq!(c.sup.next_deadline(), Some(c.t(1000) + KILL_DEFAULT));
     assert_eq!(c.advance_to(6000), vec![(6000, Action::KillAll)]);
     assert_eq!(c.at(6001, Event::TreeEmpty), vec![Action::Exit(3)]);
@@ -253,7 +265,11 @@ fn exit_codes_follow_the_table_and_remaps() {
             ..Config::default()
         });
         c.at(0, Event::ChildExited(status));
-        assert_eq!(c.at(1, Event::TreeEmpty), vec![Action::Exit(want)], "{status:?}");
+        assert_eq!(
+            c.at(1, Event::TreeEmpty),
+            vec![Action::Exit(want)],
+            "{status:?}"
+        );
         assert_eq!(c.sup.exit_code(), Some(want));
     }
 }
@@ -273,7 +289,11 @@ fn drain_signal_while_starting_still_drains() {
     });
     let out = c.at(10, Event::Signal(TERM));
     assert_eq!(out, vec![Action::DrainStarted]);
-    assert_eq!(c.at(20, Event::Probe(true)), vec![], "never ready again once draining");
+    assert_eq!(
+        c.at(20, Event::Probe(true)),
+        vec![],
+        "never ready again once draining"
+    );
 }
 
 fn quiet_cfg(max_s: u64, quiet_ms: u64, min_ms: u64) -> Config {
@@ -316,7 +336,10 @@ fn quiet_never_fires_while_connections_keep_arriving() {
     let mut c = Clock::new(quiet_cfg(10, 2000, 2000));
     c.at(0, Event::Signal(TERM));
     assert_eq!(looks(&mut c, 100, 9900, |_| true), None);
-    assert_eq!(c.advance_to(10_000), vec![(10_000, send(TERM, Target::Child))]);
+    assert_eq!(
+        c.advance_to(10_000),
+        vec![(10_000, send(TERM, Target::Child))]
+    );
 }
 
 #[test]

@@ -1,0 +1,425 @@
+//! The command line: drainit's own options (clap, with a `DRAINIT_*`
+//! environment variable for each), the `check` and `explain` subcommands,
+//! and the tini / dumb-init compatible modes chosen by argv[0].
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, ValueEnum};
+
+use crate::compat;
+use crate::signals::{self, Rewrites};
+use crate::supervisor::Mode;
+
+/// Usage errors exit with 2 (1 in the tini and dumb-init modes).
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Which init drainit is standing in for: decides exit codes and defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Drainit,
+    Tini,
+    DumbInit,
+}
+
+impl Flavor {
+    pub fn usage_code(self) -> i32 {
+        match self {
+            Flavor::Drainit => EXIT_USAGE,
+            Flavor::Tini | Flavor::DumbInit => 1,
+        }
+    }
+
+    /// dumb-init exits 2 for a command it cannot run; tini 127 / 126.
+    pub fn spawn_code(self, code: i32) -> i32 {
+        match self {
+            Flavor::DumbInit => 2,
+            _ => code,
+        }
+    }
+
+    pub fn from_argv0(argv0: &std::ffi::OsStr) -> Flavor {
+        let name = std::path::Path::new(argv0)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("drainit");
+        match name {
+            "tini" | "tini-static" | "docker-init" => Flavor::Tini,
+            "dumb-init" => Flavor::DumbInit,
+            _ => Flavor::Drainit,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gate {
+    Url(String),
+    Tcp(String),
+}
+
+/// Everything the run needs, whichever flavor of command line it came from.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub flavor: Flavor,
+    pub command: Vec<OsString>,
+    pub mode: Mode,
+    pub rewrites: Rewrites,
+    pub remap_exit: Vec<i32>,
+    pub pdeathsig: Option<i32>,
+    pub verbosity: u8,
+    pub log_format: LogFormat,
+    /// Log reaped orphans at warning level (tini's -w).
+    pub warn_on_reap: bool,
+    pub drain: DrainOptions,
+}
+
+/// The drain and readiness options, shared by the run and `explain`.
+#[derive(Clone, Debug, Args, Default)]
+pub struct DrainOptions {
+    /// Signal that starts a drain (repeatable; default TERM).
+    #[arg(long = "drain-signal", env = "DRAINIT_DRAIN_SIGNAL", value_name = "SIGNAL",
+          value_delimiter = ',', value_parser = signals::parse)]
+    pub drain_signals: Vec<i32>,
+    /// Time between readiness off and forwarding the stop signal.
+    #[arg(long, env = "DRAINIT_DRAIN_DELAY", value_name = "DURATION",
+          value_parser = crate::duration::parse)]
+    pub drain_delay: Option<Duration>,
+    /// Deadline after the stop signal for the whole tree, then SIGKILL.
+    #[arg(long, env = "DRAINIT_GRACE", value_name = "DURATION",
+          value_parser = crate::duration::parse)]
+    pub grace: Option<Duration>,
+    /// Adaptive drain: forward once no new connection arrived for this long.
+    #[arg(long, env = "DRAINIT_DRAIN_QUIET", value_name = "DURATION",
+          value_parser = crate::duration::parse)]
+    pub drain_quiet: Option<Duration>,
+    /// Adaptive drain: the shortest wait (default: the quiet period).
+    #[arg(long, env = "DRAINIT_DRAIN_MIN", value_name = "DURATION",
+          value_parser = crate::duration::parse, requires = "drain_quiet")]
+    pub drain_min: Option<Duration>,
+    /// Adaptive drain: the app's listening port (repeatable; default: found).
+    #[arg(
+        long = "drain-port",
+        env = "DRAINIT_DRAIN_PORT",
+        value_name = "PORT",
+        value_delimiter = ',',
+        requires = "drain_quiet"
+    )]
+    pub drain_ports: Vec<u16>,
+    /// HTTP POST sent when the drain starts (failures are logged only).
+    #[arg(long, env = "DRAINIT_DRAIN_URL", value_name = "URL", value_parser = parse_http_url)]
+    pub drain_url: Option<String>,
+    /// File present while ready, removed when draining and on exit.
+    #[arg(long, env = "DRAINIT_READY_FILE", value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+    /// Readiness gate: GET URL, 2xx means ready.
+    #[arg(long, env = "DRAINIT_READY_URL", value_name = "URL",
+          value_parser = parse_http_url, conflicts_with = "ready_tcp")]
+    pub ready_url: Option<String>,
+    /// Readiness gate: a TCP connect to HOST:PORT.
+    #[arg(long, env = "DRAINIT_READY_TCP", value_name = "HOST:PORT", value_parser = parse_host_port)]
+    pub ready_tcp: Option<String>,
+    /// How often the readiness gate is checked.
+    #[arg(long, env = "DRAINIT_READY_INTERVAL", value_name = "DURATION",
+          default_value = "1s", value_parser = crate::duration::parse)]
+    pub ready_interval: Duration,
+    /// Serve /ready, /live and /metrics on this address (e.g. 0.0.0.0:8081).
+    #[arg(long, env = "DRAINIT_HTTP", value_name = "ADDR", value_parser = parse_addr)]
+    pub http: Option<SocketAddr>,
+}
+
+impl DrainOptions {
+    pub fn gate(&self) -> Option<Gate> {
+        match (&self.ready_url, &self.ready_tcp) {
+            (Some(url), _) => Some(Gate::Url(url.clone())),
+            (None, Some(addr)) => Some(Gate::Tcp(addr.clone())),
+            _ => None,
+        }
+    }
+
+    pub fn drain_signals(&self) -> Vec<i32> {
+        if self.drain_signals.is_empty() {
+            vec![libc::SIGTERM]
+        } else {
+            self.drain_signals.clone()
+        }
+    }
+}
+
+/// drainit [OPTIONS] [--] COMMAND [ARGS...]
+#[derive(Debug, Parser)]
+#[command(
+    name = "drainit",
+    version,
+    about = "A PID-1 init for containers: reaps zombies, forwards signals, and drains gracefully.",
+    after_help = "Subcommands: `drainit check` (exit 0 when ready) and `drainit explain` \
+                  (print the shutdown timeline). Run a program named check or explain \
+                  as `drainit -- check`.",
+    disable_help_subcommand = true
+)]
+struct RunArgs {
+    /// Send signals to the child's whole process group (child runs in a new session).
+    #[arg(short = 'g', long, env = "DRAINIT_PROCESS_GROUP", value_parser = BoolishValueParser::new(),
+          action = ArgAction::SetTrue, conflicts_with = "single_child")]
+    process_group: bool,
+    /// Send signals to the direct child only, never to what it leaves behind.
+    #[arg(short = 'c', long, env = "DRAINIT_SINGLE_CHILD", value_parser = BoolishValueParser::new(),
+          action = ArgAction::SetTrue)]
+    single_child: bool,
+    /// Rewrite a received signal before forwarding (FROM:TO, TO=0 drops it; repeatable).
+    #[arg(short = 'r', long = "rewrite", env = "DRAINIT_REWRITE", value_name = "FROM:TO",
+          value_delimiter = ',', value_parser = signals::parse_rewrite)]
+    rewrites: Vec<(i32, i32)>,
+    /// Accepted for tini users: drainit registers as subreaper whenever it is not PID 1.
+    #[arg(short = 's', long, env = "DRAINIT_SUBREAPER", value_parser = BoolishValueParser::new(),
+          action = ArgAction::SetTrue)]
+    subreaper: bool,
+    /// Map this exit code of the child to 0 (repeatable), e.g. 143 for JVMs.
+    #[arg(short = 'e', long = "remap-exit", env = "DRAINIT_REMAP_EXIT", value_name = "CODE",
+          value_delimiter = ',', value_parser = clap::value_parser!(u8))]
+    remap_exit: Vec<u8>,
+    /// Signal drainit gets when its parent dies (e.g. KILL).
+    #[arg(short = 'p', long, env = "DRAINIT_PDEATHSIG", value_name = "SIGNAL",
+          value_parser = signals::parse)]
+    pdeathsig: Option<i32>,
+    /// More logging (repeatable): -v info, -vv debug, -vvv trace. Env: DRAINIT_VERBOSE=N.
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    verbose: u8,
+    /// Log line format on stderr.
+    #[arg(long, env = "DRAINIT_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(flatten)]
+    drain: DrainOptions,
+    /// The command to run and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    command: Vec<OsString>,
+}
+
+/// What the command line asks for.
+pub enum Invocation {
+    Run(Box<Options>),
+    Check(crate::check::CheckArgs),
+    Explain(crate::explain::ExplainArgs),
+    /// --help, --version or an error: print this and exit with the code.
+    Exit {
+        message: String,
+        code: i32,
+        to_stderr: bool,
+    },
+}
+
+pub fn parse(argv: Vec<OsString>) -> Invocation {
+    let flavor = argv
+        .first()
+        .map(|a| Flavor::from_argv0(a))
+        .unwrap_or(Flavor::Drainit);
+    match flavor {
+        Flavor::Tini => return compat::parse_tini(argv),
+        Flavor::DumbInit => return compat::parse_dumb_init(argv),
+        Flavor::Drainit => {}
+    }
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some("check") => return crate::check::parse(argv),
+        Some("explain") => return crate::explain::parse(argv),
+        _ => {}
+    }
+    match RunArgs::try_parse_from(argv) {
+        Ok(args) => Invocation::Run(Box::new(args.into_options())),
+        Err(e) => clap_exit(e),
+    }
+}
+
+/// Turns a clap error into one line naming the bad input, or help/version.
+pub fn clap_exit(e: clap::Error) -> Invocation {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Invocation::Exit {
+            message: e.render().to_string(),
+            code: 0,
+            to_stderr: false,
+        },
+        _ => {
+            // The first paragraph, joined: clap puts the missing argument
+            // names on the lines after the first.
+            let text = e.render().to_string();
+            let para: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let joined = para.join(" ");
+            let first = joined.strip_prefix("error: ").unwrap_or(&joined);
+            Invocation::Exit {
+                message: format!("drainit: {first} (see drainit --help)"),
+                code: EXIT_USAGE,
+                to_stderr: true,
+            }
+        }
+    }
+}
+
+impl RunArgs {
+    fn into_options(self) -> Options {
+        let mode = if self.process_group {
+            Mode::Group
+        } else if self.single_child {
+            Mode::SingleChild
+        } else {
+            Mode::Cascade
+        };
+        let mut rewrites = Rewrites::default();
+        for (from, to) in self.rewrites {
+            rewrites.insert(from, to);
+        }
+        let env_verbose = std::env::var("DRAINIT_VERBOSE")
+            .ok()
+            .and_then(|v| v.parse::<u8>().ok())
+            .unwrap_or(0);
+        Options {
+            flavor: Flavor::Drainit,
+            command: self.command,
+            mode,
+            rewrites,
+            remap_exit: self.remap_exit.into_iter().map(i32::from).collect(),
+            pdeathsig: self.pdeathsig,
+            verbosity: self.verbose.max(env_verbose),
+            log_format: self.log_format,
+            warn_on_reap: false,
+            drain: self.drain,
+        }
+    }
+}
+
+/// Accepts `http://host[:port]/path` only: the static binary carries no TLS.
+pub fn parse_http_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| {
+        format!("'{text}' is not a URL ({e}): use e.g. http://127.0.0.1:8080/health")
+    })?;
+    if url.scheme() != "http" {
+        return Err(format!(
+            "'{text}' uses {}: only http:// is supported (probes stay inside the container)",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "'{text}' has no host: use e.g. http://127.0.0.1:8080/health"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+fn parse_host_port(text: &str) -> Result<String, String> {
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(text.to_string())
+        }
+        _ => Err(format!("'{text}' is not HOST:PORT, e.g. 127.0.0.1:8080")),
+    }
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("'{text}' is not an IP:PORT address, e.g. 0.0.0.0:8081 or [::]:8081"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Options, (String, i32)> {
+        let argv = args.iter().map(OsString::from).collect();
+        match parse(argv) {
+            Invocation::Run(o) => Ok(*o),
+            Invocation::Exit { message, code, .. } => Err((message, code)),
+            _ => Err(("subcommand".into(), -1)),
+        }
+    }
+
+    #[test]
+    fn options_stop_at_the_first_non_option() {
+        let o = run(&["drainit", "-g", "ls", "-l", "--grace", "1s"]).unwrap();
+        assert_eq!(o.command, ["ls", "-l", "--grace", "1s"]);
+        assert_eq!(o.mode, Mode::Group);
+        assert_eq!(o.drain.grace, None);
+        let o = run(&["drainit", "--", "check"]).unwrap();
+        assert_eq!(o.command, ["check"]);
+    }
+
+    #[test]
+    fn drain_options_and_repeatables() {
+        let o = run(&[
+            "drainit",
+            "--drain-delay",
+            "1m30s",
+            "--grace=500ms",
+            "-r",
+            "TERM:QUIT",
+            "-r",
+            "HUP:0",
+            "-e",
+            "143",
+            "--drain-signal",
+            "QUIT",
+            "--drain-signal",
+            "TERM",
+            "sleep",
+            "1",
+        ])
+        .unwrap();
+        assert_eq!(o.drain.drain_delay, Some(Duration::from_secs(90)));
+        assert_eq!(o.drain.grace, Some(Duration::from_millis(500)));
+        assert_eq!(o.rewrites.apply(libc::SIGTERM), Some(libc::SIGQUIT));
+        assert_eq!(o.rewrites.apply(libc::SIGHUP), None);
+        assert_eq!(o.remap_exit, [143]);
+        assert_eq!(o.drain.drain_signals(), [libc::SIGQUIT, libc::SIGTERM]);
+    }
+
+    #[test]
+    fn bad_input_is_one_line_naming_the_value() {
+        for (args, needle) in [
+            (vec!["drainit", "--grace", "5x", "true"], "5x"),
+            (vec!["drainit", "--drain-signal", "TERMX", "true"], "TERMX"),
+            (vec!["drainit", "--ready-url", "nope", "true"], "nope"),
+            (
+                vec!["drainit", "--ready-url", "https://x/", "true"],
+                "http://",
+            ),
+            (vec!["drainit", "--http", "localhost", "true"], "localhost"),
+            (vec!["drainit", "-r", "TERM", "true"], "FROM:TO"),
+            (vec!["drainit", "-e", "300", "true"], "300"),
+            (vec!["drainit", "--bogus", "true"], "--bogus"),
+            (vec!["drainit"], "COMMAND"),
+        ] {
+            let (msg, code) = run(&args).unwrap_err();
+            assert_eq!(code, EXIT_USAGE, "{args:?}");
+            assert_eq!(msg.lines().count(), 1, "{msg}");
+            assert!(msg.contains(needle), "{args:?}: {msg}");
+        }
+    }
+
+    #[test]
+    fn flavor_from_argv0() {
+        assert_eq!(Flavor::from_argv0("/sbin/tini".as_ref()), Flavor::Tini);
+        assert_eq!(Flavor::from_argv0("docker-init".as_ref()), Flavor::Tini);
+        assert_eq!(
+            Flavor::from_argv0("/usr/bin/dumb-init".as_ref()),
+            Flavor::DumbInit
+        );
+        assert_eq!(Flavor::from_argv0("/drainit".as_ref()), Flavor::Drainit);
+    }
+}

@@ -1,0 +1,184 @@
+//! Spawning the main child and reaping every process that ends up ours.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigSet, SigmaskHow};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::supervisor::ChildStatus;
+
+/// Exit codes for a command that cannot be started (tini's convention).
+pub const EXIT_NOT_FOUND: i32 = 127;
+pub const EXIT_NOT_EXECUTABLE: i32 = 126;
+
+pub struct SpawnConfig {
+    pub argv: Vec<OsString>,
+    /// `-g`: a new session (and so a new process group) for the child.
+    pub new_session: bool,
+    /// The signal mask drainit started with, restored in the child.
+    pub original_mask: SigSet,
+    /// Signals whose disposition drainit changed (to SIG_IGN) and that were
+    /// at their default when it started: reset in the child.
+    pub reset_to_default: Vec<i32>,
+}
+
+#[derive(Debug)]
+pub struct SpawnError {
+    pub code: i32,
+    pub message: String,
+}
+
+/// Starts the main child and returns its pid once it has exec'd.
+pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
+    let (program, args) = cfg.argv.split_first().expect("clap requires a command");
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    let new_session = cfg.new_session;
+    let mask = cfg.original_mask;
+    let reset = cfg.reset_to_default.clone();
+    // SAFETY: the closure runs between fork and exec and only makes
+    // async-signal-safe syscalls; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || prepare_child(new_session, &mask, &reset));
+    }
+    let child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
+    let pid = child.id() as i32;
+    if !new_session {
+        // The child did this too; doing it here as well closes the race
+        // where a signal to the group arrives before the child ran.
+        // EACCES after exec is expected and harmless.
+        unsafe { libc::setpgid(pid, pid) };
+    }
+    // The std handle would only reap through waitpid(pid); we reap ourselves.
+    std::mem::forget(child);
+    Ok(pid)
+}
+
+/// Runs in the forked child, before exec.
+fn prepare_child(new_session: bool, mask: &SigSet, reset: &[i32]) -> io::Result<()> {
+    unsafe {
+        let tty = libc::isatty(libc::STDIN_FILENO) == 1;
+        if new_session {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if tty {
+                // Take the terminal as controlling tty; fails harmlessly
+                // when another session owns it.
+                libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0);
+            }
+        } else {
+            if libc::setpgid(0, 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if tty {
+                // TTOU is ignored and blocked here, so a background group
+                // may take the foreground. ENOTTY (no controlling tty) is fine.
+                libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid());
+            }
+        }
+        for &sig in reset {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None)?;
+    Ok(())
+}
+
+fn spawn_error(program: &OsString, e: &io::Error) -> SpawnError {
+    let name = program.to_string_lossy();
+    match e.kind() {
+        io::ErrorKind::NotFound => SpawnError {
+            code: EXIT_NOT_FOUND,
+            message: format!("command '{name}' not found: check the name and PATH"),
+        },
+        io::ErrorKind::PermissionDenied => SpawnError {
+            code: EXIT_NOT_EXECUTABLE,
+            message: format!(
+                "command '{name}' cannot be executed: permission denied (is it a directory, or missing +x?)"
+            ),
+        },
+        _ => SpawnError {
+            code: EXIT_NOT_EXECUTABLE,
+            message: format!("command '{name}' cannot be executed: {e}"),
+        },
+    }
+}
+
+/// One reaped process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reaped {
+    pub pid: i32,
+    pub status: ChildStatus,
+}
+
+/// The result of one reaping pass.
+#[derive(Debug, Default)]
+pub struct ReapPass {
+    pub reaped: Vec<Reaped>,
+    /// No children at all remain (ECHILD).
+    pub none_left: bool,
+}
+
+/// Reaps every exited child without blocking, until none is ready.
+pub fn reap_all() -> ReapPass {
+    let mut pass = ReapPass::default();
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) => pass.reaped.push(Reaped {
+                pid: pid.as_raw(),
+                status: ChildStatus::Exited(code),
+            }),
+            Ok(WaitStatus::Signaled(pid, sig, _)) => pass.reaped.push(Reaped {
+                pid: pid.as_raw(),
+                status: ChildStatus::Signaled(sig as i32),
+            }),
+            Ok(WaitStatus::StillAlive) => return pass,
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(Errno::ECHILD) => {
+                pass.none_left = true;
+                return pass;
+            }
+            Err(e) => {
+                tracing::error!("waitpid failed: {e}");
+                return pass;
+            }
+        }
+    }
+}
+
+/// Registers drainit as child subreaper, so orphans come to it even when
+/// it is not PID 1.
+pub fn become_subreaper() -> io::Result<()> {
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `-p`: the signal drainit gets when its parent dies.
+pub fn set_pdeathsig(sig: i32) -> io::Result<()> {
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Ignores TTIN/TTOU so drainit can hand the terminal to the child; returns
+/// those that were at their default and must be reset in the child.
+pub fn ignore_tty_signals() -> Vec<i32> {
+    let mut reset = Vec::new();
+    for sig in [libc::SIGTTIN, libc::SIGTTOU] {
+        let old = unsafe { libc::signal(sig, libc::SIG_IGN) };
+        if old != libc::SIG_IGN {
+            reset.push(sig);
+        }
+    }
+    reset
+}

@@ -1,0 +1,89 @@
+//! The process tree under drainit, read from /proc: which processes to
+//! signal once the main child is gone, and what to SIGKILL at the deadline.
+
+use std::collections::HashMap;
+use std::fs;
+
+/// `(pid, ppid, state)` of every process visible in /proc.
+fn processes() -> Vec<(i32, i32, char)> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let name = entry.ok()?.file_name();
+        let pid: i32 = name.to_str()?.parse().ok()?;
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        parse_stat(&stat).map(|(ppid, state)| (pid, ppid, state))
+    })
+    .collect()
+}
+
+/// Parses ppid and state from /proc/PID/stat. The command name may hold
+/// spaces and parentheses, so fields are read after the last `)`.
+fn parse_stat(stat: &str) -> Option<(i32, char)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((ppid, state))
+}
+
+/// Every live (non-zombie) descendant of `root`, parents before children.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut children: HashMap<i32, Vec<(i32, char)>> = HashMap::new();
+    for (pid, ppid, state) in processes() {
+        children.entry(ppid).or_default().push((pid, state));
+    }
+    let mut out = Vec::new();
+    let mut queue = vec![root];
+    while let Some(parent) = queue.pop() {
+        for &(pid, state) in children.get(&parent).map(Vec::as_slice).unwrap_or(&[]) {
+            queue.push(pid);
+            if state != 'Z' {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Sends `sig` to each pid, ignoring processes that are already gone.
+/// Returns how many were signalled.
+pub fn signal_all(pids: &[i32], sig: i32) -> usize {
+    pids.iter()
+        .filter(|&&pid| unsafe { libc::kill(pid, sig) } == 0)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_odd_command_names() {
+        let stat = "42 (my) app (x)) S 7 42 42 0 -1 4194560";
+        assert_eq!(parse_stat(stat), Some((7, 'S')));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn finds_a_real_grandchild() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let me = std::process::id() as i32;
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = descendants(me);
+            if found.len() >= 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(found.contains(&(child.id() as i32)));
+        assert!(found.len() >= 2, "sh and sleep: {found:?}");
+        signal_all(&found, libc::SIGKILL);
+        child.wait().unwrap();
+    }
+}
