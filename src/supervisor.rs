@@ -491,3 +491,6 @@ fn target_name(t: Target) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

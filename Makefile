@@ -1,0 +1,48 @@
+# drainit — make targets. Every target installs what it needs.
+SHELL := /bin/bash
+MUSL := x86_64-unknown-linux-musl
+STATIC_DIR := target/static
+
+.PHONY: all build static deps test lint demo bench e2e image soak fuzz clean
+
+all: build
+
+build:
+	cargo build --release --workspace
+
+# Debian packages the tests and benchmarks compare against or run.
+deps:
+	bash scripts/deps.sh
+
+# Static binaries for containers: musl when the target is installed, else
+# the gnu target with +crt-static. Copied to target/static/.
+static:
+	bash scripts/static.sh
+
+test: deps static
+	bash scripts/test.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+demo: deps static
+	bash scripts/demo.sh
+
+bench: deps static
+	DRAINIT_BIN=$(STATIC_DIR)/drainit bash bench/run.sh
+
+image: static
+	bash docker/build.sh release
+
+e2e: deps static
+	bash docker/e2e/run.sh full
+
+soak: deps static
+	bash scripts/soak.sh
+
+fuzz:
+	bash scripts/fuzz.sh
+
+clean:
+	cargo clean

@@ -1,0 +1,1 @@
+//! Property tests of the supervisor (owned by the hardening work).
