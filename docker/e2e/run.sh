@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The rolling-restart proof: `make e2e` runs `run.sh full` (results in
+# docker/e2e/RESULTS.md); tests/docker.rs runs `run.sh short` (results in
+# target/e2e-short.md). Extra arguments go to e2e.py (--only SUBSTRING,
+# --json PATH).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mode=${1:-short}
+shift || true
+for tool in haproxy hey; do
+    command -v "$tool" >/dev/null || {
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq haproxy hey >/dev/null 2>&1 ||
+            { apt-get update -qq && apt-get install -y -qq haproxy hey >/dev/null; }
+        break
+    }
+done
+bash docker/build.sh test
+exec python3 docker/e2e/e2e.py "$mode" "$@"
