@@ -200,12 +200,7 @@ struct RunArgs {
     #[command(flatten)]
     drain: DrainOptions,
     /// The command to run and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     command: Vec<OsString>,
 }
 

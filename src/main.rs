@@ -95,6 +95,7 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet) -> i32 {
         }
     }
     let reset_to_default = process::ignore_tty_signals();
+    signals::install_fault_forwarding();
     // Everything that can fail on bad input fails here, before the child starts.
     let ready_file = o
         .drain
@@ -138,6 +139,7 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet) -> i32 {
             }
         };
         tracing::debug!("started {:?} as pid {child}", o.command);
+        signals::set_fault_target(if o.mode == Mode::Group { -child } else { child });
         // Pin no mount point of the container.
         let _ = std::env::set_current_dir("/");
         let probes = o.drain.gate().map(|gate| {

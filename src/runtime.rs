@@ -84,6 +84,7 @@ impl Runtime {
         for r in &pass.reaped {
             self.shared.metrics().reaped += 1;
             if r.pid == self.child {
+                signals::set_fault_target(0);
                 self.shared.set_live(false);
                 let after = self.drain_elapsed();
                 self.shared.metrics().child_exited_after = after;

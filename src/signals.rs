@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -173,6 +174,47 @@ pub fn block_all() -> io::Result<SigSet> {
         Some(&mut old),
     )?;
     Ok(old)
+}
+
+/// Where a fault signal sent with kill(2) is forwarded: the child's pid,
+/// minus the group id in group mode, 0 once the child is gone.
+static FAULT_TARGET: AtomicI32 = AtomicI32::new(0);
+
+pub fn set_fault_target(target: i32) {
+    FAULT_TARGET.store(target, Ordering::Relaxed);
+}
+
+/// Fault signals stay unblocked so a real fault in drainit crashes it
+/// loudly. The same numbers sent by another process (`docker kill -s SEGV`)
+/// are forwarded like any other signal, and as PID 1 they would otherwise
+/// be dropped by the kernel. Rewrites do not apply to them.
+pub fn install_fault_forwarding() {
+    for &sig in FAULT_SIGNALS {
+        // SAFETY: a plain sigaction with an async-signal-safe handler.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault_signal as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn on_fault_signal(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // si_code <= 0 means a process sent it (SI_USER, SI_QUEUE, SI_TKILL);
+    // > 0 means the kernel raised it for a real fault.
+    let sent = unsafe { info.as_ref() }.is_some_and(|i| i.si_code <= 0);
+    if sent {
+        let target = FAULT_TARGET.load(Ordering::Relaxed);
+        if target != 0 {
+            unsafe { libc::kill(target, sig) };
+        }
+        return;
+    }
+    // A real fault: restore the default action and return, so the faulting
+    // instruction runs again and the kernel kills drainit with a core.
+    unsafe { libc::signal(sig, libc::SIG_DFL) };
 }
 
 /// Blocked signals read from a non-blocking signalfd registered with tokio.

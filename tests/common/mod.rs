@@ -102,8 +102,12 @@ impl Running {
             .spawn()
             .expect("spawn unshare");
         let unshare = child.id() as i32;
-        let pid = wait_for(Duration::from_secs(5), || first_child(unshare))
-            .expect("drainit did not start under unshare");
+        let mut child = child;
+        // drainit may exit at once (a usage error): then there is no pid.
+        let pid = wait_for(Duration::from_secs(5), || {
+            first_child(unshare).or_else(|| child.try_wait().ok().flatten().map(|_| -1))
+        })
+        .expect("drainit did not start under unshare");
         Running { child, pid, started: Instant::now() }
     }
 

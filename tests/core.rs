@@ -1,0 +1,470 @@
+//! Core behaviour with real processes: drainit as PID 1 of a fresh PID
+//! namespace (or as a subreaper), real signals, real exit statuses.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SIGLOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/siglog.py");
+const LONG: Duration = Duration::from_secs(20);
+
+fn run_pid1(args: &[&str]) -> i32 {
+    let mut r = Running::pid1(args);
+    r.code(LONG)
+}
+
+#[test]
+fn exit_status_table_as_pid1() {
+    if need_pidns() {
+        return;
+    }
+    let dir = tempdir("exit");
+    let not_exec = dir.join("not-exec");
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    let not_exec = not_exec.to_str().unwrap();
+    let cases: &[(&[&str], i32)] = &[
+        (&["true"], 0),
+        (&["false"], 1),
+        (&["sh", "-c", "exit 3"], 3),
+        (&["sh", "-c", "exit 255"], 255),
+        (&["sh", "-c", "kill -TERM $$"], 143),
+        (&["sh", "-c", "kill -KILL $$"], 137),
+        (&["sh", "-c", "kill -HUP $$"], 129),
+        (&["no-such-command-xyz"], 127),
+        (&[not_exec], 126),
+        (&["/etc"], 126),
+        (&["--grace", "nonsense", "true"], 2),
+        (&["-e", "143", "sh", "-c", "exit 143"], 0),
+        (&["-e", "143", "sh", "-c", "kill -TERM $$"], 0),
+        (&["-e", "143", "sh", "-c", "exit 3"], 3),
+    ];
+    for (args, want) in cases {
+        assert_eq!(run_pid1(args), *want, "drainit {args:?}");
+    }
+}
+
+#[test]
+fn errors_are_one_line_naming_the_input() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["no-such-command-xyz"], 127, "no-such-command-xyz"),
+        (&["/etc"], 126, "/etc"),
+        (&["--drain-delay", "4x", "true"], 2, "4x"),
+        (&["--drain-signal", "NOPE", "true"], 2, "NOPE"),
+        (&["--ready-url", "ftp://x/", "true"], 2, "ftp://x/"),
+        (&["--wat", "true"], 2, "--wat"),
+    ];
+    for (args, code, needle) in cases {
+        let out = Command::new(drainit()).args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn the_childs_output_is_untouched() {
+    let out = Command::new(drainit())
+        .args(["sh", "-c", "printf 'out\\n'; printf 'err\\n' >&2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+}
+
+/// A signal logger started under drainit: waits for its "ready" line.
+struct Logger {
+    run: Running,
+    out: PathBuf,
+    grand: PathBuf,
+}
+
+impl Logger {
+    fn start(mode: &[&str], pid1: bool) -> Logger {
+        let dir = tempdir("siglog");
+        let out = dir.join("child");
+        let grand = dir.join("grandchild");
+        let mut args: Vec<&str> = mode.to_vec();
+        args.extend(["python3", SIGLOG, out.to_str().unwrap(), "--grandchild", grand.to_str().unwrap()]);
+        let run = if pid1 { Running::pid1(&args) } else { Running::plain(&args) };
+        let l = Logger { run, out, grand };
+        for f in [&l.out, &l.grand] {
+            wait_for(Duration::from_secs(10), || read(f).contains("ready").then_some(()))
+                .unwrap_or_else(|| panic!("{} never became ready", f.display()));
+        }
+        l
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+fn received(p: &Path) -> Vec<i32> {
+    read(p).lines().filter_map(|l| l.parse().ok()).collect()
+}
+
+fn wait_received(p: &Path, sig: i32) -> bool {
+    wait_for(Duration::from_secs(3), || received(p).contains(&sig).then_some(())).is_some()
+}
+
+/// Every catchable signal but CHLD (and TERM, which drains) plus a few
+/// real-time ones.
+fn forwardable() -> Vec<i32> {
+    let mut v: Vec<i32> = (1..=31)
+        .filter(|s| ![libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD, libc::SIGTERM].contains(s))
+        .collect();
+    v.extend([35, 36, 40, 50]);
+    v
+}
+
+fn check_forwarding(mode: &[&str], grandchild_gets_them: bool) {
+    let mut l = Logger::start(mode, true);
+    for sig in forwardable() {
+        l.run.signal(sig);
+        assert!(wait_received(&l.out, sig), "mode {mode:?}: child never got signal {sig}");
+    }
+    if grandchild_gets_them {
+        for sig in forwardable() {
+            assert!(received(&l.grand).contains(&sig), "mode {mode:?}: grandchild missed {sig}");
+        }
+    } else {
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(received(&l.grand), Vec::<i32>::new(), "mode {mode:?}: grandchild got signals");
+    }
+    l.run.signal(libc::SIGTERM);
+    assert_eq!(l.run.code(LONG), 0);
+    assert!(received(&l.out).contains(&libc::SIGTERM));
+}
+
+#[test]
+fn every_signal_reaches_the_child_in_cascade_mode() {
+    if need_pidns() {
+        return;
+    }
+    check_forwarding(&[], false);
+}
+
+#[test]
+fn every_signal_reaches_the_group_in_group_mode() {
+    if need_pidns() {
+        return;
+    }
+    check_forwarding(&["-g"], true);
+}
+
+#[test]
+fn every_signal_reaches_only_the_child_in_single_child_mode() {
+    if need_pidns() {
+        return;
+    }
+    check_forwarding(&["-c"], false);
+}
+
+#[test]
+fn cascade_gives_the_stop_signal_to_what_the_child_leaves_behind() {
+    if need_pidns() {
+        return;
+    }
+    // The child (a shell) dies of TERM; the grandchild logger is orphaned,
+    // reparented to drainit, and must get TERM too before drainit exits.
+    let dir = tempdir("cascade");
+    let out = dir.join("grand");
+    let script = format!("python3 {SIGLOG} {} & wait", out.display());
+    let mut r = Running::pid1(&["sh", "-c", &script]);
+    wait_for(Duration::from_secs(10), || read(&out).contains("ready").then_some(())).unwrap();
+    r.signal(libc::SIGTERM);
+    assert_eq!(r.code(LONG), 143, "the shell died of TERM");
+    assert!(received(&out).contains(&libc::SIGTERM), "orphan never got the stop signal");
+}
+
+#[test]
+fn rewrites_and_drops() {
+    if need_pidns() {
+        return;
+    }
+    let mut l = Logger::start(&["-r", "USR1:USR2", "-r", "HUP:0", "--rewrite", "WINCH:RTMIN+2"], true);
+    l.run.signal(libc::SIGHUP);
+    l.run.signal(libc::SIGUSR1);
+    assert!(wait_received(&l.out, libc::SIGUSR2));
+    l.run.signal(libc::SIGWINCH);
+    assert!(wait_received(&l.out, libc::SIGRTMIN() + 2));
+    l.run.signal(libc::SIGQUIT);
+    assert!(wait_received(&l.out, libc::SIGQUIT));
+    let got = received(&l.out);
+    assert!(!got.contains(&libc::SIGHUP), "HUP was dropped: {got:?}");
+    assert!(!got.contains(&libc::SIGUSR1), "USR1 was rewritten: {got:?}");
+    l.run.signal(libc::SIGTERM);
+    assert_eq!(l.run.code(LONG), 0);
+}
+
+fn zombies_under(pid: i32) -> usize {
+    descendants(pid)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().starts_with('Z')))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+#[test]
+fn orphan_storm_leaves_no_zombies() {
+    if need_pidns() {
+        return;
+    }
+    let dir = tempdir("orphans");
+    let done = dir.join("done");
+    // 50 parents fork 100 children each and exit at once: 5,000 orphans
+    // (most already zombies) land on PID 1 in bursts.
+    let py = format!(
+        "import os,time\nfor i in range(50):\n  p=os.fork()\n  if p==0:\n    for j in range(100):\n      if os.fork()==0:\n        os._exit(0)\n    os._exit(0)\n  os.waitpid(p,0)\nopen('{}','w').write('done')\ntime.sleep(30)\n",
+        done.display()
+    );
+    let mut r = Running::pid1(&["python3", "-c", &py]);
+    wait_for(Duration::from_secs(60), || done.exists().then_some(())).expect("storm never finished");
+    let clean = wait_for(Duration::from_secs(5), || (zombies_under(r.pid) == 0).then_some(()));
+    assert!(clean.is_some(), "{} zombies left", zombies_under(r.pid));
+    r.signal(libc::SIGTERM);
+    assert_eq!(r.code(LONG), 143);
+}
+
+/// `sh -c 'app; echo done'` where app traps TERM, works 1 s, then writes a
+/// marker. Returns whether the marker exists after the init exits.
+fn shell_wrapper_marker(init: &[&str]) -> bool {
+    let dir = tempdir("wrapper");
+    let marker = dir.join("marker");
+    let started = dir.join("started");
+    let app = format!(
+        "trap 'sleep 1; echo finished > {m}; exit 0' TERM; touch {s}; while :; do sleep 0.05; done",
+        m = marker.display(),
+        s = started.display()
+    );
+    let wrapper = format!("sh -c \"{app}\"; echo done");
+    let mut args: Vec<&str> = init.to_vec();
+    args.extend(["sh", "-c", &wrapper]);
+    let child = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .args(&args)
+        .spawn()
+        .unwrap();
+    let mut r = Running {
+        pid: wait_for(Duration::from_secs(5), || first_child(child.id() as i32)).unwrap(),
+        child,
+        started: Instant::now(),
+    };
+    wait_for(Duration::from_secs(5), || started.exists().then_some(())).expect("app never started");
+    r.signal(libc::SIGTERM);
+    r.wait(LONG).expect("init did not exit");
+    marker.exists()
+}
+
+#[test]
+fn shell_wrapped_app_finishes_under_drainit_but_not_tini() {
+    if need_pidns() {
+        return;
+    }
+    assert!(shell_wrapper_marker(&[drainit()]), "drainit: the app behind the shell was cut off");
+    if !Path::new("/usr/bin/tini").exists() {
+        skip("/usr/bin/tini is not installed (make deps)");
+        return;
+    }
+    assert!(
+        !shell_wrapper_marker(&["/usr/bin/tini", "-g", "--"]),
+        "tini -g was expected to lose the app's marker (tini #180)"
+    );
+}
+
+#[test]
+fn no_signal_is_lost_at_start_up_in_500_runs() {
+    let mut lost = 0;
+    for _ in 0..500 {
+        let mut r = Running::plain(&["sleep", "30"]);
+        // As early as drainit can hold a signal: the moment it has blocked them.
+        wait_for(Duration::from_secs(5), || signals_blocked(r.pid).then_some(()))
+            .expect("drainit never blocked signals");
+        r.signal(libc::SIGTERM);
+        match r.wait(Duration::from_secs(5)) {
+            Some(s) if s.code() == Some(143) => {}
+            _ => {
+                lost += 1;
+                r.kill();
+            }
+        }
+    }
+    assert_eq!(lost, 0, "signals lost at start-up");
+}
+
+#[test]
+fn a_child_ignoring_term_is_killed_after_the_grace() {
+    if need_pidns() {
+        return;
+    }
+    let mut r = Running::pid1(&["--grace", "1s", "sh", "-c", "trap '' TERM; sleep 30"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    r.signal(libc::SIGTERM);
+    assert_eq!(r.code(LONG), 137);
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
+fn leftovers_are_killed_after_the_default_five_seconds() {
+    if need_pidns() {
+        return;
+    }
+    // The child exits at once, leaving a process that ignores TERM.
+    let mut r = Running::pid1(&["sh", "-c", "(trap '' TERM; sleep 60) & sleep 0.2; exit 7"]);
+    let t = Instant::now();
+    assert_eq!(r.code(LONG), 7, "the main child's status, not the leftover's");
+    let took = t.elapsed();
+    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(9), "{took:?}");
+}
+
+fn ctx_switches(pid: i32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+        let s = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for l in s.lines() {
+            if l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches") {
+                total += l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap();
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn idle_drainit_never_wakes_up() {
+    for args in [
+        &["sleep", "30"][..],
+        &["--drain-delay", "10s", "--grace", "5s", "--ready-file", "/tmp/drainit-idle-ready", "sleep", "30"],
+    ] {
+        let mut r = Running::plain(args);
+        std::thread::sleep(Duration::from_millis(500));
+        let threads = std::fs::read_dir(format!("/proc/{}/task", r.pid)).unwrap().count();
+        assert_eq!(threads, 1, "{args:?}: drainit runs a single thread");
+        let before = ctx_switches(r.pid);
+        std::thread::sleep(Duration::from_secs(5));
+        let after = ctx_switches(r.pid);
+        assert_eq!(after - before, 0, "{args:?}: wakeups while idle");
+        r.kill();
+    }
+}
+
+/// A directory holding `tini` and `dumb-init` symlinks to drainit.
+fn compat_dir() -> PathBuf {
+    let dir = tempdir("compat");
+    for name in ["tini", "dumb-init", "docker-init"] {
+        std::os::unix::fs::symlink(drainit(), dir.join(name)).unwrap();
+    }
+    dir
+}
+
+fn compat(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let out = Command::new(dir.join(name))
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("TINI_KILL_PROCESS_GROUP")
+        .env_remove("DUMB_INIT_SETSID")
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn tini_compat_flags_env_and_exit_codes() {
+    let d = compat_dir();
+    assert_eq!(compat(&d, "tini", &["-e", "143", "--", "sh", "-c", "exit 143"], &[]).0, 0);
+    assert_eq!(compat(&d, "tini", &["-s", "-w", "-vvv", "-p", "SIGKILL", "--", "true"], &[]).0, 0);
+    assert_eq!(compat(&d, "tini", &["--", "no-such-command-xyz"], &[]).0, 127);
+    assert_eq!(compat(&d, "tini", &["--", "/etc"], &[]).0, 126);
+    assert_eq!(compat(&d, "tini", &["-x", "true"], &[]).0, 1, "tini usage errors exit 1");
+    assert_eq!(compat(&d, "tini", &[], &[]).0, 1);
+    assert_eq!(compat(&d, "docker-init", &["--", "sh", "-c", "exit 5"], &[]).0, 5);
+    let (_, quiet) = compat(&d, "tini", &["--", "true"], &[("TINI_VERBOSITY", "1")]);
+    let (_, loud) = compat(&d, "tini", &["--", "true"], &[("TINI_VERBOSITY", "3")]);
+    assert!(quiet.is_empty(), "{quiet}");
+    assert!(!loud.is_empty(), "TINI_VERBOSITY=3 logs");
+}
+
+#[test]
+fn tini_compat_process_group_from_flag_and_env() {
+    if need_pidns() {
+        return;
+    }
+    let d = compat_dir();
+    let tini = d.join("tini");
+    let tini = tini.to_str().unwrap();
+    for (args, env) in [(vec!["-g", "--"], None), (vec!["--"], Some("1"))] {
+        if let Some(v) = env {
+            std::env::set_var("TINI_KILL_PROCESS_GROUP", v);
+        }
+        let mut a = vec![tini];
+        a.extend(args);
+        let dir = tempdir("tinig");
+        let (out, grand) = (dir.join("c"), dir.join("g"));
+        a.extend(["python3", SIGLOG, out.to_str().unwrap(), "--grandchild", grand.to_str().unwrap()]);
+        let mut r = Running::plain(&a);
+        std::env::remove_var("TINI_KILL_PROCESS_GROUP");
+        wait_for(Duration::from_secs(10), || read(&grand).contains("ready").then_some(())).unwrap();
+        r.signal(libc::SIGUSR1);
+        assert!(wait_received(&grand, libc::SIGUSR1), "group mode reaches the grandchild");
+        r.signal(libc::SIGTERM);
+        assert_eq!(r.code(LONG), 0);
+    }
+}
+
+#[test]
+fn dumb_init_compat_flags_env_and_exit_codes() {
+    let d = compat_dir();
+    assert_eq!(compat(&d, "dumb-init", &["no-such-command-xyz"], &[]).0, 2);
+    assert_eq!(compat(&d, "dumb-init", &["/etc"], &[]).0, 2);
+    assert_eq!(compat(&d, "dumb-init", &["--bogus", "true"], &[]).0, 1);
+    assert_eq!(compat(&d, "dumb-init", &["sh", "-c", "exit 4"], &[]).0, 4);
+    let (_, debug) = compat(&d, "dumb-init", &["true"], &[("DUMB_INIT_DEBUG", "1")]);
+    assert!(!debug.is_empty(), "DUMB_INIT_DEBUG logs");
+    let dir = tempdir("dumb");
+    for (args, env, grand_gets) in [
+        (vec![], None, true),
+        (vec!["-c"], None, false),
+        (vec![], Some("0"), false),
+        (vec!["-r", "10:12"], None, true),
+    ] {
+        let (out, grand) = (dir.join(format!("c{args:?}{env:?}")), dir.join(format!("g{args:?}{env:?}")));
+        let mut cmd = Command::new(d.join("dumb-init"));
+        cmd.args(&args)
+            .args(["python3", SIGLOG, out.to_str().unwrap(), "--grandchild", grand.to_str().unwrap()]);
+        if let Some(v) = env {
+            cmd.env("DUMB_INIT_SETSID", v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        wait_for(Duration::from_secs(10), || read(&grand).contains("ready").then_some(())).unwrap();
+        unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
+        let want = if args.contains(&"-r") { libc::SIGUSR2 } else { libc::SIGUSR1 };
+        assert!(wait_received(&out, want), "{args:?} {env:?}: child got {want}");
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(received(&grand).contains(&want), grand_gets, "{args:?} {env:?}: grandchild");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        assert!(wait_for(LONG, || child.try_wait().unwrap()).is_some());
+    }
+}
+
+#[test]
+fn drainit_leaves_the_working_directory() {
+    let dir = tempdir("cwd");
+    let mut r = Running::plain(&["sleep", "30"]);
+    let _ = &dir;
+    std::thread::sleep(Duration::from_millis(200));
+    let cwd = std::fs::read_link(format!("/proc/{}/cwd", r.pid)).unwrap();
+    assert_eq!(cwd, Path::new("/"));
+    r.kill();
+}
