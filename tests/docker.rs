@@ -1,0 +1,820 @@
+//! drainit as PID 1 of real Docker containers.
+//!
+//! Images are built FROM scratch out of static binaries by
+//! `docker/build.sh` (the engine here has no registry): `drainit-test:latest`
+//! holds /drainit, /drainit-demo, busybox as /bin/sh, tini, dumb-init and
+//! /app.sh, a wrapper shell that does NOT exec the demo app.
+//!
+//! Every test skips (or fails under DRAINIT_REQUIRE_ALL=1) when no Docker
+//! engine answers or the static binaries are missing. Containers get unique
+//! names and are removed by a Drop guard, even when a test panics.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "drainit-test:latest";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run docker")
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Builds an image once per test process with `docker/build.sh MODE`.
+fn build(mode: &str, cell: &'static OnceLock<Result<(), String>>) -> Result<(), String> {
+    cell.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo().join("docker/build.sh"))
+            .arg(mode)
+            .env("DRAINIT_STATIC_DIR", common::static_dir())
+            .output()
+            .map_err(|e| e.to_string())?;
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    })
+    .clone()
+}
+
+/// True when the test must return early: no Docker, no static binaries, or
+/// the test image did not build (that last one fails the test).
+fn need_docker() -> bool {
+    static ENGINE: OnceLock<bool> = OnceLock::new();
+    let engine = *ENGINE.get_or_init(|| {
+        Command::new("docker")
+            .arg("info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !engine {
+        return common::skip("no Docker engine answers (`docker info` failed)");
+    }
+    for bin in ["drainit", "drainit-demo"] {
+        let p = common::static_dir().join(bin);
+        if !p.exists() {
+            return common::skip(&format!("{} is missing: run `make static`", p.display()));
+        }
+    }
+    static TEST_IMAGE: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(e) = build("test", &TEST_IMAGE) {
+        panic!("docker/build.sh test failed:\n{e}");
+    }
+    false
+}
+
+fn unique(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("drainit-t-{}-{tag}-{n}", std::process::id())
+}
+
+/// A container removed on drop (`docker rm -f`), panics included.
+struct Container {
+    name: String,
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Container {
+    /// `docker run -d --name NAME OPTS... IMAGE CMD...`; OPTS end at IMAGE.
+    fn start(tag: &str, args: &[&str]) -> Container {
+        let c = Container { name: unique(tag) };
+        let mut full = vec!["run", "-d", "--name", &c.name, "--label", "drainit-test=1"];
+        full.extend_from_slice(args);
+        docker_ok(&full);
+        c
+    }
+
+    /// `docker run` in the foreground: (exit code, logs). Removed on return.
+    fn run(tag: &str, args: &[&str]) -> (i32, String) {
+        let c = Container { name: unique(tag) };
+        let mut full = vec!["run", "--name", &c.name, "--label", "drainit-test=1"];
+        full.extend_from_slice(args);
+        let out = docker(&full);
+        assert!(
+            c.exists(),
+            "container did not run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (c.exit_code(), c.logs())
+    }
+
+    fn exists(&self) -> bool {
+        docker(&["inspect", &self.name]).status.success()
+    }
+
+    /// "127.0.0.1:PORT" published for the container port.
+    fn addr(&self, port: u16) -> String {
+        let out = docker_ok(&["port", &self.name, &port.to_string()]);
+        out.lines()
+            .find(|l| l.starts_with("127.0.0.1:"))
+            .unwrap_or_else(|| panic!("port {port} not published on 127.0.0.1: {out}"))
+            .to_string()
+    }
+
+    fn logs(&self) -> String {
+        let out = docker(&["logs", &self.name]);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    fn wait_log(&self, needle: &str, limit: Duration) {
+        if common::wait_for(limit, || self.logs().contains(needle).then_some(())).is_none() {
+            panic!("{needle:?} never appeared in the logs:\n{}", self.logs());
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", &self.name])
+            .parse()
+            .unwrap()
+    }
+
+    /// The host pid of the container's PID 1.
+    fn host_pid(&self) -> i32 {
+        docker_ok(&["inspect", "-f", "{{.State.Pid}}", &self.name])
+            .parse()
+            .unwrap()
+    }
+
+    /// `docker stop -t T`: how long it took.
+    fn stop(&self, timeout: u32) -> Duration {
+        let t = Instant::now();
+        docker_ok(&["stop", "-t", &timeout.to_string(), &self.name]);
+        t.elapsed()
+    }
+
+    fn kill(&self, sig: &str) {
+        docker_ok(&["kill", "-s", sig, &self.name]);
+    }
+
+    fn wait_exit(&self, limit: Duration) -> i32 {
+        let running = || docker_ok(&["inspect", "-f", "{{.State.Running}}", &self.name]);
+        if common::wait_for(limit, || (running() == "false").then_some(())).is_none() {
+            panic!("{} still running after {limit:?}:\n{}", self.name, self.logs());
+        }
+        self.exit_code()
+    }
+
+    /// A file from the container (running or stopped), via `docker cp`.
+    fn file(&self, path: &str) -> Option<String> {
+        let dir = common::tempdir("cp");
+        let dest = dir.join("f");
+        let ok = docker(&["cp", &format!("{}:{path}", self.name), dest.to_str().unwrap()])
+            .status
+            .success();
+        let text = ok.then(|| std::fs::read_to_string(&dest).unwrap_or_default());
+        let _ = std::fs::remove_dir_all(dir);
+        text
+    }
+}
+
+/// One HTTP/1.1 request over a real socket: Ok(status) or the I/O error
+/// (reset, EOF) the client saw.
+fn http(method: &str, addr: &str, path: &str) -> Result<u16, String> {
+    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("write: {e}"))?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).map_err(|e| format!("read: {e}"))?;
+    let text = String::from_utf8_lossy(&buf);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no HTTP response ({} bytes)", buf.len()))
+}
+
+fn wait_http_ok(addr: &str, path: &str) {
+    let limit = Duration::from_secs(15);
+    if common::wait_for(limit, || (http("GET", addr, path) == Ok(200)).then_some(())).is_none() {
+        panic!("GET {addr}{path} never answered 200");
+    }
+}
+
+/// Starts a slow POST /work in the background.
+fn in_flight(addr: &str) -> thread::JoinHandle<Result<u16, String>> {
+    let addr = addr.to_string();
+    thread::spawn(move || http("POST", &addr, "/work"))
+}
+
+/// The `[drainit +1.234s]` time of the first log line containing `needle`.
+fn log_time(logs: &str, needle: &str) -> Option<f64> {
+    let line = logs.lines().find(|l| l.contains(needle))?;
+    let start = line.find("[drainit +")? + "[drainit +".len();
+    let end = start + line[start..].find("s]")?;
+    line[start..end].parse().ok()
+}
+
+// --- the signal tests ----------------------------------------------------
+
+/// `docker stop` reaches the app behind `sh` without exec; the in-flight
+/// request completes and the app drains.
+#[test]
+fn docker_stop_drains_app_behind_shell_wrapper() {
+    if need_docker() {
+        return;
+    }
+    let c = Container::start(
+        "wrapper",
+        &[
+            "-p", "127.0.0.1::8080", IMAGE,
+            "/drainit", "--", "/app.sh", "--work", "1500ms", "--marker", "/tmp/marker",
+        ],
+    );
+    let addr = c.addr(8080);
+    wait_http_ok(&addr, "/health");
+    let request = in_flight(&addr);
+    thread::sleep(Duration::from_millis(300));
+    let took = c.stop(10);
+    let logs = c.logs();
+    assert_eq!(request.join().unwrap(), Ok(200), "in-flight request lost:\n{logs}");
+    assert!(took < Duration::from_secs(4), "docker stop took {took:?}:\n{logs}");
+    // The shell died of SIGTERM (cascade: the app got it as an orphan).
+    assert_eq!(c.exit_code(), 143, "{logs}");
+    assert_eq!(c.file("/tmp/marker").as_deref(), Some("drained 1 requests\n"), "{logs}");
+    assert!(logs.contains("drainit-demo: drained 1 requests"), "{logs}");
+    eprintln!("drainit: docker stop took {} ms; in-flight request: 200", common::ms(took));
+}
+
+/// Docker's own init (`docker run --init`, tini) on the same wrapper: tini
+/// signals the shell only and exits when it dies, so the kernel SIGKILLs the
+/// app mid-request. Records what is lost.
+#[test]
+fn docker_run_init_loses_the_app_behind_shell_wrapper() {
+    if need_docker() {
+        return;
+    }
+    let c = Container::start(
+        "init",
+        &[
+            "--init", "-p", "127.0.0.1::8080", IMAGE,
+            "/app.sh", "--work", "1500ms", "--marker", "/tmp/marker",
+        ],
+    );
+    let addr = c.addr(8080);
+    wait_http_ok(&addr, "/health");
+    let request = in_flight(&addr);
+    thread::sleep(Duration::from_millis(300));
+    let took = c.stop(10);
+    let logs = c.logs();
+    let outcome = request.join().unwrap();
+    let marker = c.file("/tmp/marker");
+    eprintln!(
+        "docker run --init: stop {} ms, exit {}, in-flight request {outcome:?}, \
+         app drained: {}, app saw SIGTERM: {}",
+        common::ms(took),
+        c.exit_code(),
+        marker.is_some(),
+        logs.contains("got SIGTERM")
+    );
+    assert!(outcome.is_err(), "tini kept the request alive?\n{logs}");
+    assert!(marker.is_none(), "the app drained under tini?\n{logs}");
+    assert!(!logs.contains("got SIGTERM"), "{logs}");
+}
+
+/// `docker kill -s HUP/USR1/QUIT` reach the app; QUIT makes it drain.
+#[test]
+fn docker_kill_signals_reach_the_app() {
+    if need_docker() {
+        return;
+    }
+    let log = "/tmp/signals";
+    let c = Container::start(
+        "kill",
+        &[IMAGE, "/drainit", "--", "/drainit-demo", "--signal-log", log],
+    );
+    c.wait_log("listening on", Duration::from_secs(10));
+    for sig in ["HUP", "USR1"] {
+        c.kill(sig);
+        let seen = common::wait_for(Duration::from_secs(5), || {
+            c.file(log).filter(|s| s.contains(sig))
+        });
+        assert!(seen.is_some(), "SIG{sig} never reached the app:\n{}", c.logs());
+    }
+    c.kill("QUIT");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), 0, "{}", c.logs());
+    let seen = c.file(log).unwrap_or_default();
+    let names: Vec<_> = seen.split_whitespace().map(|s| s.trim_start_matches("SIG")).collect();
+    assert_eq!(names, ["HUP", "USR1", "QUIT"], "{seen:?}");
+
+    // Behind the wrapper shell, -g sends to the whole group: the app hears
+    // USR2 even though the shell dies of it.
+    let c = Container::start(
+        "kill-g",
+        &[IMAGE, "/drainit", "-g", "--", "/app.sh", "--signal-log", log],
+    );
+    c.wait_log("listening on", Duration::from_secs(10));
+    c.kill("USR2");
+    let code = c.wait_exit(Duration::from_secs(10));
+    let seen = c.file(log).unwrap_or_default();
+    assert!(seen.contains("USR2"), "app missed USR2 ({seen:?}):\n{}", c.logs());
+    assert_eq!(code, 128 + libc::SIGUSR2, "{}", c.logs());
+}
+
+/// The core exit-code table, inside containers (run in parallel).
+#[test]
+fn exit_codes_match_the_core_table() {
+    if need_docker() {
+        return;
+    }
+    let cases: &[(&[&str], i32)] = &[
+        (&["/drainit", "--", "sh", "-c", "exit 3"], 3),
+        (&["/drainit", "-e", "3", "--", "sh", "-c", "exit 3"], 0),
+        (&["/drainit", "--", "/nonexistent"], 127),
+        (&["/drainit", "--", "/not-executable"], 126),
+        (&["/drainit", "--", "sh", "-c", "kill -KILL $$"], 137),
+        (&["/drainit", "--", "sh", "-c", "kill -TERM $$"], 143),
+        // An unknown option is a usage error, not a command to run.
+        (&["/drainit", "--no-such-option", "true"], 2),
+        (&["/drainit"], 2),
+    ];
+    let handles: Vec<_> = cases
+        .iter()
+        .map(|(cmd, want)| {
+            let mut args = vec![IMAGE.to_string()];
+            args.extend(cmd.iter().map(|s| s.to_string()));
+            let want = *want;
+            thread::spawn(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let (code, logs) = Container::run("exit", &refs);
+                (args[1..].join(" "), code, want, logs)
+            })
+        })
+        .collect();
+    let mut bad = Vec::new();
+    for h in handles {
+        let (cmd, code, want, logs) = h.join().unwrap();
+        eprintln!("{cmd:50} -> {code}");
+        if code != want {
+            bad.push(format!("{cmd}: got {code}, want {want}\n{logs}"));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// Zombies among a container's processes, seen from the host's /proc.
+fn zombies(pid1: i32) -> usize {
+    let mut pids = common::descendants(pid1);
+    pids.push(pid1);
+    pids.iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+/// 300 orphans dying inside the container leave no zombie behind drainit;
+/// a PID 1 that does not reap (the shell exec'd into `sleep`) keeps them.
+#[test]
+fn orphan_storm_leaves_no_zombies() {
+    if need_docker() {
+        return;
+    }
+    let storm = "i=0; while [ $i -lt 300 ]; do sh -c 'sleep 1 &'; i=$((i+1)); done; \
+                 echo storm done; exec sleep 60";
+    let with = Container::start("storm", &[IMAGE, "/drainit", "--", "sh", "-c", storm]);
+    let without = Container::start("storm-sh", &[IMAGE, "sh", "-c", storm]);
+    with.wait_log("storm done", Duration::from_secs(60));
+    without.wait_log("storm done", Duration::from_secs(60));
+    // Every orphan's `sleep 1` has ended by now.
+    thread::sleep(Duration::from_secs(2));
+    let (z_with, z_without) = (zombies(with.host_pid()), zombies(without.host_pid()));
+    eprintln!("zombies after the storm: drainit {z_with}, sh->sleep as PID 1 {z_without}");
+    assert_eq!(z_with, 0, "drainit left zombies");
+    assert!(z_without > 0, "baseline reaped everything: the storm proves nothing");
+    let took = with.stop(10);
+    assert!(took < Duration::from_secs(2), "stop took {took:?}");
+}
+
+/// `sh` as PID 1 has no SIGTERM handler: the kernel drops the signal and
+/// `docker stop` waits out its timeout, then SIGKILLs (137). drainit stops
+/// the same wrapper in well under a second.
+#[test]
+fn sh_as_pid1_eats_the_stop_timeout_drainit_does_not() {
+    if need_docker() {
+        return;
+    }
+    let sh = Container::start("pid1-sh", &[IMAGE, "/app.sh"]);
+    let di = Container::start("pid1-drainit", &[IMAGE, "/drainit", "--", "/app.sh"]);
+    sh.wait_log("listening on", Duration::from_secs(10));
+    di.wait_log("listening on", Duration::from_secs(10));
+    let sh_stop = {
+        let name = sh.name.clone();
+        thread::spawn(move || {
+            let t = Instant::now();
+            docker_ok(&["stop", "-t", "3", &name]);
+            t.elapsed()
+        })
+    };
+    let di_took = di.stop(3);
+    let sh_took = sh_stop.join().unwrap();
+    eprintln!(
+        "docker stop -t 3: sh as PID 1 {} ms (exit {}), drainit {} ms (exit {})",
+        common::ms(sh_took),
+        sh.exit_code(),
+        common::ms(di_took),
+        di.exit_code()
+    );
+    assert!(sh_took >= Duration::from_millis(2900), "sh stopped early: {sh_took:?}");
+    assert_eq!(sh.exit_code(), 137);
+    assert!(di_took < Duration::from_secs(1), "drainit took {di_took:?}:\n{}", di.logs());
+    assert_ne!(di.exit_code(), 137, "{}", di.logs());
+    assert!(di.logs().contains("drainit-demo: drained"), "{}", di.logs());
+}
+
+/// `docker stop -t 35` against `--drain-delay 5s --grace 20s`: readiness goes
+/// off at once, the app keeps serving for 5 s, then drains; the timeline is
+/// in `docker logs`.
+#[test]
+fn drain_timeline_in_docker_logs() {
+    if need_docker() {
+        return;
+    }
+    let c = Container::start(
+        "timeline",
+        &[
+            "-p", "127.0.0.1::8080", "-p", "127.0.0.1::8081", IMAGE,
+            "/drainit", "--drain-delay", "5s", "--grace", "20s", "--http", "0.0.0.0:8081",
+            "--", "/app.sh", "--work", "300ms",
+        ],
+    );
+    let (app, ready) = (c.addr(8080), c.addr(8081));
+    wait_http_ok(&ready, "/ready");
+    wait_http_ok(&app, "/health");
+    let stopper = {
+        let name = c.name.clone();
+        thread::spawn(move || {
+            let t = Instant::now();
+            docker_ok(&["stop", "-t", "35", &name]);
+            t.elapsed()
+        })
+    };
+    // Readiness off within half a second; the app still serves for 5 s.
+    let off = common::wait_for(Duration::from_millis(1500), || {
+        (http("GET", &ready, "/ready") == Ok(503)).then_some(())
+    });
+    assert!(off.is_some(), "/ready never went 503:\n{}", c.logs());
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(http("POST", &app, "/work"), Ok(200), "app stopped serving during the delay");
+    let took = stopper.join().unwrap();
+    let logs = c.logs();
+    eprintln!("docker stop -t 35 took {} ms; logs:\n{logs}", common::ms(took));
+    assert!(
+        took >= Duration::from_millis(4900) && took < Duration::from_secs(8),
+        "stop took {took:?}"
+    );
+    let t0 = log_time(&logs, "received SIGTERM: draining (delay 5.0s, grace 20.0s)")
+        .unwrap_or_else(|| panic!("no drain start in the logs:\n{logs}"));
+    let off = log_time(&logs, "readiness off").expect("readiness off line");
+    let fwd = log_time(&logs, "forwarded SIGTERM to the child after 5.0s").expect("forward line");
+    let exit = log_time(&logs, "exiting with").expect("exit line");
+    assert!(off - t0 < 0.1, "{logs}");
+    assert!((fwd - t0 - 5.0).abs() < 0.3, "{logs}");
+    assert!(exit >= fwd && exit - fwd < 1.0, "{logs}");
+    let drained = logs.find("drainit-demo: drained").expect("app drained");
+    assert!(drained > logs.find("forwarded SIGTERM").unwrap(), "{logs}");
+}
+
+// --- examples ------------------------------------------------------------
+
+fn examples() -> PathBuf {
+    repo().join("docker/examples")
+}
+
+/// docker/examples/Dockerfile.app builds with the demo as the app and the
+/// result drains as its comments say.
+#[test]
+fn example_dockerfile_builds_and_drains() {
+    if need_docker() {
+        return;
+    }
+    let image = example_app_image();
+    let c = Container::start(
+        "example",
+        &["-p", "127.0.0.1::8080", "-p", "127.0.0.1::8081", &image],
+    );
+    let ready = c.addr(8081);
+    wait_http_ok(&ready, "/ready");
+    wait_http_ok(&c.addr(8080), "/health");
+    let took = c.stop(30);
+    let logs = c.logs();
+    assert!(
+        took >= Duration::from_millis(4900) && took < Duration::from_secs(8),
+        "stop took {took:?}:\n{logs}"
+    );
+    assert!(logs.contains("forwarded SIGTERM to the child after 5.0s"), "{logs}");
+    assert_eq!(c.exit_code(), 0, "{logs}");
+}
+
+/// Builds docker/examples/Dockerfile.app once (the release image first).
+fn example_app_image() -> String {
+    static RELEASE: OnceLock<Result<(), String>> = OnceLock::new();
+    static APP: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(e) = build("release", &RELEASE) {
+        panic!("docker/build.sh release failed:\n{e}");
+    }
+    let image = "drainit-example-app:test";
+    APP.get_or_init(|| {
+        let ctx = common::tempdir("example-ctx");
+        std::fs::copy(common::static_dir().join("drainit-demo"), ctx.join("app")).unwrap();
+        let dockerfile = examples().join("Dockerfile.app");
+        let out = docker(&[
+            "build", "-q", "-t", image, "-f", dockerfile.to_str().unwrap(),
+            ctx.to_str().unwrap(),
+        ]);
+        let _ = std::fs::remove_dir_all(&ctx);
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    })
+    .clone()
+    .unwrap_or_else(|e| panic!("building Dockerfile.app failed:\n{e}"));
+    image.to_string()
+}
+
+/// Runs python3 on `script` with the file as argv[1]; stdout.
+fn python(script: &str, file: &Path) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "python3: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn has_pyyaml() -> bool {
+    Command::new("python3")
+        .args(["-c", "import yaml"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `drainit explain` with the drain options of `command` (after /drainit,
+/// before the app) and the platform grace: (exit code, output).
+fn explain(command: &[String], platform_grace: &str) -> (i32, String) {
+    let mut args = vec!["explain".to_string()];
+    args.extend(command.iter().skip(1).cloned());
+    let dashdash = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    args.insert(dashdash, format!("--termination-grace-period={platform_grace}"));
+    let out = Command::new(common::static_dir().join("drainit"))
+        .args(&args)
+        .output()
+        .expect("drainit explain");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// docker/examples/compose.yaml parses, its stop_grace_period fits drainit's
+/// delay + grace (per `drainit explain`), and `docker-compose up` / `stop`
+/// drains.
+#[test]
+fn example_compose_parses_fits_and_runs() {
+    if need_docker() {
+        return;
+    }
+    let compose = examples().join("compose.yaml");
+    let Ok(bin) = which("docker-compose") else {
+        common::skip("docker-compose is not installed");
+        return;
+    };
+    let image = example_app_image();
+    let project = unique("compose");
+    let (app_port, ready_port) = (common::free_port(), common::free_port());
+    let run = |args: &[&str]| {
+        Command::new(&bin)
+            .args(["-f", compose.to_str().unwrap(), "-p", &project])
+            .args(args)
+            .env("APP_IMAGE", &image)
+            .env("APP_PORT", format!("127.0.0.1:{app_port}"))
+            .env("READY_PORT", format!("127.0.0.1:{ready_port}"))
+            .output()
+            .expect("docker-compose")
+    };
+    struct Down<'a>(&'a dyn Fn(&[&str]) -> Output);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = (self.0)(&["down", "-v", "-t", "1"]);
+        }
+    }
+    let config = run(&["config"]);
+    let config_text = String::from_utf8_lossy(&config.stdout).to_string();
+    assert!(config.status.success(), "{}", String::from_utf8_lossy(&config.stderr));
+
+    // stop_grace_period against drainit's own timeline.
+    if has_pyyaml() {
+        let dir = common::tempdir("compose");
+        let resolved = dir.join("config.yaml");
+        std::fs::write(&resolved, &config_text).unwrap();
+        let fields = python(
+            "import sys, yaml, json\n\
+             s = yaml.safe_load(open(sys.argv[1]))['services']['app']\n\
+             print(json.dumps([s['stop_grace_period'], s['entrypoint']]))",
+            &resolved,
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let (grace, entrypoint): (String, Vec<String>) = parse_json_pair(&fields);
+        let (code, text) = explain(&entrypoint, &grace);
+        assert_eq!(code, 0, "compose stop_grace_period {grace} does not fit:\n{text}");
+    } else {
+        assert!(config_text.contains("stop_grace_period: 30s"), "{config_text}");
+    }
+
+    let _down = Down(&run);
+    let up = run(&["up", "-d"]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let ready = format!("127.0.0.1:{ready_port}");
+    wait_http_ok(&ready, "/ready");
+    // The healthcheck runs `drainit check` inside the container.
+    let container = String::from_utf8_lossy(&run(&["ps", "-q", "app"]).stdout).trim().to_string();
+    let healthy = common::wait_for(Duration::from_secs(20), || {
+        (docker_ok(&["inspect", "-f", "{{.State.Health.Status}}", &container]) == "healthy")
+            .then_some(())
+    });
+    assert!(healthy.is_some(), "compose healthcheck (drainit check) never passed");
+    let t = Instant::now();
+    let stop = run(&["stop"]);
+    let took = t.elapsed();
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    let logs = String::from_utf8_lossy(&run(&["logs", "--no-color"]).stdout).to_string();
+    assert!(logs.contains("forwarded SIGTERM to the child after 5.0s"), "{logs}");
+    assert!(
+        took >= Duration::from_millis(4900) && took < Duration::from_secs(10),
+        "compose stop took {took:?}"
+    );
+}
+
+fn which(bin: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(bin))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}
+
+/// Parses `["a", ["b", "c"]]` as printed by json.dumps (no escapes needed
+/// for these files).
+fn parse_json_pair(s: &str) -> (String, Vec<String>) {
+    let strings: Vec<String> = s
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    (strings[0].clone(), strings[1..].to_vec())
+}
+
+/// docker/examples/k8s/deployment.yaml: its terminationGracePeriodSeconds,
+/// command and readiness probe are what `drainit explain` prints for the
+/// same options.
+#[test]
+fn example_k8s_matches_drainit_explain() {
+    let manifest = examples().join("k8s/deployment.yaml");
+    let drainit = common::static_dir().join("drainit");
+    if !drainit.exists() {
+        common::skip("static drainit missing: run `make static`");
+        return;
+    }
+    if !has_pyyaml() {
+        common::skip("python3 yaml module missing");
+        return;
+    }
+    let fields = python(
+        "import sys, yaml, json\n\
+         docs = list(yaml.safe_load_all(open(sys.argv[1])))\n\
+         d = [x for x in docs if x['kind'] == 'Deployment'][0]\n\
+         spec = d['spec']['template']['spec']\n\
+         c = spec['containers'][0]\n\
+         p = c['readinessProbe']['httpGet']\n\
+         print(json.dumps([str(spec['terminationGracePeriodSeconds']), c['command'], \
+               p['path'], str(p['port'])]))",
+        &manifest,
+    );
+    let parts: Vec<String> = fields.split('"').skip(1).step_by(2).map(str::to_string).collect();
+    let tgp = &parts[0];
+    let (path, port) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+    let command: Vec<String> = parts[1..parts.len() - 2].to_vec();
+    assert_eq!(command[0], "/drainit", "{command:?}");
+    let (code, text) = explain(&command, &format!("{tgp}s"));
+    assert_eq!(code, 0, "terminationGracePeriodSeconds {tgp} does not fit:\n{text}");
+    assert!(
+        text.contains(&format!("terminationGracePeriodSeconds: {tgp}\n")),
+        "explain disagrees:\n{text}"
+    );
+    let quoted: Vec<String> = command.iter().map(|a| format!("{a:?}")).collect();
+    let line = format!("command: [{}]", quoted.join(", "));
+    assert!(text.contains(&line), "manifest {line}\nexplain:\n{text}");
+    assert!(
+        text.contains(&format!("httpGet: {{ path: {path}, port: {port} }}")),
+        "readinessProbe {path}:{port} differs from explain:\n{text}"
+    );
+}
+
+// --- the rolling-restart proof, short version ----------------------------
+
+/// `docker/e2e/run.sh short`: one replica cycle per entrypoint under load
+/// behind HAProxy. Every drainit row with a drain delay fails 0 requests.
+#[test]
+fn rolling_restart_short() {
+    if need_docker() {
+        return;
+    }
+    for tool in ["haproxy", "hey", "python3"] {
+        if which(tool).is_err() {
+            common::skip(&format!("{tool} is not installed (make deps)"));
+            return;
+        }
+    }
+    let dir = common::tempdir("e2e");
+    let json = dir.join("results.json");
+    let out = Command::new("bash")
+        .arg(repo().join("docker/e2e/run.sh"))
+        .args(["short", "--json", json.to_str().unwrap()])
+        .env("DRAINIT_STATIC_DIR", common::static_dir())
+        .output()
+        .expect("run.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "run.sh short failed");
+    let results = std::fs::read_to_string(&json).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    // Rows are one JSON object each: {"entrypoint": ..., "drain": true, ... "failed": N ...}
+    let mut drain_rows = 0;
+    let mut bad = Vec::new();
+    for row in results.split('}').filter(|r| r.contains("\"entrypoint\"")) {
+        let field = |k: &str| {
+            let at = row.find(&format!("\"{k}\": ")).unwrap() + k.len() + 4;
+            row[at..].split([',', '\n']).next().unwrap().trim().trim_matches('"').to_string()
+        };
+        if field("drain") == "true" {
+            drain_rows += 1;
+            if field("failed") != "0" {
+                bad.push(format!(
+                    "{} ({} LB, app {}): {} of {} requests failed",
+                    field("entrypoint"),
+                    field("lb"),
+                    field("app"),
+                    field("failed"),
+                    field("requests")
+                ));
+            }
+        }
+    }
+    assert!(drain_rows >= 2, "no drain rows in {results}");
+    assert!(bad.is_empty(), "drain rows with failures:\n{}\n{stdout}", bad.join("\n"));
+}
