@@ -90,12 +90,24 @@ impl Logger {
         let out = dir.join("child");
         let grand = dir.join("grandchild");
         let mut args: Vec<&str> = mode.to_vec();
-        args.extend(["python3", SIGLOG, out.to_str().unwrap(), "--grandchild", grand.to_str().unwrap()]);
-        let run = if pid1 { Running::pid1(&args) } else { Running::plain(&args) };
+        args.extend([
+            "python3",
+            SIGLOG,
+            out.to_str().unwrap(),
+            "--grandchild",
+            grand.to_str().unwrap(),
+        ]);
+        let run = if pid1 {
+            Running::pid1(&args)
+        } else {
+            Running::plain(&args)
+        };
         let l = Logger { run, out, grand };
         for f in [&l.out, &l.grand] {
-            wait_for(Duration::from_secs(10), || read(f).contains("ready").then_some(()))
-                .unwrap_or_else(|| panic!("{} never became ready", f.display()));
+            wait_for(Duration::from_secs(10), || {
+                read(f).contains("ready").then_some(())
+            })
+            .unwrap_or_else(|| panic!("{} never became ready", f.display()));
         }
         l
     }
@@ -110,7 +122,10 @@ fn received(p: &Path) -> Vec<i32> {
 }
 
 fn wait_received(p: &Path, sig: i32) -> bool {
-    wait_for(Duration::from_secs(3), || received(p).contains(&sig).then_some(())).is_some()
+    wait_for(Duration::from_secs(3), || {
+        received(p).contains(&sig).then_some(())
+    })
+    .is_some()
 }
 
 /// Every catchable signal but CHLD (and TERM, which drains) plus a few
@@ -127,15 +142,25 @@ fn check_forwarding(mode: &[&str], grandchild_gets_them: bool) {
     let mut l = Logger::start(mode, true);
     for sig in forwardable() {
         l.run.signal(sig);
-        assert!(wait_received(&l.out, sig), "mode {mode:?}: child never got signal {sig}");
+        assert!(
+            wait_received(&l.out, sig),
+            "mode {mode:?}: child never got signal {sig}"
+        );
     }
     if grandchild_gets_them {
         for sig in forwardable() {
-            assert!(received(&l.grand).contains(&sig), "mode {mode:?}: grandchild missed {sig}");
+            assert!(
+                received(&l.grand).contains(&sig),
+                "mode {mode:?}: grandchild missed {sig}"
+            );
         }
     } else {
         std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(received(&l.grand), Vec::<i32>::new(), "mode {mode:?}: grandchild got signals");
+        assert_eq!(
+            received(&l.grand),
+            Vec::<i32>::new(),
+            "mode {mode:?}: grandchild got signals"
+        );
     }
     l.run.signal(libc::SIGTERM);
     assert_eq!(l.run.code(LONG), 0);
@@ -177,10 +202,16 @@ fn cascade_gives_the_stop_signal_to_what_the_child_leaves_behind() {
     let out = dir.join("grand");
     let script = format!("python3 {SIGLOG} {} & wait", out.display());
     let mut r = Running::pid1(&["sh", "-c", &script]);
-    wait_for(Duration::from_secs(10), || read(&out).contains("ready").then_some(())).unwrap();
+    wait_for(Duration::from_secs(10), || {
+        read(&out).contains("ready").then_some(())
+    })
+    .unwrap();
     r.signal(libc::SIGTERM);
     assert_eq!(r.code(LONG), 143, "the shell died of TERM");
-    assert!(received(&out).contains(&libc::SIGTERM), "orphan never got the stop signal");
+    assert!(
+        received(&out).contains(&libc::SIGTERM),
+        "orphan never got the stop signal"
+    );
 }
 
 #[test]
@@ -188,7 +219,17 @@ fn rewrites_and_drops() {
     if need_pidns() {
         return;
     }
-    let mut l = Logger::start(&["-r", "USR1:USR2", "-r", "HUP:0", "--rewrite", "WINCH:RTMIN+2"], true);
+    let mut l = Logger::start(
+        &[
+            "-r",
+            "USR1:USR2",
+            "-r",
+            "HUP:0",
+            "--rewrite",
+            "WINCH:RTMIN+2",
+        ],
+        true,
+    );
     l.run.signal(libc::SIGHUP);
     l.run.signal(libc::SIGUSR1);
     assert!(wait_received(&l.out, libc::SIGUSR2));
@@ -209,7 +250,10 @@ fn zombies_under(pid: i32) -> usize {
         .filter(|p| {
             std::fs::read_to_string(format!("/proc/{p}/stat"))
                 .ok()
-                .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().starts_with('Z')))
+                .and_then(|s| {
+                    s.rsplit_once(')')
+                        .map(|(_, r)| r.trim_start().starts_with('Z'))
+                })
                 .unwrap_or(false)
         })
         .count()
@@ -229,8 +273,11 @@ fn orphan_storm_leaves_no_zombies() {
         done.display()
     );
     let mut r = Running::pid1(&["python3", "-c", &py]);
-    wait_for(Duration::from_secs(60), || done.exists().then_some(())).expect("storm never finished");
-    let clean = wait_for(Duration::from_secs(5), || (zombies_under(r.pid) == 0).then_some(()));
+    wait_for(Duration::from_secs(60), || done.exists().then_some(()))
+        .expect("storm never finished");
+    let clean = wait_for(Duration::from_secs(5), || {
+        (zombies_under(r.pid) == 0).then_some(())
+    });
     assert!(clean.is_some(), "{} zombies left", zombies_under(r.pid));
     r.signal(libc::SIGTERM);
     assert_eq!(r.code(LONG), 143);
@@ -271,7 +318,10 @@ fn shell_wrapped_app_finishes_under_drainit_but_not_tini() {
     if need_pidns() {
         return;
     }
-    assert!(shell_wrapper_marker(&[drainit()]), "drainit: the app behind the shell was cut off");
+    assert!(
+        shell_wrapper_marker(&[drainit()]),
+        "drainit: the app behind the shell was cut off"
+    );
     if !Path::new("/usr/bin/tini").exists() {
         skip("/usr/bin/tini is not installed (make deps)");
         return;
@@ -288,8 +338,10 @@ fn no_signal_is_lost_at_start_up_in_500_runs() {
     for _ in 0..500 {
         let mut r = Running::plain(&["sleep", "30"]);
         // As early as drainit can hold a signal: the moment it has blocked them.
-        wait_for(Duration::from_secs(5), || signals_blocked(r.pid).then_some(()))
-            .expect("drainit never blocked signals");
+        wait_for(Duration::from_secs(5), || {
+            signals_blocked(r.pid).then_some(())
+        })
+        .expect("drainit never blocked signals");
         r.signal(libc::SIGTERM);
         match r.wait(Duration::from_secs(5)) {
             Some(s) if s.code() == Some(143) => {}
@@ -313,7 +365,10 @@ fn a_child_ignoring_term_is_killed_after_the_grace() {
     r.signal(libc::SIGTERM);
     assert_eq!(r.code(LONG), 137);
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(950) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -324,17 +379,29 @@ fn leftovers_are_killed_after_the_default_five_seconds() {
     // The child exits at once, leaving a process that ignores TERM.
     let mut r = Running::pid1(&["sh", "-c", "(trap '' TERM; sleep 60) & sleep 0.2; exit 7"]);
     let t = Instant::now();
-    assert_eq!(r.code(LONG), 7, "the main child's status, not the leftover's");
+    assert_eq!(
+        r.code(LONG),
+        7,
+        "the main child's status, not the leftover's"
+    );
     let took = t.elapsed();
-    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(9), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(9),
+        "{took:?}"
+    );
 }
 
 fn ctx_switches(pid: i32) -> u64 {
     let mut total = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
         let s = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
         for l in s.lines() {
-            if l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches") {
+            if l.starts_with("voluntary_ctxt_switches")
+                || l.starts_with("nonvoluntary_ctxt_switches")
+            {
                 total += l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap();
             }
         }
@@ -346,11 +413,22 @@ fn ctx_switches(pid: i32) -> u64 {
 fn idle_drainit_never_wakes_up() {
     for args in [
         &["sleep", "30"][..],
-        &["--drain-delay", "10s", "--grace", "5s", "--ready-file", "/tmp/drainit-idle-ready", "sleep", "30"],
+        &[
+            "--drain-delay",
+            "10s",
+            "--grace",
+            "5s",
+            "--ready-file",
+            "/tmp/drainit-idle-ready",
+            "sleep",
+            "30",
+        ],
     ] {
         let mut r = Running::plain(args);
         std::thread::sleep(Duration::from_millis(500));
-        let threads = std::fs::read_dir(format!("/proc/{}/task", r.pid)).unwrap().count();
+        let threads = std::fs::read_dir(format!("/proc/{}/task", r.pid))
+            .unwrap()
+            .count();
         assert_eq!(threads, 1, "{args:?}: drainit runs a single thread");
         let before = ctx_switches(r.pid);
         std::thread::sleep(Duration::from_secs(5));
@@ -377,19 +455,50 @@ fn compat(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, 
         .env_remove("DUMB_INIT_SETSID")
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
 fn tini_compat_flags_env_and_exit_codes() {
     let d = compat_dir();
-    assert_eq!(compat(&d, "tini", &["-e", "143", "--", "sh", "-c", "exit 143"], &[]).0, 0);
-    assert_eq!(compat(&d, "tini", &["-s", "-w", "-vvv", "-p", "SIGKILL", "--", "true"], &[]).0, 0);
-    assert_eq!(compat(&d, "tini", &["--", "no-such-command-xyz"], &[]).0, 127);
+    assert_eq!(
+        compat(
+            &d,
+            "tini",
+            &["-e", "143", "--", "sh", "-c", "exit 143"],
+            &[]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        compat(
+            &d,
+            "tini",
+            &["-s", "-w", "-vvv", "-p", "SIGKILL", "--", "true"],
+            &[]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        compat(&d, "tini", &["--", "no-such-command-xyz"], &[]).0,
+        127
+    );
     assert_eq!(compat(&d, "tini", &["--", "/etc"], &[]).0, 126);
-    assert_eq!(compat(&d, "tini", &["-x", "true"], &[]).0, 1, "tini usage errors exit 1");
+    assert_eq!(
+        compat(&d, "tini", &["-x", "true"], &[]).0,
+        1,
+        "tini usage errors exit 1"
+    );
     assert_eq!(compat(&d, "tini", &[], &[]).0, 1);
-    assert_eq!(compat(&d, "docker-init", &["--", "sh", "-c", "exit 5"], &[]).0, 5);
+    assert_eq!(
+        compat(&d, "docker-init", &["--", "sh", "-c", "exit 5"], &[]).0,
+        5
+    );
     let (_, quiet) = compat(&d, "tini", &["--", "true"], &[("TINI_VERBOSITY", "1")]);
     let (_, loud) = compat(&d, "tini", &["--", "true"], &[("TINI_VERBOSITY", "3")]);
     assert!(quiet.is_empty(), "{quiet}");
@@ -412,12 +521,24 @@ fn tini_compat_process_group_from_flag_and_env() {
         a.extend(args);
         let dir = tempdir("tinig");
         let (out, grand) = (dir.join("c"), dir.join("g"));
-        a.extend(["python3", SIGLOG, out.to_str().unwrap(), "--grandchild", grand.to_str().unwrap()]);
+        a.extend([
+            "python3",
+            SIGLOG,
+            out.to_str().unwrap(),
+            "--grandchild",
+            grand.to_str().unwrap(),
+        ]);
         let mut r = Running::plain(&a);
         std::env::remove_var("TINI_KILL_PROCESS_GROUP");
-        wait_for(Duration::from_secs(10), || read(&grand).contains("ready").then_some(())).unwrap();
+        wait_for(Duration::from_secs(10), || {
+            read(&grand).contains("ready").then_some(())
+        })
+        .unwrap();
         r.signal(libc::SIGUSR1);
-        assert!(wait_received(&grand, libc::SIGUSR1), "group mode reaches the grandchild");
+        assert!(
+            wait_received(&grand, libc::SIGUSR1),
+            "group mode reaches the grandchild"
+        );
         r.signal(libc::SIGTERM);
         assert_eq!(r.code(LONG), 0);
     }
@@ -439,20 +560,42 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
         (vec![], Some("0"), false),
         (vec!["-r", "10:12"], None, true),
     ] {
-        let (out, grand) = (dir.join(format!("c{args:?}{env:?}")), dir.join(format!("g{args:?}{env:?}")));
+        let (out, grand) = (
+            dir.join(format!("c{args:?}{env:?}")),
+            dir.join(format!("g{args:?}{env:?}")),
+        );
         let mut cmd = Command::new(d.join("dumb-init"));
-        cmd.args(&args)
-            .args(["python3", SIGLOG, out.to_str().unwrap(), "--grandchild", grand.to_str().unwrap()]);
+        cmd.args(&args).args([
+            "python3",
+            SIGLOG,
+            out.to_str().unwrap(),
+            "--grandchild",
+            grand.to_str().unwrap(),
+        ]);
         if let Some(v) = env {
             cmd.env("DUMB_INIT_SETSID", v);
         }
         let mut child = cmd.spawn().unwrap();
-        wait_for(Duration::from_secs(10), || read(&grand).contains("ready").then_some(())).unwrap();
+        wait_for(Duration::from_secs(10), || {
+            read(&grand).contains("ready").then_some(())
+        })
+        .unwrap();
         unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
-        let want = if args.contains(&"-r") { libc::SIGUSR2 } else { libc::SIGUSR1 };
-        assert!(wait_received(&out, want), "{args:?} {env:?}: child got {want}");
+        let want = if args.contains(&"-r") {
+            libc::SIGUSR2
+        } else {
+            libc::SIGUSR1
+        };
+        assert!(
+            wait_received(&out, want),
+            "{args:?} {env:?}: child got {want}"
+        );
         std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(received(&grand).contains(&want), grand_gets, "{args:?} {env:?}: grandchild");
+        assert_eq!(
+            received(&grand).contains(&want),
+            grand_gets,
+            "{args:?} {env:?}: grandchild"
+        );
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         assert!(wait_for(LONG, || child.try_wait().unwrap()).is_some());
     }

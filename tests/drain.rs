@@ -1,0 +1,525 @@
+//! The drain sequence with real processes and a real HTTP client (curl):
+//! readiness flip, drain delay, grace deadline, cut-short, endpoints,
+//! readiness gate, `check`, `explain`, and bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SIGLOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/siglog.py");
+const LONG: Duration = Duration::from_secs(30);
+/// Timing tolerance for delay and grace on a shared 2-core machine.
+const SLACK_MS: i128 = 50;
+
+fn mono_ns() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// `(signal, monotonic ns)` lines written by `siglog.py --stamp`.
+fn stamps(p: &Path) -> Vec<(i32, i128)> {
+    read(p)
+        .lines()
+        .filter_map(|l| {
+            let (s, t) = l.split_once(' ')?;
+            Some((s.parse().ok()?, t.parse().ok()?))
+        })
+        .collect()
+}
+
+/// drainit OPTS -- siglog.py, waiting until the logger runs.
+fn start_logger(opts: &[&str], exit_on: i32) -> (Running, PathBuf) {
+    let dir = tempdir("drain");
+    let out = dir.join("signals");
+    let exit_on = exit_on.to_string();
+    let mut args: Vec<&str> = opts.to_vec();
+    args.extend([
+        "--",
+        "python3",
+        SIGLOG,
+        out.to_str().unwrap(),
+        "--stamp",
+        "--exit-on",
+        &exit_on,
+    ]);
+    let run = Running::plain_captured(&args);
+    wait_for(Duration::from_secs(10), || {
+        read(&out).contains("ready").then_some(())
+    })
+    .expect("logger never started");
+    (run, out)
+}
+
+fn assert_near(what: &str, got_ms: i128, want_ms: i128) {
+    assert!(
+        (got_ms - want_ms).abs() <= SLACK_MS,
+        "{what}: {got_ms} ms, expected {want_ms} ± {SLACK_MS} ms"
+    );
+}
+
+#[test]
+fn ready_file_goes_at_once_and_the_stop_signal_comes_at_the_delay() {
+    let dir = tempdir("rf");
+    let ready = dir.join("ready");
+    let (mut r, out) = start_logger(
+        &[
+            "--ready-file",
+            ready.to_str().unwrap(),
+            "--drain-delay",
+            "1500ms",
+            "--grace",
+            "5s",
+        ],
+        libc::SIGTERM,
+    );
+    wait_for(Duration::from_secs(5), || ready.exists().then_some(())).expect("never ready");
+    let sent = mono_ns();
+    r.signal(libc::SIGTERM);
+    wait_for(Duration::from_secs(5), || (!ready.exists()).then_some(())).unwrap();
+    let gone_ms = (mono_ns() - sent) / 1_000_000;
+    assert!(gone_ms <= 50, "ready file removed after {gone_ms} ms");
+    assert_eq!(r.code(LONG), 0);
+    let (sig, at) = stamps(&out)[0];
+    assert_eq!(sig, libc::SIGTERM);
+    assert_near("stop signal", (at - sent) / 1_000_000, 1500);
+    assert!(!ready.exists());
+    let log = r.stderr();
+    for line in [
+        "received SIGTERM",
+        "readiness off",
+        "forwarded SIGTERM to the child after 1.5s",
+        "child exited with 0",
+        "exiting with 0",
+    ] {
+        assert!(log.contains(line), "timeline lacks '{line}':\n{log}");
+    }
+}
+
+/// The `[drainit +1.234s]` offset of the first timeline line containing `what`.
+fn log_offset_ms(log: &str, what: &str) -> i128 {
+    let line = log
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no '{what}' in:\n{log}"));
+    let secs: f64 = line
+        .split('+')
+        .nth(1)
+        .and_then(|r| r.split('s').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    (secs * 1000.0).round() as i128
+}
+
+#[test]
+fn a_child_that_ignores_the_signal_is_killed_at_delay_plus_grace() {
+    let (mut r, out) = start_logger(&["--drain-delay", "1s", "--grace", "1s"], 0);
+    let sent = mono_ns();
+    r.signal(libc::SIGTERM);
+    let status = r.wait(LONG).expect("drainit never exited");
+    let exited_ms = (mono_ns() - sent) / 1_000_000;
+    assert_eq!(status.code(), Some(137));
+    assert_near("stop signal", (stamps(&out)[0].1 - sent) / 1_000_000, 1000);
+    // drainit's own clock for the kill; the test's view of the exit may
+    // lag on a loaded machine, so it gets a looser bound.
+    let log = r.stderr();
+    let kill_ms = log_offset_ms(&log, "SIGKILLed") - log_offset_ms(&log, "received SIGTERM");
+    assert_near("SIGKILL", kill_ms, 2000);
+    assert!(
+        (1950..2500).contains(&exited_ms),
+        "exit after {exited_ms} ms"
+    );
+}
+
+#[test]
+fn a_second_drain_signal_or_sigint_cuts_the_delay_short() {
+    for second in [libc::SIGTERM, libc::SIGINT] {
+        let (mut r, out) = start_logger(&["--drain-delay", "30s", "--grace", "5s"], libc::SIGTERM);
+        r.signal(libc::SIGTERM);
+        std::thread::sleep(Duration::from_millis(300));
+        let cut = mono_ns();
+        r.signal(second);
+        assert_eq!(r.code(Duration::from_secs(5)), 0, "second signal {second}");
+        let (sig, at) = stamps(&out)[0];
+        assert_eq!(
+            sig,
+            libc::SIGTERM,
+            "the stop signal is forwarded, not the second one"
+        );
+        assert_near("cut short", (at - cut) / 1_000_000, 0);
+        assert!(r.stderr().contains("cutting the drain delay short"));
+    }
+}
+
+#[test]
+fn other_signals_pass_during_the_delay() {
+    let (mut r, out) = start_logger(&["--drain-delay", "30s"], libc::SIGTERM);
+    r.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(100));
+    for sig in [libc::SIGHUP, libc::SIGUSR1, libc::SIGWINCH] {
+        r.signal(sig);
+        wait_for(Duration::from_secs(3), || {
+            stamps(&out).iter().any(|s| s.0 == sig).then_some(())
+        })
+        .unwrap_or_else(|| panic!("signal {sig} held back during the delay"));
+    }
+    assert!(
+        !stamps(&out).iter().any(|s| s.0 == libc::SIGTERM),
+        "TERM came early"
+    );
+    r.signal(libc::SIGINT);
+    assert_eq!(r.code(LONG), 0);
+}
+
+#[test]
+fn the_child_exiting_during_the_delay_ends_the_wait() {
+    let mut r = Running::plain_captured(&[
+        "--drain-delay",
+        "30s",
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.5; exit 4",
+    ]);
+    std::thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    r.signal(libc::SIGTERM);
+    assert_eq!(r.code(Duration::from_secs(5)), 4);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+}
+
+#[test]
+fn a_custom_drain_signal_and_a_rewrite() {
+    // nginx style: QUIT drains, and TERM is forwarded as QUIT.
+    let (mut r, out) = start_logger(
+        &[
+            "--drain-signal",
+            "QUIT",
+            "-r",
+            "TERM:QUIT",
+            "--drain-delay",
+            "300ms",
+        ],
+        libc::SIGQUIT,
+    );
+    r.signal(libc::SIGTERM);
+    wait_for(Duration::from_secs(3), || {
+        (!stamps(&out).is_empty()).then_some(())
+    })
+    .unwrap();
+    assert_eq!(
+        stamps(&out)[0].0,
+        libc::SIGQUIT,
+        "TERM is not a drain signal here: forwarded at once as QUIT"
+    );
+    assert_eq!(r.code(LONG), 0);
+}
+
+fn curl(url: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-m", "3", "-w", "\n%{http_code}", url])
+        .output()
+        .expect("curl is installed by make deps");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+fn curl_post(url: &str) {
+    let _ = Command::new("curl")
+        .args(["-s", "-m", "3", "-X", "POST", url])
+        .output();
+}
+
+fn wait_status(url: &str, want: u16) -> bool {
+    wait_for(Duration::from_secs(10), || {
+        (curl(url).0 == want).then_some(())
+    })
+    .is_some()
+}
+
+#[test]
+fn ready_live_and_metrics_across_the_phases() {
+    let port = free_port();
+    let http = format!("127.0.0.1:{port}");
+    let base = format!("http://{http}");
+    let (mut r, _out) = start_logger(
+        &["--http", &http, "--drain-delay", "2s", "--grace", "3s"],
+        libc::SIGTERM,
+    );
+    assert!(wait_status(&format!("{base}/ready"), 200));
+    assert_eq!(curl(&format!("{base}/live")).0, 200);
+    r.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(100));
+    r.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(100));
+    let (code, body) = curl(&format!("{base}/ready"));
+    assert_eq!((code, body.trim()), (503, "not ready: draining"));
+    assert_eq!(
+        curl(&format!("{base}/live")).0,
+        200,
+        "/live is unaffected by draining"
+    );
+    let (code, metrics) = curl(&format!("{base}/metrics"));
+    assert_eq!(code, 200);
+    for want in [
+        "drainit_ready 0",
+        "drainit_live 1",
+        "drainit_phase{phase=\"draining\"} 1",
+        "drainit_signals_received_total{signal=\"SIGHUP\"} 1",
+        "drainit_signals_received_total{signal=\"SIGTERM\"} 1",
+        "drainit_signals_forwarded_total{signal=\"SIGHUP\"} 1",
+    ] {
+        assert!(metrics.contains(want), "missing {want}:\n{metrics}");
+    }
+    assert_eq!(curl(&format!("{base}/nope")).0, 404);
+    assert_eq!(r.code(LONG), 0);
+}
+
+#[test]
+fn the_readiness_gate_follows_the_app() {
+    let Some(demo) = demo_app() else { return };
+    let (app_port, port) = (free_port(), free_port());
+    let http = format!("127.0.0.1:{port}");
+    let ready = format!("http://{http}/ready");
+    let app = format!("http://127.0.0.1:{app_port}");
+    let dir = tempdir("gate");
+    let ready_file = dir.join("ready");
+    let mut r = Running::plain_captured(&[
+        "--http",
+        &http,
+        "--ready-url",
+        &format!("{app}/health"),
+        "--ready-interval",
+        "200ms",
+        "--ready-file",
+        ready_file.to_str().unwrap(),
+        "--drain-delay",
+        "1s",
+        "--drain-url",
+        &format!("{app}/fail-health"),
+        "--",
+        demo.to_str().unwrap(),
+        "--listen",
+        &format!("127.0.0.1:{app_port}"),
+        "--ready-after",
+        "1500ms",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(curl(&ready).0, 503, "not ready before the app answers");
+    assert!(!ready_file.exists());
+    assert!(wait_status(&ready, 200), "ready once the app answers");
+    assert!(ready_file.exists());
+    curl_post(&format!("{app}/fail-health"));
+    assert!(
+        wait_status(&ready, 503),
+        "unready again when the app stops answering"
+    );
+    assert!(!ready_file.exists());
+    curl_post(&format!("{app}/pass-health"));
+    assert!(wait_status(&ready, 200));
+    // The drain hook POSTs /fail-health on the app during the delay.
+    r.signal(libc::SIGTERM);
+    assert!(
+        wait_status(&format!("{app}/health"), 503),
+        "drain hook never reached the app"
+    );
+    assert_eq!(r.code(LONG), 0);
+    assert!(!ready_file.exists());
+}
+
+#[test]
+fn the_tcp_gate() {
+    let port = free_port();
+    let (app_port, http) = (free_port(), format!("127.0.0.1:{port}"));
+    let mut r = Running::plain(&[
+        "--http", &http, "--ready-tcp", &format!("127.0.0.1:{app_port}"), "--ready-interval", "100ms",
+        "--", "python3", "-c",
+        &format!("import socket,time\ntime.sleep(1)\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',{app_port}))\ns.listen()\ntime.sleep(30)"),
+    ]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(curl(&format!("http://{http}/ready")).0, 503);
+    assert!(wait_status(&format!("http://{http}/ready"), 200));
+    r.signal(libc::SIGTERM);
+    assert_eq!(r.code(LONG), 143);
+}
+
+fn drainit_cmd(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(drainit()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn check_from_a_file_and_from_http() {
+    let dir = tempdir("check");
+    let f = dir.join("ready");
+    let fs = f.to_str().unwrap();
+    assert_eq!(drainit_cmd(&["check", "--ready-file", fs]).0, 1);
+    std::fs::write(&f, "ready\n").unwrap();
+    assert_eq!(drainit_cmd(&["check", "--ready-file", fs]).0, 0);
+    let port = free_port();
+    let http = format!("0.0.0.0:{port}");
+    assert_eq!(
+        drainit_cmd(&["check", "--http", &http]).0,
+        1,
+        "nothing listens"
+    );
+    let (mut r, _) = start_logger(&["--http", &http, "--drain-delay", "5s"], libc::SIGTERM);
+    wait_for(Duration::from_secs(5), || {
+        (drainit_cmd(&["check", "--http", &http]).0 == 0).then_some(())
+    })
+    .expect("check never passed");
+    let via_env = Command::new(drainit())
+        .arg("check")
+        .env("DRAINIT_HTTP", &http)
+        .status()
+        .unwrap();
+    assert_eq!(via_env.code(), Some(0));
+    r.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, _, err) =
+        drainit_cmd(&["check", "--url", &format!("http://127.0.0.1:{port}/ready")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("503"), "{err}");
+    r.signal(libc::SIGINT);
+    assert_eq!(r.code(LONG), 0);
+    let (code, _, err) = drainit_cmd(&["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--ready-file"));
+}
+
+#[test]
+fn a_program_named_check_still_runs() {
+    let dir = tempdir("checkprog");
+    let prog = dir.join("check");
+    std::fs::write(&prog, "#!/bin/sh\nexit 9\n").unwrap();
+    std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap());
+    let out = Command::new(drainit())
+        .args(["--", "check"])
+        .env("PATH", path)
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(9));
+}
+
+#[test]
+fn explain_prints_the_timeline_and_rejects_what_cannot_fit() {
+    let (code, out, err) = drainit_cmd(&[
+        "explain",
+        "--drain-delay",
+        "40s",
+        "--grace",
+        "8s",
+        "--http",
+        "0.0.0.0:8081",
+        "--termination-grace-period",
+        "50s",
+        "--lb-idle-timeout",
+        "60s",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "t=0",
+        "t=40.0s",
+        "t=48.0s",
+        "t=50.0s",
+        "terminationGracePeriodSeconds: 50",
+        "path: /ready",
+    ] {
+        assert!(out.contains(want), "missing {want}:\n{out}");
+    }
+    let (code, _, err) = drainit_cmd(&[
+        "explain",
+        "--drain-delay",
+        "40s",
+        "--grace",
+        "20s",
+        "--termination-grace-period",
+        "30s",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not fit") && err.contains("62s"), "{err}");
+    let (code, _, err) = drainit_cmd(&[
+        "explain",
+        "--termination-grace-period",
+        "90s",
+        "--lb-idle-timeout",
+        "60s",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("load balancer"), "{err}");
+    let (code, _, err) = drainit_cmd(&["explain", "--termination-grace-period", "soon"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("soon"), "{err}");
+}
+
+#[test]
+fn bad_input_stops_drainit_before_the_child_starts() {
+    let dir = tempdir("bad");
+    let marker = dir.join("child-ran");
+    let touch = format!("touch {}", marker.display());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--ready-file", "/nonexistent-dir/ready"],
+            "/nonexistent-dir",
+        ),
+        (
+            vec!["--ready-file", "/proc/drainit-ready"],
+            "/proc/drainit-ready",
+        ),
+        (vec!["--http", &taken_addr], &taken_addr),
+        (vec!["--ready-url", "http//oops"], "http//oops"),
+        (vec!["--drain-url", "localhost:80"], "localhost:80"),
+        (vec!["--drain-delay", "forty"], "forty"),
+        (vec!["--grace=-1s"], "-1s"),
+        (vec!["--drain-signal", "SIGNOPE"], "SIGNOPE"),
+        (vec!["--ready-tcp", "nohost"], "nohost"),
+    ];
+    for (mut args, needle) in cases {
+        args.extend(["--", "sh", "-c", &touch]);
+        let (code, _, err) = drainit_cmd(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!marker.exists(), "{args:?}: the child ran");
+    }
+}
+
+#[test]
+fn json_logs_and_the_log_filter() {
+    let out = Command::new(drainit())
+        .args(["--log-format", "json", "--", "sh", "-c", "kill -TERM $$"])
+        .env("DRAINIT_LOG", "debug")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().count() >= 1 && err.lines().all(|l| l.starts_with('{')),
+        "{err}"
+    );
+    let out = Command::new(drainit())
+        .args(["true"])
+        .env("DRAINIT_LOG", "no=such=filter")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
