@@ -25,15 +25,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # --- drainit (static) -------------------------------------------------------
-MUSL_BIN=target/x86_64-unknown-linux-musl/release/drainit
 build_log=$(mktemp)
 trap 'rm -f "$build_log"' EXIT
 if [ -z "${DRAINIT_BIN:-}" ]; then
-    export DRAINIT_BIN="$PWD/$MUSL_BIN"
     if [ -f Makefile ] && grep -qE '^static:' Makefile; then
-        build=(make static)
+        build=(make static)   # static, stripped copy in target/static/
+        export DRAINIT_BIN="$PWD/target/static/drainit"
     else
         build=(cargo build --release --target x86_64-unknown-linux-musl --bin drainit)
+        export DRAINIT_BIN="$PWD/target/x86_64-unknown-linux-musl/release/drainit"
     fi
     echo "bench: ${build[*]}" >&2
     if ! "${build[@]}" 2>&1 | tee "$build_log" >&2; then
