@@ -45,6 +45,27 @@ RATE = int(os.environ.get("E2E_RATE", "4"))
 BASELINE_STOP_TIMEOUT = 10  # docker stop -t for entrypoints without a grace
 GRACE = 10  # drainit --grace in the drain rows
 LABEL = f"drainit-e2e={os.getpid()}"
+PROCS = []  # haproxy and hey processes, killed on any exit
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    PROCS.append(p)
+    return p
+
+
+def cleanup():
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    subprocess.run(["sh", "-c", f"docker ps -aq --filter label={LABEL} | xargs -r docker rm -f"],
+                   capture_output=True)
+
+
+def on_signal(signum, _frame):
+    cleanup()
+    os._exit(128 + signum)
 
 
 def log(msg):
@@ -208,7 +229,7 @@ backend be
     no option redispatch
 {check}    default-server inter 1s fall 2 rise 2
 """ + "\n".join(servers) + "\n")
-        self.proc = subprocess.Popen(["haproxy", "-db", "-f", self.cfg],
+        self.proc = spawn(["haproxy", "-db", "-f", self.cfg],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_until(lambda: os.path.exists(self.sock), 10, "the HAProxy stats socket")
 
@@ -298,6 +319,12 @@ class Run:
         result.exits.append(int(code))
         self.keep_logs(slot)
         sh("docker", "rm", "-f", slot.name, check=False)
+        if self.sc.lb == "hc":
+            # A replacement is a new endpoint (a new pod IP): the load
+            # balancer must first find the old one dead through its checks.
+            # Reusing the port at once would hide that window.
+            wait_until(lambda: lb.status(slot.index).startswith("DOWN"), 30,
+                       f"HAProxy to mark s{slot.index} DOWN")
         self.start(slot)
         self.wait_ready(slot, lb)
 
@@ -318,7 +345,7 @@ class Run:
             for s in self.slots:
                 self.wait_ready(s, lb)
             url = f"http://127.0.0.1:{lb.port}/work"
-            hey = subprocess.Popen(["hey", "-z", "30m", "-c", str(CONCURRENCY), "-q", str(RATE),
+            hey = spawn(["hey", "-z", "30m", "-c", str(CONCURRENCY), "-q", str(RATE),
                                     "-m", "POST", url],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             time.sleep(2)  # steady state before the rollout
@@ -411,6 +438,8 @@ def main():
             only = args.pop(0)
         elif a == "--json":
             json_out = args.pop(0)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     ensure_tools()
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
@@ -429,8 +458,7 @@ def main():
                 f"rollout {r.rollout:.1f} s, exits {r.exits} {r.errors or ''}")
             results.append(r)
     finally:
-        subprocess.run(["sh", "-c", f"docker ps -aq --filter label={LABEL} | xargs -r docker rm -f"],
-                       capture_output=True)
+        cleanup()
     elapsed = time.monotonic() - started
     header = (f"Rolling restart of {REPLICAS} replicas ({rows[0].cycles if rows else 0} "
               f"replaced per row), demo app --work {WORK} behind /app.sh (no exec), "
