@@ -33,7 +33,7 @@ pub struct CheckArgs {
 pub fn parse(mut argv: Vec<OsString>) -> Invocation {
     argv.remove(1);
     match CheckArgs::try_parse_from(argv) {
-        Ok(args) => Invocation::Check(args),
+        Ok(args) => Invocation::Check(Box::new(args)),
         Err(e) => clap_exit(e),
     }
 }

@@ -207,8 +207,8 @@ struct RunArgs {
 /// What the command line asks for.
 pub enum Invocation {
     Run(Box<Options>),
-    Check(crate::check::CheckArgs),
-    Explain(crate::explain::ExplainArgs),
+    Check(Box<crate::check::CheckArgs>),
+    Explain(Box<crate::explain::ExplainArgs>),
     /// --help, --version or an error: print this and exit with the code.
     Exit {
         message: String,

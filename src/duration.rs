@@ -9,7 +9,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err(err());
     }
     if let Ok(secs) = t.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 && secs < 1e9 {
+        return if (0.0..1e9).contains(&secs) {
             Ok(Duration::from_secs_f64(secs))
         } else {
             Err(err())

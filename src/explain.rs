@@ -40,7 +40,7 @@ pub struct ExplainArgs {
 pub fn parse(mut argv: Vec<OsString>) -> Invocation {
     argv.remove(1);
     match ExplainArgs::try_parse_from(argv) {
-        Ok(args) => Invocation::Explain(args),
+        Ok(args) => Invocation::Explain(Box::new(args)),
         Err(e) => clap_exit(e),
     }
 }
@@ -230,7 +230,7 @@ mod tests {
         let mut argv = vec!["drainit", "explain"];
         argv.extend(a);
         match parse(argv.into_iter().map(OsString::from).collect()) {
-            Invocation::Explain(e) => e,
+            Invocation::Explain(e) => *e,
             _ => panic!("parse failed for {a:?}"),
         }
     }

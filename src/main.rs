@@ -8,6 +8,7 @@ mod compat;
 mod duration;
 mod explain;
 mod logging;
+mod memory;
 mod process;
 mod readiness;
 mod runtime;
@@ -36,8 +37,8 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let code = match cli::parse(std::env::args_os().collect()) {
         Invocation::Run(opts) => run(*opts, original_mask),
-        Invocation::Check(args) => check::run(args),
-        Invocation::Explain(args) => explain::run(args),
+        Invocation::Check(args) => check::run(*args),
+        Invocation::Explain(args) => explain::run(*args),
         Invocation::Exit {
             message,
             code,
@@ -114,6 +115,8 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet) -> i32 {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
+        // drainit watches a handful of descriptors: a small event buffer.
+        .max_io_events_per_tick(64)
         .build()
         .unwrap_or_else(|e| fail(1, &format!("drainit: cannot start the runtime: {e}")));
     rt.block_on(async move {
@@ -161,6 +164,7 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet) -> i32 {
             drain_url: o.drain.drain_url.clone(),
             traffic,
             warn_on_reap: o.warn_on_reap,
+            no_children: false,
         }
         .run()
         .await

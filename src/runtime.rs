@@ -28,6 +28,8 @@ pub struct Runtime {
     pub drain_url: Option<String>,
     pub traffic: Option<TrafficWatcher>,
     pub warn_on_reap: bool,
+    /// The last reaping pass found no children at all.
+    pub no_children: bool,
 }
 
 impl Runtime {
@@ -35,6 +37,8 @@ impl Runtime {
     pub async fn run(mut self) -> i32 {
         self.shared.set_live(true);
         self.dispatch(Event::Started);
+        // Start-up is over: give back the code pages only it needed.
+        crate::memory::trim_startup_pages();
         loop {
             if let Some(code) = self.sup.exit_code() {
                 self.cleanup();
@@ -81,6 +85,7 @@ impl Runtime {
     /// Reaps everything that exited; recognises the main child in the loop.
     fn reap(&mut self) {
         let pass = process::reap_all();
+        self.no_children = pass.none_left;
         for r in &pass.reaped {
             self.shared.metrics().reaped += 1;
             if r.pid == self.child {
@@ -119,6 +124,9 @@ impl Runtime {
         let pids: Vec<i32> = match target {
             Target::Child => vec![self.child],
             Target::Group => vec![-self.child],
+            // No child at all means no descendant (we are PID 1 or a
+            // subreaper): skip the /proc walk.
+            Target::Leftovers if self.no_children => Vec::new(),
             Target::Leftovers => {
                 let mut pids = tree::descendants(std::process::id() as i32);
                 if self.sup_mode_group() {

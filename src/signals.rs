@@ -193,7 +193,7 @@ pub fn install_fault_forwarding() {
         // SAFETY: a plain sigaction with an async-signal-safe handler.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_fault_signal as usize;
+            sa.sa_sigaction = on_fault_signal as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());

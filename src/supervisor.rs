@@ -189,10 +189,12 @@ impl Supervisor {
         self.cfg.mode
     }
 
+    #[cfg(test)]
     pub fn is_ready(&self) -> bool {
         self.ready
     }
 
+    #[cfg(test)]
     pub fn child_running(&self) -> bool {
         self.child.is_none() && self.phase != Phase::Exited
     }
