@@ -19,6 +19,10 @@ impl ReadyFile {
     /// Checks the directory, removes a stale file left by a crashed run,
     /// and registers the path for removal on panic.
     pub fn prepare(path: &Path) -> Result<Self, String> {
+        // Absolute now: drainit changes to / once the child runs, and a
+        // relative path would then name a file in the root directory.
+        let path = &std::path::absolute(path)
+            .map_err(|e| format!("--ready-file '{}': {e}", path.display()))?;
         let name = path.file_name().ok_or_else(|| {
             format!(
                 "--ready-file '{}' names no file: use e.g. /tmp/ready",
@@ -144,6 +148,16 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
+    }
+
+    #[test]
+    fn a_relative_path_is_made_absolute() {
+        let rf = ReadyFile::prepare(Path::new("drainit-rel-ready")).unwrap();
+        assert!(rf.path.is_absolute(), "{}", rf.path.display());
+        assert_eq!(
+            rf.path.parent(),
+            Some(std::env::current_dir().unwrap().as_path())
+        );
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //!
 //! It answers probes and nothing else, so every connection is short:
 //! keep-alive is off, headers must arrive within 5 s and fit in 16 KiB,
-//! a connection lives at most 10 s, and at most 64 are open at once.
+//! a connection lives at most 10 s, and at most 64 are open at once; at
+//! the bound a new connection evicts the oldest one that has not sent a
+//! request yet.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,6 +20,7 @@ use hyper::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use super::Shared;
 
@@ -36,15 +40,35 @@ pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, String> {
     Ok(listener)
 }
 
-/// Serves until the runtime stops. Must be called inside the runtime.
+/// Serves on a thread of its own until drainit exits.
+///
+/// Not on the signal loop's runtime: a flood of connections there delays
+/// signal forwarding by whole scheduler rounds (over 1 ms at the 99th
+/// percentile, measured in tests/hardening.rs). Here the loop only shares
+/// the CPU with it, at a lower priority.
 pub fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
-    let listener = TcpListener::from_std(listener)?;
-    tokio::spawn(accept_loop(listener, shared));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()?;
+    std::thread::Builder::new()
+        .name("drainit-http".into())
+        .spawn(move || {
+            // Under CPU contention the signal loop goes first (per-thread
+            // nice on Linux; failure only costs that preference).
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+            rt.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => accept_loop(listener, shared).await,
+                    Err(e) => tracing::error!("http endpoint: {e}"),
+                }
+            })
+        })?;
     Ok(())
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let open = Arc::new(AtomicUsize::new(0));
+    let slots = Arc::new(Mutex::new(Slots::default()));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -55,28 +79,93 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
-        if open.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
-            open.fetch_sub(1, Ordering::AcqRel);
+        let Some(slot) = lock(&slots).admit() else {
+            // Every slot is answering a request: they end within moments.
             drop(stream);
             continue;
-        }
+        };
         let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_one(stream, slot, shared.clone(), slots.clone()));
+        // Let the new connection read its request before the next accept,
+        // so a flood of connections cannot evict it unanswered.
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn serve_one(
+    stream: tokio::net::TcpStream,
+    slot: Admitted,
+    shared: Arc<Shared>,
+    slots: Arc<Mutex<Slots>>,
+) {
+    let waiting = slot.waiting.clone();
+    let service = hyper::service::service_fn(move |req| {
+        waiting.store(false, Ordering::Relaxed);
         let shared = shared.clone();
-        let open = open.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(route(&req, &shared)) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(MAX_HEADER_BYTES)
-                .keep_alive(false)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
-            open.fetch_sub(1, Ordering::AcqRel);
+        async move { Ok::<_, Infallible>(route(&req, &shared)) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = tokio::time::timeout(CONNECTION_LIFETIME, conn) => {}
+        _ = slot.evict.notified() => {}
+    }
+    lock(&slots).release(slot.id);
+}
+
+fn lock(slots: &Mutex<Slots>) -> std::sync::MutexGuard<'_, Slots> {
+    slots.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One open connection as the bound sees it.
+struct Admitted {
+    id: u64,
+    /// No request head has arrived yet: idle or trickling, so evictable.
+    waiting: Arc<AtomicBool>,
+    evict: Arc<Notify>,
+}
+
+/// The open connections, oldest first. At the bound, a new connection
+/// evicts the oldest one still waiting for its request: idle and
+/// slow-header clients cannot lock probes out (dropping the newcomer would
+/// let 64 idle sockets starve every probe until the header timeout).
+#[derive(Default)]
+struct Slots {
+    next_id: u64,
+    open: VecDeque<Admitted>,
+}
+
+impl Slots {
+    fn admit(&mut self) -> Option<Admitted> {
+        if self.open.len() >= MAX_CONNECTIONS {
+            let oldest = self
+                .open
+                .iter()
+                .position(|c| c.waiting.load(Ordering::Relaxed))?;
+            if let Some(c) = self.open.remove(oldest) {
+                c.evict.notify_one();
+            }
+        }
+        self.next_id += 1;
+        let slot = Admitted {
+            id: self.next_id,
+            waiting: Arc::new(AtomicBool::new(true)),
+            evict: Arc::new(Notify::new()),
+        };
+        self.open.push_back(Admitted {
+            id: slot.id,
+            waiting: slot.waiting.clone(),
+            evict: slot.evict.clone(),
         });
+        Some(slot)
+    }
+
+    fn release(&mut self, id: u64) {
+        self.open.retain(|c| c.id != id);
     }
 }
 
