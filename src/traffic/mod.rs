@@ -1,0 +1,349 @@
+//! Adaptive drain: while draining, watch the app's listening TCP sockets and
+//! report how much *new* traffic arrived since the previous look, so the
+//! supervisor can forward the stop signal once routing has caught up.
+//!
+//! # How it looks
+//!
+//! At `start(child)` (the drain start; nothing runs before it), the watcher
+//! finds the listening sockets: the LISTEN sockets whose inode is open in a
+//! process under drainit (`/proc/PID/fd/* -> socket:[INODE]`), or the ports
+//! given with `--drain-port`. IPv4 and IPv6 (including v4-mapped peers of a
+//! dual-stack `[::]` listener). It then dumps the connections on those ports
+//! every ~100 ms and compares with the previous look. A look counts:
+//!
+//! - **new connections**: a 4-tuple (local address and port, remote address
+//!   and port) not present at the previous look, in any state, TIME_WAIT and
+//!   CLOSE_WAIT included: a short request that opened and closed between two
+//!   looks still leaves its TIME_WAIT entry (60 s) when the server closed
+//!   first. A 4-tuple seen closing and now open again, or whose socket
+//!   cookie changed, is a new connection too (port reuse);
+//! - **active connections**: an established connection whose
+//!   `tcpi_bytes_received` grew. Load balancers (ingress-nginx, ALB, Envoy)
+//!   keep upstream connections alive, so requests keep arriving without any
+//!   new connection; bytes received (not segments: TCP keepalive probes carry
+//!   no new data) say whether they still send;
+//! - **unseen connections** (cross-check): the netns-wide `PassiveOpens`
+//!   counter of `/proc/net/snmp` grew by more than the new connections seen.
+//!   When the client closes first, the server side goes CLOSE_WAIT ->
+//!   LAST_ACK -> gone within a round trip, and a fast request can live and
+//!   die between two looks. The counter is netns-wide, so it is only used
+//!   when every listening socket in the namespace is a watched one (the
+//!   usual one-app container); with a sidecar, drainit's own `--http`
+//!   listener or any other listener it is off, and such connections are
+//!   caught only if a look sees them.
+//!
+//! # sock_diag rather than /proc/net/tcp
+//!
+//! The connections come from netlink sock_diag (inet_diag), not from parsing
+//! `/proc/net/tcp` and `tcp6`:
+//!
+//! - the kernel filters: by state bitmask and, with a few bytes of inet_diag
+//!   bytecode, by local port, so a look copies only the app's connections,
+//!   not every socket of the namespace formatted as text (a busy sidecar can
+//!   hold tens of thousands);
+//! - it gives what /proc does not: the socket cookie (a unique identity, so
+//!   a reused 4-tuple is told apart) and `tcp_info` (bytes received, for
+//!   keep-alive traffic), and binary fields with no text parsing;
+//! - it is what `ss` uses, needs no privilege, and works in any network
+//!   namespace (drainit shares the app's, so its view is the container's).
+//!
+//! If sock_diag cannot be opened or a dump fails (a kernel without
+//! `inet_diag`, a sandbox such as gVisor), the watcher logs it once and
+//! reports traffic at every look: the drain falls back to the full
+//! `--drain-delay`, the safe side. Likewise when no listening socket is
+//! found (it keeps looking for one at each look).
+//!
+//! # Limits
+//!
+//! Traffic sparser than the quiet period looks like quiet. A look every
+//! 100 ms can miss a client-closes-first connection when the cross-check is
+//! off. Long-lived streams that keep sending (websocket pings, gRPC
+//! keepalives with data) count as traffic and hold the drain to its upper
+//! bound. Listeners are matched by port, so another listener on the same
+//! port with another address (rare in a container) is watched too. The set
+//! of listeners is read once, at the drain start.
+
+mod diag;
+mod owners;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use diag::{state, Diag, Sock, Tuple};
+
+/// How often a look happens while draining.
+pub const LOOK_EVERY: Duration = Duration::from_millis(100);
+
+pub struct TrafficWatcher {
+    /// `--drain-port`: when set, the only ports watched.
+    given: Vec<u16>,
+    watch: Option<Watch>,
+}
+
+/// Everything that exists only while draining.
+struct Watch {
+    diag: Option<Diag>,
+    child: i32,
+    ports: Vec<u16>,
+    known: HashMap<Tuple, Seen>,
+    opens: Option<OpensCheck>,
+    last_busy: Instant,
+    last_look: Option<Instant>,
+    warned: bool,
+}
+
+impl TrafficWatcher {
+    pub fn new(ports: Vec<u16>) -> Self {
+        Self {
+            given: ports,
+            watch: None,
+        }
+    }
+
+    /// The drain started: find the listeners and take the first look, the
+    /// baseline (connections already there are not new).
+    pub fn start(&mut self, child: i32) {
+        let diag = Diag::open()
+            .map_err(|e| {
+                tracing::warn!(
+                    "adaptive drain: cannot open netlink sock_diag ({e}): waiting the full drain delay"
+                )
+            })
+            .ok();
+        let mut w = Watch {
+            diag,
+            child,
+            ports: Vec::new(),
+            known: HashMap::new(),
+            opens: None,
+            last_busy: Instant::now(),
+            last_look: None,
+            warned: false,
+        };
+        if w.diag.is_some() {
+            w.find_listeners(&self.given);
+            if w.ports.is_empty() {
+                tracing::warn!(
+                    "adaptive drain: no listening TCP socket found in the child's tree yet: \
+                     treating the drain as busy until one shows up"
+                );
+            } else {
+                tracing::info!(
+                    target: "drainit::timeline",
+                    "adaptive drain: watching new connections on port(s) {}{}",
+                    show_ports(&w.ports),
+                    if w.opens.is_some() { "" } else { " (other listeners share the network namespace)" }
+                );
+            }
+            let _ = w.look();
+        }
+        self.watch = Some(w);
+    }
+
+    /// Waits ~100 ms and returns how many new (or still active) connections
+    /// appeared since the previous look; 0 means quiet.
+    pub async fn next_look(&mut self) -> usize {
+        tokio::time::sleep(LOOK_EVERY).await;
+        match &mut self.watch {
+            Some(w) => w.look(),
+            None => 0,
+        }
+    }
+
+    /// How long traffic had been quiet at the last look, in seconds.
+    pub fn quiet_seen(&self) -> Option<f64> {
+        let w = self.watch.as_ref()?;
+        let last = w.last_look?;
+        Some(last.saturating_duration_since(w.last_busy).as_secs_f64())
+    }
+}
+
+impl Watch {
+    /// Sets `ports` (and the PassiveOpens cross-check) from the LISTEN
+    /// sockets of the namespace.
+    fn find_listeners(&mut self, given: &[u16]) {
+        let Some(diag) = &mut self.diag else { return };
+        let mut listeners = Vec::new();
+        if let Err(e) = diag.dump(state::bit(state::LISTEN), &[], false, &mut listeners) {
+            tracing::debug!("sock_diag listeners: {e}");
+        }
+        self.ports = if given.is_empty() {
+            let inodes = owners::socket_inodes(&owners::app_processes(self.child));
+            listeners
+                .iter()
+                .filter(|l| inodes.contains(&l.inode))
+                .map(|l| l.tuple.lport)
+                .collect()
+        } else {
+            given.to_vec()
+        };
+        self.ports.sort_unstable();
+        self.ports.dedup();
+        let only_ours = listeners
+            .iter()
+            .all(|l| self.ports.contains(&l.tuple.lport));
+        self.opens = match passive_opens() {
+            Some(now) if only_ours && !self.ports.is_empty() => Some(OpensCheck::new(now)),
+            _ => None,
+        };
+    }
+
+    /// One look: the number of new, active and unseen connections.
+    fn look(&mut self) -> usize {
+        let now = Instant::now();
+        let busy = self.count();
+        if busy > 0 {
+            self.last_busy = now;
+        }
+        self.last_look = Some(now);
+        busy
+    }
+
+    fn count(&mut self) -> usize {
+        if self.ports.is_empty() && self.diag.is_some() {
+            self.find_listeners(&[]);
+        }
+        let (Some(diag), false) = (&mut self.diag, self.ports.is_empty()) else {
+            return 1;
+        };
+        let mut socks = Vec::with_capacity(self.known.len() + 16);
+        if let Err(e) = diag.dump(state::CONNECTIONS, &self.ports, true, &mut socks) {
+            if !self.warned {
+                self.warned = true;
+                tracing::warn!(
+                    "adaptive drain: sock_diag dump failed ({e}): treating the drain as busy"
+                );
+            }
+            return 1;
+        }
+        let (known, change) = compare(&self.known, &socks);
+        self.known = known;
+        let unseen = match (&mut self.opens, passive_opens()) {
+            (Some(check), Some(total)) => check.update(total, change.new),
+            _ => 0,
+        };
+        if change.new + change.active + unseen > 0 {
+            tracing::trace!(
+                "traffic: {} new, {} active, {unseen} unseen connection(s)",
+                change.new,
+                change.active
+            );
+        }
+        change.new + change.active + unseen
+    }
+}
+
+fn show_ports(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the previous look knew about a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    state: u8,
+    cookie: u64,
+    bytes: Option<u64>,
+}
+
+/// The difference between two looks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    /// Connections that were not there at the previous look.
+    pub new: usize,
+    /// Established connections that received data since then.
+    pub active: usize,
+}
+
+/// Compares the connections of this look with the previous one; returns
+/// what to remember for the next look and the change.
+pub fn compare(prev: &HashMap<Tuple, Seen>, socks: &[Sock]) -> (HashMap<Tuple, Seen>, Change) {
+    let mut change = Change::default();
+    let mut next = HashMap::with_capacity(socks.len());
+    for s in socks {
+        let seen = Seen {
+            state: s.state,
+            cookie: s.cookie,
+            bytes: s.bytes_received,
+        };
+        match prev.get(&s.tuple) {
+            Some(p) if is_new(p, &seen) => change.new += 1,
+            Some(p) => {
+                // A FIN advances the byte count by one: closing is not traffic.
+                let fin = u64::from(seen.state != state::ESTABLISHED);
+                if let (Some(a), Some(b)) = (p.bytes, seen.bytes) {
+                    if b > a + fin {
+                        change.active += 1;
+                    }
+                }
+            }
+            None => change.new += 1,
+        }
+        next.insert(s.tuple, seen);
+    }
+    (next, change)
+}
+
+/// The same 4-tuple, but another connection: open again after it was seen
+/// closing, or another socket cookie. The cookie survives the move to
+/// TIME_WAIT but not the handshake (a SYN_RECV request socket and the
+/// accepted socket differ), so that change is the same connection.
+fn is_new(prev: &Seen, now: &Seen) -> bool {
+    let handshake = matches!(prev.state, state::SYN_RECV | state::NEW_SYN_RECV);
+    let other_socket =
+        !handshake && prev.cookie != 0 && now.cookie != 0 && prev.cookie != now.cookie;
+    other_socket || (state::closing(prev.state) && state::open(now.state))
+}
+
+/// `PassiveOpens` from the `Tcp:` lines of `/proc/net/snmp`.
+pub fn parse_passive_opens(snmp: &str) -> Option<u64> {
+    let mut tcp = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let names = tcp.next()?;
+    let values = tcp.next()?;
+    let at = names.split_whitespace().position(|n| n == "PassiveOpens")?;
+    values.split_whitespace().nth(at)?.parse().ok()
+}
+
+fn passive_opens() -> Option<u64> {
+    parse_passive_opens(&std::fs::read_to_string("/proc/net/snmp").ok()?)
+}
+
+/// The cross-check: accepted connections (PassiveOpens) that no look saw.
+/// Counts only growth past the high-water mark, so a connection first seen
+/// in SYN_RECV (before the counter moves) is not counted twice.
+#[derive(Clone, Copy, Debug)]
+pub struct OpensCheck {
+    base: u64,
+    seen: u64,
+    excess: i64,
+}
+
+impl OpensCheck {
+    pub fn new(passive_opens: u64) -> Self {
+        Self {
+            base: passive_opens,
+            seen: 0,
+            excess: 0,
+        }
+    }
+
+    /// `total`: PassiveOpens now; `new_seen`: new connections this look.
+    /// Returns the connections accepted but never seen.
+    pub fn update(&mut self, total: u64, new_seen: usize) -> usize {
+        self.seen += new_seen as u64;
+        let excess = total.saturating_sub(self.base) as i64 - self.seen as i64;
+        if excess > self.excess {
+            let unseen = excess - self.excess;
+            self.excess = excess;
+            unseen as usize
+        } else {
+            0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
