@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Builds static, stripped drainit and drainit-demo into target/static/.
+# musl when its target is installed, else the gnu target with +crt-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/static
 mkdir -p "$out"
 if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
     target=x86_64-unknown-linux-musl
-    cargo build --release --target "$target" -p drainit -p drainit-demo -q
+    flags=""
 else
     target=x86_64-unknown-linux-gnu
-    RUSTFLAGS="-C target-feature=+crt-static" \
-        cargo build --release --target "$target" -p drainit -p drainit-demo -q
+    flags="-C target-feature=+crt-static"
 fi
-for bin in drainit drainit-demo; do
-    cp "target/$target/release/$bin" "$out/$bin.new" && mv "$out/$bin.new" "$out/$bin"
+# One package per build: cargo unifies features within a build, and the
+# demo's tokio features (signal, ...) must not leak into drainit.
+for pkg in drainit drainit-demo; do
+    RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --release --target "$target" -p "$pkg" -q
+    cp "target/$target/release/$pkg" "$out/$pkg.new" && mv "$out/$pkg.new" "$out/$pkg"
 done
 printf 'static (%s): drainit %s bytes, drainit-demo %s bytes\n' "$target" \
     "$(stat -c %s "$out/drainit")" "$(stat -c %s "$out/drainit-demo")"
