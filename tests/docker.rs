@@ -191,7 +191,11 @@ impl Container {
     fn wait_exit(&self, limit: Duration) -> i32 {
         let running = || docker_ok(&["inspect", "-f", "{{.State.Running}}", &self.name]);
         if common::wait_for(limit, || (running() == "false").then_some(())).is_none() {
-            panic!("{} still running after {limit:?}:\n{}", self.name, self.logs());
+            panic!(
+                "{} still running after {limit:?}:\n{}",
+                self.name,
+                self.logs()
+            );
         }
         self.exit_code()
     }
@@ -200,9 +204,13 @@ impl Container {
     fn file(&self, path: &str) -> Option<String> {
         let dir = common::tempdir("cp");
         let dest = dir.join("f");
-        let ok = docker(&["cp", &format!("{}:{path}", self.name), dest.to_str().unwrap()])
-            .status
-            .success();
+        let ok = docker(&[
+            "cp",
+            &format!("{}:{path}", self.name),
+            dest.to_str().unwrap(),
+        ])
+        .status
+        .success();
         let text = ok.then(|| std::fs::read_to_string(&dest).unwrap_or_default());
         let _ = std::fs::remove_dir_all(dir);
         text
@@ -261,8 +269,16 @@ fn docker_stop_drains_app_behind_shell_wrapper() {
     let c = Container::start(
         "wrapper",
         &[
-            "-p", "127.0.0.1::8080", IMAGE,
-            "/drainit", "--", "/app.sh", "--work", "1500ms", "--marker", "/tmp/marker",
+            "-p",
+            "127.0.0.1::8080",
+            IMAGE,
+            "/drainit",
+            "--",
+            "/app.sh",
+            "--work",
+            "1500ms",
+            "--marker",
+            "/tmp/marker",
         ],
     );
     let addr = c.addr(8080);
@@ -271,13 +287,27 @@ fn docker_stop_drains_app_behind_shell_wrapper() {
     thread::sleep(Duration::from_millis(300));
     let took = c.stop(10);
     let logs = c.logs();
-    assert_eq!(request.join().unwrap(), Ok(200), "in-flight request lost:\n{logs}");
-    assert!(took < Duration::from_secs(4), "docker stop took {took:?}:\n{logs}");
+    assert_eq!(
+        request.join().unwrap(),
+        Ok(200),
+        "in-flight request lost:\n{logs}"
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "docker stop took {took:?}:\n{logs}"
+    );
     // The shell died of SIGTERM (cascade: the app got it as an orphan).
     assert_eq!(c.exit_code(), 143, "{logs}");
-    assert_eq!(c.file("/tmp/marker").as_deref(), Some("drained 1 requests\n"), "{logs}");
+    assert_eq!(
+        c.file("/tmp/marker").as_deref(),
+        Some("drained 1 requests\n"),
+        "{logs}"
+    );
     assert!(logs.contains("drainit-demo: drained 1 requests"), "{logs}");
-    eprintln!("drainit: docker stop took {} ms; in-flight request: 200", common::ms(took));
+    eprintln!(
+        "drainit: docker stop took {} ms; in-flight request: 200",
+        common::ms(took)
+    );
 }
 
 /// Docker's own init (`docker run --init`, tini) on the same wrapper: tini
@@ -291,8 +321,15 @@ fn docker_run_init_loses_the_app_behind_shell_wrapper() {
     let c = Container::start(
         "init",
         &[
-            "--init", "-p", "127.0.0.1::8080", IMAGE,
-            "/app.sh", "--work", "1500ms", "--marker", "/tmp/marker",
+            "--init",
+            "-p",
+            "127.0.0.1::8080",
+            IMAGE,
+            "/app.sh",
+            "--work",
+            "1500ms",
+            "--marker",
+            "/tmp/marker",
         ],
     );
     let addr = c.addr(8080);
@@ -325,7 +362,14 @@ fn docker_kill_signals_reach_the_app() {
     let log = "/tmp/signals";
     let c = Container::start(
         "kill",
-        &[IMAGE, "/drainit", "--", "/drainit-demo", "--signal-log", log],
+        &[
+            IMAGE,
+            "/drainit",
+            "--",
+            "/drainit-demo",
+            "--signal-log",
+            log,
+        ],
     );
     c.wait_log("listening on", Duration::from_secs(10));
     for sig in ["HUP", "USR1"] {
@@ -333,25 +377,44 @@ fn docker_kill_signals_reach_the_app() {
         let seen = common::wait_for(Duration::from_secs(5), || {
             c.file(log).filter(|s| s.contains(sig))
         });
-        assert!(seen.is_some(), "SIG{sig} never reached the app:\n{}", c.logs());
+        assert!(
+            seen.is_some(),
+            "SIG{sig} never reached the app:\n{}",
+            c.logs()
+        );
     }
     c.kill("QUIT");
     assert_eq!(c.wait_exit(Duration::from_secs(10)), 0, "{}", c.logs());
     let seen = c.file(log).unwrap_or_default();
-    let names: Vec<_> = seen.split_whitespace().map(|s| s.trim_start_matches("SIG")).collect();
+    let names: Vec<_> = seen
+        .split_whitespace()
+        .map(|s| s.trim_start_matches("SIG"))
+        .collect();
     assert_eq!(names, ["HUP", "USR1", "QUIT"], "{seen:?}");
 
     // Behind the wrapper shell, -g sends to the whole group: the app hears
     // USR2 even though the shell dies of it.
     let c = Container::start(
         "kill-g",
-        &[IMAGE, "/drainit", "-g", "--", "/app.sh", "--signal-log", log],
+        &[
+            IMAGE,
+            "/drainit",
+            "-g",
+            "--",
+            "/app.sh",
+            "--signal-log",
+            log,
+        ],
     );
     c.wait_log("listening on", Duration::from_secs(10));
     c.kill("USR2");
     let code = c.wait_exit(Duration::from_secs(10));
     let seen = c.file(log).unwrap_or_default();
-    assert!(seen.contains("USR2"), "app missed USR2 ({seen:?}):\n{}", c.logs());
+    assert!(
+        seen.contains("USR2"),
+        "app missed USR2 ({seen:?}):\n{}",
+        c.logs()
+    );
     assert_eq!(code, 128 + libc::SIGUSR2, "{}", c.logs());
 }
 
@@ -428,7 +491,10 @@ fn orphan_storm_leaves_no_zombies() {
     let (z_with, z_without) = (zombies(with.host_pid()), zombies(without.host_pid()));
     eprintln!("zombies after the storm: drainit {z_with}, sh->sleep as PID 1 {z_without}");
     assert_eq!(z_with, 0, "drainit left zombies");
-    assert!(z_without > 0, "baseline reaped everything: the storm proves nothing");
+    assert!(
+        z_without > 0,
+        "baseline reaped everything: the storm proves nothing"
+    );
     let took = with.stop(10);
     assert!(took < Duration::from_secs(2), "stop took {took:?}");
 }
@@ -462,9 +528,16 @@ fn sh_as_pid1_eats_the_stop_timeout_drainit_does_not() {
         common::ms(di_took),
         di.exit_code()
     );
-    assert!(sh_took >= Duration::from_millis(2900), "sh stopped early: {sh_took:?}");
+    assert!(
+        sh_took >= Duration::from_millis(2900),
+        "sh stopped early: {sh_took:?}"
+    );
     assert_eq!(sh.exit_code(), 137);
-    assert!(di_took < Duration::from_secs(1), "drainit took {di_took:?}:\n{}", di.logs());
+    assert!(
+        di_took < Duration::from_secs(1),
+        "drainit took {di_took:?}:\n{}",
+        di.logs()
+    );
     assert_ne!(di.exit_code(), 137, "{}", di.logs());
     assert!(di.logs().contains("drainit-demo: drained"), "{}", di.logs());
 }
@@ -480,9 +553,22 @@ fn drain_timeline_in_docker_logs() {
     let c = Container::start(
         "timeline",
         &[
-            "-p", "127.0.0.1::8080", "-p", "127.0.0.1::8081", IMAGE,
-            "/drainit", "--drain-delay", "5s", "--grace", "20s", "--http", "0.0.0.0:8081",
-            "--", "/app.sh", "--work", "300ms",
+            "-p",
+            "127.0.0.1::8080",
+            "-p",
+            "127.0.0.1::8081",
+            IMAGE,
+            "/drainit",
+            "--drain-delay",
+            "5s",
+            "--grace",
+            "20s",
+            "--http",
+            "0.0.0.0:8081",
+            "--",
+            "/app.sh",
+            "--work",
+            "300ms",
         ],
     );
     let (app, ready) = (c.addr(8080), c.addr(8081));
@@ -502,16 +588,26 @@ fn drain_timeline_in_docker_logs() {
     });
     assert!(off.is_some(), "/ready never went 503:\n{}", c.logs());
     thread::sleep(Duration::from_secs(2));
-    assert_eq!(http("POST", &app, "/work"), Ok(200), "app stopped serving during the delay");
+    assert_eq!(
+        http("POST", &app, "/work"),
+        Ok(200),
+        "app stopped serving during the delay"
+    );
     let took = stopper.join().unwrap();
     let logs = c.logs();
-    eprintln!("docker stop -t 35 took {} ms; logs:\n{logs}", common::ms(took));
+    eprintln!(
+        "docker stop -t 35 took {} ms; logs:\n{logs}",
+        common::ms(took)
+    );
     assert!(
         took >= Duration::from_millis(4900) && took < Duration::from_secs(8),
         "stop took {took:?}"
     );
-    let t0 = log_time(&logs, "received SIGTERM: draining (delay 5.0s, grace 20.0s)")
-        .unwrap_or_else(|| panic!("no drain start in the logs:\n{logs}"));
+    let t0 = log_time(
+        &logs,
+        "received SIGTERM: draining (delay 5.0s, grace 20.0s)",
+    )
+    .unwrap_or_else(|| panic!("no drain start in the logs:\n{logs}"));
     let off = log_time(&logs, "readiness off").expect("readiness off line");
     let fwd = log_time(&logs, "forwarded SIGTERM to the child after 5.0s").expect("forward line");
     let exit = log_time(&logs, "exiting with").expect("exit line");
@@ -549,7 +645,10 @@ fn example_dockerfile_builds_and_drains() {
         took >= Duration::from_millis(4900) && took < Duration::from_secs(8),
         "stop took {took:?}:\n{logs}"
     );
-    assert!(logs.contains("forwarded SIGTERM to the child after 5.0s"), "{logs}");
+    assert!(
+        logs.contains("forwarded SIGTERM to the child after 5.0s"),
+        "{logs}"
+    );
     assert_eq!(c.exit_code(), 0, "{logs}");
 }
 
@@ -566,7 +665,12 @@ fn example_app_image() -> String {
         std::fs::copy(common::static_dir().join("drainit-demo"), ctx.join("app")).unwrap();
         let dockerfile = examples().join("Dockerfile.app");
         let out = docker(&[
-            "build", "-q", "-t", image, "-f", dockerfile.to_str().unwrap(),
+            "build",
+            "-q",
+            "-t",
+            image,
+            "-f",
+            dockerfile.to_str().unwrap(),
             ctx.to_str().unwrap(),
         ]);
         let _ = std::fs::remove_dir_all(&ctx);
@@ -588,7 +692,11 @@ fn python(script: &str, file: &Path) -> String {
         .arg(file)
         .output()
         .expect("python3");
-    assert!(out.status.success(), "python3: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -605,7 +713,10 @@ fn explain(command: &[String], platform_grace: &str) -> (i32, String) {
     let mut args = vec!["explain".to_string()];
     args.extend(command.iter().skip(1).cloned());
     let dashdash = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    args.insert(dashdash, format!("--termination-grace-period={platform_grace}"));
+    args.insert(
+        dashdash,
+        format!("--termination-grace-period={platform_grace}"),
+    );
     let out = Command::new(common::static_dir().join("drainit"))
         .args(&args)
         .output()
@@ -652,7 +763,11 @@ fn example_compose_parses_fits_and_runs() {
     }
     let config = run(&["config"]);
     let config_text = String::from_utf8_lossy(&config.stdout).to_string();
-    assert!(config.status.success(), "{}", String::from_utf8_lossy(&config.stderr));
+    assert!(
+        config.status.success(),
+        "{}",
+        String::from_utf8_lossy(&config.stderr)
+    );
 
     // stop_grace_period against drainit's own timeline.
     if has_pyyaml() {
@@ -668,29 +783,51 @@ fn example_compose_parses_fits_and_runs() {
         let _ = std::fs::remove_dir_all(dir);
         let (grace, entrypoint): (String, Vec<String>) = parse_json_pair(&fields);
         let (code, text) = explain(&entrypoint, &grace);
-        assert_eq!(code, 0, "compose stop_grace_period {grace} does not fit:\n{text}");
+        assert_eq!(
+            code, 0,
+            "compose stop_grace_period {grace} does not fit:\n{text}"
+        );
     } else {
-        assert!(config_text.contains("stop_grace_period: 30s"), "{config_text}");
+        assert!(
+            config_text.contains("stop_grace_period: 30s"),
+            "{config_text}"
+        );
     }
 
     let _down = Down(&run);
     let up = run(&["up", "-d"]);
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     let ready = format!("127.0.0.1:{ready_port}");
     wait_http_ok(&ready, "/ready");
     // The healthcheck runs `drainit check` inside the container.
-    let container = String::from_utf8_lossy(&run(&["ps", "-q", "app"]).stdout).trim().to_string();
+    let container = String::from_utf8_lossy(&run(&["ps", "-q", "app"]).stdout)
+        .trim()
+        .to_string();
     let healthy = common::wait_for(Duration::from_secs(20), || {
         (docker_ok(&["inspect", "-f", "{{.State.Health.Status}}", &container]) == "healthy")
             .then_some(())
     });
-    assert!(healthy.is_some(), "compose healthcheck (drainit check) never passed");
+    assert!(
+        healthy.is_some(),
+        "compose healthcheck (drainit check) never passed"
+    );
     let t = Instant::now();
     let stop = run(&["stop"]);
     let took = t.elapsed();
-    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
     let logs = String::from_utf8_lossy(&run(&["logs", "--no-color"]).stdout).to_string();
-    assert!(logs.contains("forwarded SIGTERM to the child after 5.0s"), "{logs}");
+    assert!(
+        logs.contains("forwarded SIGTERM to the child after 5.0s"),
+        "{logs}"
+    );
     assert!(
         took >= Duration::from_millis(4900) && took < Duration::from_secs(10),
         "compose stop took {took:?}"
@@ -745,13 +882,21 @@ fn example_k8s_matches_drainit_explain() {
                p['path'], str(p['port'])]))",
         &manifest,
     );
-    let parts: Vec<String> = fields.split('"').skip(1).step_by(2).map(str::to_string).collect();
+    let parts: Vec<String> = fields
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
     let tgp = &parts[0];
     let (path, port) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
     let command: Vec<String> = parts[1..parts.len() - 2].to_vec();
     assert_eq!(command[0], "/drainit", "{command:?}");
     let (code, text) = explain(&command, &format!("{tgp}s"));
-    assert_eq!(code, 0, "terminationGracePeriodSeconds {tgp} does not fit:\n{text}");
+    assert_eq!(
+        code, 0,
+        "terminationGracePeriodSeconds {tgp} does not fit:\n{text}"
+    );
     assert!(
         text.contains(&format!("terminationGracePeriodSeconds: {tgp}\n")),
         "explain disagrees:\n{text}"
@@ -799,7 +944,13 @@ fn rolling_restart_short() {
     for row in results.split('}').filter(|r| r.contains("\"entrypoint\"")) {
         let field = |k: &str| {
             let at = row.find(&format!("\"{k}\": ")).unwrap() + k.len() + 4;
-            row[at..].split([',', '\n']).next().unwrap().trim().trim_matches('"').to_string()
+            row[at..]
+                .split([',', '\n'])
+                .next()
+                .unwrap()
+                .trim()
+                .trim_matches('"')
+                .to_string()
         };
         if field("drain") == "true" {
             drain_rows += 1;
@@ -816,5 +967,9 @@ fn rolling_restart_short() {
         }
     }
     assert!(drain_rows >= 2, "no drain rows in {results}");
-    assert!(bad.is_empty(), "drain rows with failures:\n{}\n{stdout}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "drain rows with failures:\n{}\n{stdout}",
+        bad.join("\n")
+    );
 }

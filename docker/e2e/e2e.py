@@ -415,6 +415,27 @@ def table(results):
     return "\n".join(lines)
 
 
+NOTES = """How to read it:
+- failed = non-2xx answers (HAProxy's 503 when a server refuses the
+  connection, 502 when it dies mid-response) plus connection errors (EOF,
+  resets) seen by hey. Latencies (p99) are of successful requests only.
+- rollout = first `docker stop` to the last replacement taking traffic. In
+  health-check mode the harness waits for HAProxy to mark the old server DOWN
+  before starting its successor (a new pod is a new endpoint); in k8s-like
+  mode it disables the server after the lag and enables the successor once
+  it is ready.
+- sh as PID 1 in k8s-like mode fails 0: the kernel drops SIGTERM for a PID 1
+  without a handler, so the app keeps serving until `docker stop -t 10`
+  SIGKILLs it (exit 137), long after the endpoint was removed. The cost is
+  the rollout time (10 s per replica, the platform's whole grace, 30 s by
+  default in Kubernetes) and no clean shutdown; with health checks the same
+  SIGKILL hits a server HAProxy still routes to.
+- The --drain-quiet rows need the adaptive watcher (src/traffic/); with a
+  binary whose watcher never reports connections they forward after
+  --drain-min and fail like the no-delay rows.
+"""
+
+
 def ensure_tools():
     missing = [t for t in ("haproxy", "hey") if shutil.which(t) is None]
     if missing:
@@ -465,7 +486,7 @@ def main():
               f"HAProxy retries 0 / no redispatch, hey -c {CONCURRENCY} -q {RATE} -m POST "
               f"(~{CONCURRENCY * min(RATE, 5)} req/s). Run: {mode}, {elapsed / 60:.1f} min, "
               f"{time.strftime('%Y-%m-%d')}.")
-    md = f"# drainit rolling-restart results ({mode})\n\n{header}\n\n{table(results)}\n"
+    md = f"# drainit rolling-restart results ({mode})\n\n{header}\n\n{table(results)}\n\n{NOTES}"
     print(md)
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
     with open(out_path, "w") as f:
