@@ -141,6 +141,10 @@ impl Runtime {
             let mut m = self.shared.metrics();
             if let (Some(start), None) = (m.drain_started, m.stop_forwarded_after) {
                 m.stop_forwarded_after = Some(now.saturating_duration_since(start).as_secs_f64());
+                if let Some(a) = self.sup.adaptive() {
+                    m.drain_quiet_seen = Some(a.quiet_for.as_secs_f64());
+                    m.drain_saved = Some(a.saved.as_secs_f64());
+                }
             }
         }
         if target == Target::Leftovers && !pids.is_empty() {
@@ -200,10 +204,6 @@ impl Runtime {
     fn cleanup(&mut self) {
         if let Some(file) = &self.ready_file {
             file.remove();
-        }
-        if let Some(t) = &self.traffic {
-            let mut m = self.shared.metrics();
-            m.drain_quiet_seen = t.quiet_seen();
         }
     }
 }

@@ -65,6 +65,17 @@ impl Default for Config {
     }
 }
 
+/// What the adaptive drain decided, for the log and /metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Adaptive {
+    /// From the drain signal to forwarding.
+    pub waited: Duration,
+    /// The quiet period seen when forwarding.
+    pub quiet_for: Duration,
+    /// The time saved against the maximum delay.
+    pub saved: Duration,
+}
+
 /// How the main child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChildStatus {
@@ -92,7 +103,8 @@ pub enum Event {
     TreeEmpty,
     /// A readiness gate result.
     Probe(bool),
-    /// Adaptive drain: new connections seen since the previous look.
+    /// Adaptive drain: new or still-active connections to the app's
+    /// listeners since the previous look (0 = quiet).
     Traffic {
         new_connections: usize,
     },
@@ -158,6 +170,7 @@ pub struct Supervisor {
     forward_at: Option<Instant>,
     kill_at: Option<Instant>,
     last_new_connection: Option<Instant>,
+    adaptive: Option<Adaptive>,
     killed: bool,
     exit_code: Option<i32>,
 }
@@ -176,6 +189,7 @@ impl Supervisor {
             forward_at: None,
             kill_at: None,
             last_new_connection: None,
+            adaptive: None,
             killed: false,
             exit_code: None,
         }
@@ -210,6 +224,10 @@ impl Supervisor {
             Phase::Stopping => self.kill_at,
             _ => None,
         }
+    }
+
+    pub fn adaptive(&self) -> Option<Adaptive> {
+        self.adaptive
     }
 
     /// Whether the runtime should watch for new connections (adaptive drain).
@@ -452,11 +470,17 @@ impl Supervisor {
             let saved = self.cfg.drain_delay.saturating_sub(waited);
             tracing::info!(
                 target: "drainit::timeline",
-                "traffic quiet for {}: forwarding early, saved {} of the {} drain delay",
+                "traffic quiet for {}: forwarding after {}, {} before the {} maximum",
                 show(quiet_for),
+                show(waited),
                 show(saved),
                 show(self.cfg.drain_delay)
             );
+            self.adaptive = Some(Adaptive {
+                waited,
+                quiet_for,
+                saved,
+            });
             self.forward_stop(now, out);
         }
     }
@@ -464,6 +488,21 @@ impl Supervisor {
     fn on_tick(&mut self, now: Instant, out: &mut Vec<Action>) {
         match self.phase {
             Phase::Draining if self.forward_at.is_some_and(|at| now >= at) => {
+                if self.cfg.quiet.is_some() {
+                    let last = self.last_new_connection.or(self.drain_started);
+                    let quiet_for =
+                        last.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                    tracing::info!(
+                        target: "drainit::timeline",
+                        "traffic never quiet for the period: forwarding at the {} maximum",
+                        show(self.cfg.drain_delay)
+                    );
+                    self.adaptive = Some(Adaptive {
+                        waited: self.cfg.drain_delay,
+                        quiet_for,
+                        saved: Duration::ZERO,
+                    });
+                }
                 self.forward_stop(now, out)
             }
             Phase::Draining => self.check_quiet(now, out),

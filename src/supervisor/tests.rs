@@ -329,6 +329,10 @@ fn quiet_forwards_once_no_new_connection_for_the_period() {
     // Traffic keeps arriving for 3 s, then stops.
     let fired = looks(&mut c, 100, 40_000, |t| t <= 3000);
     assert_eq!(fired, Some(5000));
+    let a = c.sup.adaptive().unwrap();
+    assert_eq!(a.waited, Duration::from_secs(5));
+    assert_eq!(a.quiet_for, Duration::from_secs(2));
+    assert_eq!(a.saved, Duration::from_secs(35));
 }
 
 #[test]
