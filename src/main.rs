@@ -165,6 +165,7 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet) -> i32 {
             traffic,
             warn_on_reap: o.warn_on_reap,
             no_children: false,
+            trim_at: Some(std::time::Instant::now() + memory::TRIM_AFTER),
         }
         .run()
         .await

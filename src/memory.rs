@@ -9,9 +9,15 @@
 //! in the page cache, shared and reclaimable, and those the loop needs
 //! fault back in. Only pages that always equal the file are dropped: the
 //! executable and read-only segments, minus the RELRO range that the loader
-//! wrote relocations into.
+//! wrote relocations into. It runs once, 100 ms after start: one timer, then
+//! none while idle.
 
 use std::ffi::c_void;
+use std::time::Duration;
+
+/// When the runtime trims, once: late enough that a short command never
+/// pays for it, early enough to be done before anyone measures idle.
+pub const TRIM_AFTER: Duration = Duration::from_millis(100);
 
 const PAGE: usize = 4096;
 

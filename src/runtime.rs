@@ -30,6 +30,8 @@ pub struct Runtime {
     pub warn_on_reap: bool,
     /// The last reaping pass found no children at all.
     pub no_children: bool,
+    /// When to give back the start-up pages (see memory.rs).
+    pub trim_at: Option<Instant>,
 }
 
 impl Runtime {
@@ -37,8 +39,6 @@ impl Runtime {
     pub async fn run(mut self) -> i32 {
         self.shared.set_live(true);
         self.dispatch(Event::Started);
-        // Start-up is over: give back the code pages only it needed.
-        crate::memory::trim_startup_pages();
         loop {
             if let Some(code) = self.sup.exit_code() {
                 self.cleanup();
@@ -56,7 +56,15 @@ impl Runtime {
     async fn next_event(&mut self) -> Option<Event> {
         let deadline = self.sup.next_deadline().map(tokio::time::Instant::from_std);
         let watching = self.sup.watching_traffic();
+        let trim_at = self.trim_at.map(tokio::time::Instant::from_std);
         tokio::select! {
+            // Once, shortly after start: a command that is over by then
+            // (`drainit -- true`) never pays for it.
+            _ = sleep_opt(trim_at) => {
+                self.trim_at = None;
+                crate::memory::trim_startup_pages();
+                None
+            },
             sig = self.signals.recv() => match sig {
                 Ok(sig) => Some(Event::Signal(sig)),
                 Err(e) => {
