@@ -26,6 +26,7 @@ use readiness::Shared;
 use supervisor::{Config, Mode, Quiet, Supervisor};
 
 fn main() {
+    let first_ppid = unsafe { libc::getppid() };
     // First thing, before any thread exists: every signal from now on is
     // queued for the signalfd, none is lost before the child runs.
     let original_mask = match signals::block_all() {
@@ -36,7 +37,7 @@ fn main() {
     // signalfd, and drainit forwards every catchable signal.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let code = match cli::parse(std::env::args_os().collect()) {
-        Invocation::Run(opts) => run(*opts, original_mask),
+        Invocation::Run(opts) => run(*opts, original_mask, first_ppid),
         Invocation::Check(args) => check::run(*args),
         Invocation::Explain(args) => explain::run(*args),
         Invocation::Exit {
@@ -79,14 +80,14 @@ fn supervisor_config(o: &Options) -> Config {
     }
 }
 
-fn run(o: Options, original_mask: nix::sys::signal::SigSet) -> i32 {
+fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32) -> i32 {
     let usage = o.flavor.usage_code();
     if let Err(e) = logging::init(o.verbosity, o.flavor, o.log_format) {
         fail(usage, &format!("drainit: {e}"));
     }
     readiness::file::install_panic_cleanup();
     if let Some(sig) = o.pdeathsig {
-        if let Err(e) = process::set_pdeathsig(sig) {
+        if let Err(e) = process::set_pdeathsig(sig, first_ppid) {
             tracing::warn!("cannot set the parent-death signal: {e}");
         }
     }

@@ -162,10 +162,15 @@ pub fn become_subreaper() -> io::Result<()> {
     Ok(())
 }
 
-/// `-p`: the signal drainit gets when its parent dies.
-pub fn set_pdeathsig(sig: i32) -> io::Result<()> {
+/// `-p`: the signal drainit gets when its parent dies. `first_ppid` is the
+/// parent drainit started with: if it died before the setting took effect,
+/// the kernel will never send the signal, so drainit sends it to itself.
+pub fn set_pdeathsig(sig: i32, first_ppid: i32) -> io::Result<()> {
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } < 0 {
         return Err(io::Error::last_os_error());
+    }
+    if unsafe { libc::getppid() } != first_ppid {
+        unsafe { libc::kill(libc::getpid(), sig) };
     }
     Ok(())
 }

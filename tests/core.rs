@@ -611,3 +611,89 @@ fn drainit_leaves_the_working_directory() {
     assert_eq!(cwd, Path::new("/"));
     r.kill();
 }
+
+/// Runs drainit on a new pseudo-terminal (as `docker run -it` does) through
+/// python's pty module: the child must own the terminal's foreground, so
+/// Ctrl-C from the terminal reaches it.
+#[test]
+fn the_child_takes_the_terminal_and_gets_ctrl_c() {
+    let script = r#"
+import os, pty, sys, time
+drainit = sys.argv[1]
+child = "trap 'echo GOT-INT; exit 0' INT; awk '{print ($5==$8) ? \"FOREGROUND\" : \"BACKGROUND\"}' /proc/$$/stat; while :; do sleep 0.05; done"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(drainit, [drainit, "sh", "-c", child])
+out = b""
+deadline = time.time() + 10
+sent = False
+while time.time() < deadline:
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if b"GROUND" in out and not sent:
+        time.sleep(0.2)
+        os.write(fd, b"\x03")
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.write("\nEXIT=%d\n" % os.waitstatus_to_exitcode(status))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, drainit()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FOREGROUND"),
+        "the child is not the terminal's foreground group:\n{text}"
+    );
+    assert!(
+        text.contains("GOT-INT"),
+        "Ctrl-C never reached the child:\n{text}"
+    );
+    assert!(text.contains("EXIT=0"), "{text}");
+}
+
+#[test]
+fn pdeathsig_stops_drainit_when_its_parent_dies() {
+    let dir = tempdir("pdeath");
+    let pidfile = dir.join("pid");
+    // A parent that starts drainit -p TERM and is then SIGKILLed.
+    let parent = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "{} -p TERM -- sleep 60 & echo $! > {}; wait",
+                drainit(),
+                pidfile.display()
+            ),
+        ])
+        .spawn()
+        .unwrap();
+    let pid: i32 = wait_for(Duration::from_secs(5), || {
+        read(&pidfile).trim().parse().ok()
+    })
+    .unwrap();
+    wait_for(Duration::from_secs(5), || {
+        signals_blocked(pid).then_some(())
+    })
+    .unwrap();
+    unsafe { libc::kill(parent.id() as i32, libc::SIGKILL) };
+    let mut parent = parent;
+    parent.wait().unwrap();
+    let gone = wait_for(Duration::from_secs(5), || {
+        (!Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z")))
+        .then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "drainit outlived its parent despite -p TERM"
+    );
+}
