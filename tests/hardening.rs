@@ -432,7 +432,12 @@ fn continuous_orphan_storm_keeps_zombies_bounded() {
         .parse()
         .unwrap();
     let reaped = metric(&addr, "drainit_processes_reaped_total").unwrap_or(0.0);
-    let (rss1, fds1) = (rss_kb(d.pid), fd_count(d.pid));
+    // The /metrics connection closes on the endpoint's thread: let it go.
+    let fds1 = wait_for(Duration::from_secs(1), || {
+        Some(fd_count(d.pid)).filter(|&n| n <= fds0)
+    })
+    .unwrap_or_else(|| fd_count(d.pid));
+    let rss1 = rss_kb(d.pid);
     d.signal(libc::SIGTERM);
     let code = d.code(Duration::from_secs(10));
     let max = samples.iter().copied().max().unwrap_or(0);
@@ -971,4 +976,61 @@ fn a_relative_ready_file_stays_in_the_working_directory() {
         dir.display()
     );
     assert!(!dir.join("ready").exists(), "removed at exit");
+}
+
+/// Four C processes that hop pids at full speed (fork, parent exits) and
+/// ignore TERM. As a subreaper drainit must still SIGKILL them all and exit.
+///
+/// Fails today: src/runtime.rs `kill_all` sweeps the tree 3 times and the
+/// Killing phase never sweeps again, so a hopper that forked between a scan
+/// and its kill survives and drainit waits for an empty tree forever (in
+/// a reaping loop). See RELIABILITY.md, "Known failure". Un-ignore once
+/// the runtime re-sweeps on every reap pass while it is killing.
+#[test]
+#[ignore = "src/runtime.rs: KillAll does not converge on pid-hopping descendants (subreaper mode)"]
+fn fast_pid_hoppers_are_killed_by_a_subreaper() {
+    let dir = tempdir("chop");
+    let src = dir.join("hop.c");
+    std::fs::write(
+        &src,
+        "#include <unistd.h>\n#include <signal.h>\n\
+         int main(void) {\n\
+           for (int i = 0; i < 4; i++) if (fork() == 0) {\n\
+             setsid(); signal(SIGTERM, SIG_IGN);\n\
+             for (;;) { pid_t p = fork(); if (p > 0) _exit(0); if (p < 0) usleep(100); }\n\
+           }\n\
+           pause(); return 0;\n\
+         }\n",
+    )
+    .unwrap();
+    let bin = dir.join("hop");
+    let built = std::process::Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        skip("cc is missing: cannot build the pid-hopping helper");
+        return;
+    }
+    for round in 0..10 {
+        let mut d = Running::plain(&["--grace", "300ms", "--", bin.to_str().unwrap()]);
+        std::thread::sleep(Duration::from_millis(300));
+        d.signal(libc::SIGTERM);
+        let exited = d.wait(Duration::from_secs(5));
+        if exited.is_none() {
+            // Clean up what drainit could not: sweep its children until none.
+            for _ in 0..100_000 {
+                let c = children(d.pid);
+                if c.is_empty() {
+                    break;
+                }
+                for p in c {
+                    unsafe { libc::kill(p, libc::SIGKILL) };
+                }
+            }
+            d.kill();
+            panic!("round {round}: drainit still waiting 4.7 s after the grace deadline");
+        }
+    }
 }
