@@ -18,6 +18,9 @@ use crate::supervisor::{Action, Event, Supervisor, Target};
 use crate::traffic::TrafficWatcher;
 use crate::tree;
 
+/// How long one SIGKILL sweep of the tree may chase forking processes.
+const KILL_SWEEP: std::time::Duration = std::time::Duration::from_millis(200);
+
 pub struct Runtime {
     pub sup: Supervisor,
     pub signals: SignalStream,
@@ -110,6 +113,11 @@ impl Runtime {
         }
         if pass.none_left {
             self.dispatch(Event::TreeEmpty);
+        } else if self.sup.phase() == crate::supervisor::Phase::Killing && std::process::id() != 1 {
+            // Something is still alive after the SIGKILL: a process that
+            // forked after the sweep. Sweep again on every exit we see.
+            let n = tree::kill_tree(std::process::id() as i32, self.child, KILL_SWEEP);
+            self.shared.metrics().killed += n as u64;
         }
     }
 
@@ -176,14 +184,7 @@ impl Runtime {
             killed += tree::descendants(me).len();
             unsafe { libc::kill(-1, libc::SIGKILL) };
         } else {
-            // Repeat: a process may fork between the scan and the kill.
-            for _ in 0..3 {
-                let pids = tree::descendants(me);
-                if pids.is_empty() {
-                    break;
-                }
-                killed += tree::signal_all(&pids, libc::SIGKILL);
-            }
+            killed += tree::kill_tree(me, self.child, KILL_SWEEP);
         }
         self.shared.metrics().killed += killed as u64;
         tracing::warn!(target: "drainit::timeline", "SIGKILLed {killed} process(es)");

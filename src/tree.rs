@@ -28,6 +28,49 @@ fn parse_stat(stat: &str) -> Option<(i32, char)> {
     Some((ppid, state))
 }
 
+/// The process group and session of `pid`, from /proc/PID/stat.
+fn group_and_session(pid: i32) -> Option<(i32, i32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(2);
+    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+}
+
+/// SIGKILLs every descendant of `root` until a scan finds none, or up to
+/// `limit`. Returns how many kill calls hit.
+///
+/// A process that forks and exits in a loop ("pid hopping") can slip
+/// between a scan and its kill, so each round also kills the process
+/// groups of the descendants that live in a session of their own (created
+/// by a descendant's setsid, so holding nothing but descendants) and the
+/// main child's group: a group kill reaches members forked during it.
+pub fn kill_tree(root: i32, main_child: i32, limit: std::time::Duration) -> usize {
+    let my_session = unsafe { libc::getsid(0) };
+    let started = std::time::Instant::now();
+    let mut killed = 0;
+    loop {
+        let pids = descendants(root);
+        if pids.is_empty() {
+            return killed;
+        }
+        killed += signal_all(&pids, libc::SIGKILL);
+        let mut groups: Vec<i32> = pids
+            .iter()
+            .filter_map(|&p| group_and_session(p))
+            .filter(|&(pgid, sid)| pgid > 1 && (sid != my_session || pgid == main_child))
+            .map(|(pgid, _)| pgid)
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        for pgid in groups {
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+        if started.elapsed() >= limit {
+            return killed;
+        }
+    }
+}
+
 /// Every live (non-zombie) descendant of `root`, parents before children.
 ///
 /// Walks down from `root` through /proc/PID/task/TID/children, which costs
@@ -108,6 +151,14 @@ mod tests {
         let stat = "42 (my) app (x)) S 7 42 42 0 -1 4194560";
         assert_eq!(parse_stat(stat), Some((7, 'S')));
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn group_and_session_of_self() {
+        let me = std::process::id() as i32;
+        let (pgid, sid) = group_and_session(me).unwrap();
+        assert_eq!(pgid, unsafe { libc::getpgid(0) });
+        assert_eq!(sid, unsafe { libc::getsid(0) });
     }
 
     #[test]

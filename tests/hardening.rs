@@ -980,14 +980,10 @@ fn a_relative_ready_file_stays_in_the_working_directory() {
 
 /// Four C processes that hop pids at full speed (fork, parent exits) and
 /// ignore TERM. As a subreaper drainit must still SIGKILL them all and exit.
-///
-/// Fails today: src/runtime.rs `kill_all` sweeps the tree 3 times and the
-/// Killing phase never sweeps again, so a hopper that forked between a scan
-/// and its kill survives and drainit waits for an empty tree forever (in
-/// a reaping loop). See RELIABILITY.md, "Known failure". Un-ignore once
-/// the runtime re-sweeps on every reap pass while it is killing.
+/// (Found by this test: a fixed number of sweeps let a hopper that forked
+/// between a scan and its kill survive; drainit now kills the hoppers'
+/// process groups and sweeps again on every reap while killing.)
 #[test]
-#[ignore = "src/runtime.rs: KillAll does not converge on pid-hopping descendants (subreaper mode)"]
 fn fast_pid_hoppers_are_killed_by_a_subreaper() {
     let dir = tempdir("chop");
     let src = dir.join("hop.c");

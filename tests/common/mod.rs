@@ -76,7 +76,11 @@ impl Running {
         cmd.args(args).stdin(Stdio::null());
         let child = cmd.spawn().expect("spawn drainit");
         let pid = child.id() as i32;
-        Running { child, pid, started: Instant::now() }
+        Running {
+            child,
+            pid,
+            started: Instant::now(),
+        }
     }
 
     /// Same, with stdout and stderr captured.
@@ -89,7 +93,11 @@ impl Running {
             .spawn()
             .expect("spawn drainit");
         let pid = child.id() as i32;
-        Running { child, pid, started: Instant::now() }
+        Running {
+            child,
+            pid,
+            started: Instant::now(),
+        }
     }
 
     /// drainit ARGS as PID 1 in a fresh PID namespace, stderr captured.
@@ -108,7 +116,11 @@ impl Running {
             first_child(unshare).or_else(|| child.try_wait().ok().flatten().map(|_| -1))
         })
         .expect("drainit did not start under unshare");
-        Running { child, pid, started: Instant::now() }
+        Running {
+            child,
+            pid,
+            started: Instant::now(),
+        }
     }
 
     pub fn signal(&self, sig: i32) {
@@ -132,7 +144,9 @@ impl Running {
     /// The exit code, failing the test on a timeout.
     pub fn code(&mut self, limit: Duration) -> i32 {
         match self.wait(limit) {
-            Some(s) => s.code().unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)),
+            Some(s) => s.code().unwrap_or_else(|| {
+                128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)
+            }),
             None => {
                 self.kill();
                 panic!("drainit did not exit within {limit:?}");
@@ -232,9 +246,13 @@ pub fn signals_blocked(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("SigBlk:"))
-                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").trim_start_matches('0').to_string())
+            s.lines().find(|l| l.starts_with("SigBlk:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .trim_start_matches('0')
+                    .to_string()
+            })
         })
         .is_some_and(|mask| !mask.is_empty())
 }
@@ -244,7 +262,10 @@ pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut buf = String::new();
     s.read_to_string(&mut buf)?;
     let status = buf
@@ -252,13 +273,20 @@ pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
 /// A free TCP port on loopback (bound then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn ms(d: Duration) -> u128 {
