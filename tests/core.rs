@@ -697,3 +697,42 @@ fn pdeathsig_stops_drainit_when_its_parent_dies() {
         "drainit outlived its parent despite -p TERM"
     );
 }
+
+#[test]
+fn environment_variables_configure_and_flags_win() {
+    // DRAINIT_GRACE alone: a child ignoring TERM is killed after 300 ms.
+    let mut cmd = Command::new(drainit());
+    cmd.args(["sh", "-c", "trap '' TERM; sleep 30"])
+        .env("DRAINIT_GRACE", "300ms");
+    let mut child = cmd.spawn().unwrap();
+    wait_for(Duration::from_secs(5), || {
+        signals_blocked(child.id() as i32).then_some(())
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(137));
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // The flag wins over the variable, and lists split on commas.
+    let out = Command::new(drainit())
+        .args(["--remap-exit", "7", "sh", "-c", "exit 3"])
+        .env("DRAINIT_REMAP_EXIT", "3")
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(3), "the flag replaces the variable");
+    let out = Command::new(drainit())
+        .args(["sh", "-c", "exit 4"])
+        .env("DRAINIT_REMAP_EXIT", "3,4")
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(0));
+    // A bad value in a variable is a usage error naming the variable's value.
+    let out = Command::new(drainit())
+        .args(["true"])
+        .env("DRAINIT_DRAIN_DELAY", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("soon"));
+}
