@@ -23,6 +23,8 @@ const PAGE: usize = 4096;
 
 /// Drops drainit's clean read-only segments from its resident set.
 pub fn trim_startup_pages() {
+    // First, as reading /proc touches code that the code trim then drops.
+    trim_dead_stack();
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     // SAFETY: the callback only reads the headers the loader hands it.
     unsafe {
@@ -33,6 +35,29 @@ pub fn trim_startup_pages() {
         // dropping them loses nothing, a later access reads the file again.
         unsafe { libc::madvise(start as *mut c_void, end - start, libc::MADV_DONTNEED) };
     }
+}
+
+/// Drops the stack pages below the current frame that start-up's deeper
+/// calls (argument parsing) left resident. Below the stack pointer there is
+/// nothing live by the ABI; a margin stays for the red zone and for the
+/// frames the loop itself goes down to. A dropped page comes back zeroed.
+fn trim_dead_stack() {
+    const KEEP: usize = 16 * 1024;
+    let here = 0u8;
+    let sp = std::ptr::addr_of!(here) as usize;
+    let Some(lowest) = stack_start() else { return };
+    let end = sp.saturating_sub(KEEP) & !(PAGE - 1);
+    if end > lowest {
+        // SAFETY: anonymous stack memory strictly below the live frames.
+        unsafe { libc::madvise(lowest as *mut c_void, end - lowest, libc::MADV_DONTNEED) };
+    }
+}
+
+/// The lowest address of the main thread's stack mapping.
+fn stack_start() -> Option<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|l| l.ends_with("[stack]"))?;
+    usize::from_str_radix(line.split('-').next()?, 16).ok()
 }
 
 unsafe extern "C" fn collect_clean(
