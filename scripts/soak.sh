@@ -43,7 +43,7 @@ if [ "${SOAK_E2E:-1}" != 0 ] && [ -x "$(command -v docker)" ] && docker info >/d
     ) &
     e2e_pid=$!
 else
-    say "3/3 skipped: no Docker engine or no docker/e2e/run.sh"
+    say "3/3 skipped: SOAK_E2E=0, no Docker engine, or no docker/e2e/run.sh"
 fi
 
 say "2/3 one drainit for ${SOAK_SECS}s with orphans, signals and probes"
