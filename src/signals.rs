@@ -100,9 +100,9 @@ fn parse_realtime(bare: &str) -> Option<i32> {
     let n = if rest.is_empty() {
         base
     } else if let Some(off) = rest.strip_prefix('+') {
-        base + off.parse::<i32>().ok()?
+        base.checked_add(off.parse::<i32>().ok()?)?
     } else if let Some(off) = rest.strip_prefix('-') {
-        base - off.parse::<i32>().ok()?
+        base.checked_sub(off.parse::<i32>().ok()?)?
     } else {
         return None;
     };
@@ -267,7 +267,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_signals_with_a_hint() {
-        for bad in ["", "TERMX", "0", "65", "-1", "RTMIN+99", "RTMINx"] {
+        for bad in [
+            "",
+            "TERMX",
+            "0",
+            "65",
+            "-1",
+            "RTMIN+99",
+            "RTMINx",
+            "RTMIN+2147483647",
+            "RTMAX--2147483648",
+        ] {
             let err = parse(bad).unwrap_err();
             assert!(err.contains("TERM"), "{bad}: {err}");
         }
