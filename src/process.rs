@@ -41,6 +41,11 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     let new_session = cfg.new_session;
     let mask = cfg.original_mask;
     let reset = cfg.reset_to_default.clone();
+    let tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
+    if !new_session && !tty {
+        // The common container case needs nothing posix_spawn cannot do.
+        return spawn_fast(program, args, &mask, &reset);
+    }
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe syscalls; it allocates nothing.
     unsafe {
@@ -56,6 +61,76 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     }
     // The std handle would only reap through waitpid(pid); we reap ourselves.
     std::mem::forget(child);
+    Ok(pid)
+}
+
+extern "C" {
+    static environ: *const *mut libc::c_char;
+}
+
+/// posix_spawnp with vfork semantics (no page-table copy): the child gets
+/// its own process group, the original signal mask, and default actions
+/// for what drainit changed. Used when there is no terminal to hand over.
+fn spawn_fast(
+    program: &OsString,
+    args: &[OsString],
+    mask: &SigSet,
+    reset: &[i32],
+) -> Result<i32, SpawnError> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |s: &OsString| CString::new(s.as_bytes());
+    let nul_error = |_| SpawnError {
+        code: EXIT_NOT_EXECUTABLE,
+        message: format!(
+            "command '{}' contains a NUL byte",
+            program.to_string_lossy()
+        ),
+    };
+    let file = cstr(program).map_err(nul_error)?;
+    let argv_owned: Vec<CString> = std::iter::once(program)
+        .chain(args)
+        .map(cstr)
+        .collect::<Result<_, _>>()
+        .map_err(nul_error)?;
+    let mut argv: Vec<*mut libc::c_char> =
+        argv_owned.iter().map(|a| a.as_ptr() as *mut _).collect();
+    argv.push(std::ptr::null_mut());
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: every pointer outlives the call; attr is initialised before
+    // use and destroyed after.
+    let rc = unsafe {
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        libc::posix_spawnattr_init(&mut attr);
+        let mut defaults: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut defaults);
+        libc::sigaddset(&mut defaults, libc::SIGPIPE);
+        for &sig in reset {
+            libc::sigaddset(&mut defaults, sig);
+        }
+        libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
+        libc::posix_spawnattr_setsigmask(&mut attr, mask.as_ref());
+        libc::posix_spawnattr_setpgroup(&mut attr, 0);
+        let flags = libc::POSIX_SPAWN_SETSIGMASK
+            | libc::POSIX_SPAWN_SETSIGDEF
+            | libc::POSIX_SPAWN_SETPGROUP;
+        libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short);
+        let rc = libc::posix_spawnp(
+            &mut pid,
+            file.as_ptr(),
+            std::ptr::null(),
+            &attr,
+            argv.as_ptr(),
+            environ,
+        );
+        libc::posix_spawnattr_destroy(&mut attr);
+        rc
+    };
+    if rc != 0 {
+        return Err(spawn_error(program, &io::Error::from_raw_os_error(rc)));
+    }
+    // Both sides of the spawn: harmless EACCES once the child has exec'd.
+    unsafe { libc::setpgid(pid, pid) };
     Ok(pid)
 }
 
@@ -176,9 +251,13 @@ pub fn set_pdeathsig(sig: i32, first_ppid: i32) -> io::Result<()> {
 }
 
 /// Ignores TTIN/TTOU so drainit can hand the terminal to the child; returns
-/// those that were at their default and must be reset in the child.
+/// those that were at their default and must be reset in the child. Without
+/// a terminal there is nothing to hand over (and drainit has them blocked).
 pub fn ignore_tty_signals() -> Vec<i32> {
     let mut reset = Vec::new();
+    if unsafe { libc::isatty(libc::STDIN_FILENO) } != 1 {
+        return reset;
+    }
     for sig in [libc::SIGTTIN, libc::SIGTTOU] {
         let old = unsafe { libc::signal(sig, libc::SIG_IGN) };
         if old != libc::SIG_IGN {
