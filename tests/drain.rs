@@ -15,15 +15,6 @@ const LONG: Duration = Duration::from_secs(30);
 /// Timing tolerance for delay and grace on a shared 2-core machine.
 const SLACK_MS: i128 = 50;
 
-fn mono_ns() -> i128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
-}
-
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }

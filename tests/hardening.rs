@@ -186,12 +186,7 @@ fn start(pid1: bool, args: &[String]) -> Running {
 }
 
 fn mono_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    common::mono_ns() as u64
 }
 
 fn rss_kb(pid: i32) -> u64 {

@@ -292,3 +292,14 @@ pub fn free_port() -> u16 {
 pub fn ms(d: Duration) -> u128 {
     d.as_millis()
 }
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock python's time.monotonic_ns()
+/// and the test children use, so stamps compare across processes.
+pub fn mono_ns() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
