@@ -36,16 +36,34 @@ pub struct SpawnError {
 /// Starts the main child and returns its pid once it has exec'd.
 pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     let (program, args) = cfg.argv.split_first().expect("clap requires a command");
+    let tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
+    let pid = if !cfg.new_session && !tty {
+        // The common container case needs nothing posix_spawn cannot do.
+        spawn_fast(program, args, &cfg.original_mask, &cfg.reset_to_default)?
+    } else {
+        spawn_forked(program, args, cfg)?
+    };
+    if !cfg.new_session {
+        // The child did this too; doing it here as well closes the race
+        // where a signal to the group arrives before the child ran.
+        // EACCES after exec is expected and harmless.
+        unsafe { libc::setpgid(pid, pid) };
+    }
+    Ok(pid)
+}
+
+/// fork + exec through std, for what posix_spawn cannot do: a new session
+/// and handing over the terminal.
+fn spawn_forked(
+    program: &OsString,
+    args: &[OsString],
+    cfg: &SpawnConfig,
+) -> Result<i32, SpawnError> {
     let mut cmd = Command::new(program);
     cmd.args(args);
     let new_session = cfg.new_session;
     let mask = cfg.original_mask;
     let reset = cfg.reset_to_default.clone();
-    let tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
-    if !new_session && !tty {
-        // The common container case needs nothing posix_spawn cannot do.
-        return spawn_fast(program, args, &mask, &reset);
-    }
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe syscalls; it allocates nothing.
     unsafe {
@@ -53,12 +71,6 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     }
     let child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
     let pid = child.id() as i32;
-    if !new_session {
-        // The child did this too; doing it here as well closes the race
-        // where a signal to the group arrives before the child ran.
-        // EACCES after exec is expected and harmless.
-        unsafe { libc::setpgid(pid, pid) };
-    }
     // The std handle would only reap through waitpid(pid); we reap ourselves.
     std::mem::forget(child);
     Ok(pid)
@@ -129,8 +141,6 @@ fn spawn_fast(
     if rc != 0 {
         return Err(spawn_error(program, &io::Error::from_raw_os_error(rc)));
     }
-    // Both sides of the spawn: harmless EACCES once the child has exec'd.
-    unsafe { libc::setpgid(pid, pid) };
     Ok(pid)
 }
 
