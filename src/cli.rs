@@ -17,6 +17,8 @@ use crate::supervisor::Mode;
 /// Usage errors exit with 2 (1 in the tini and dumb-init modes).
 pub const EXIT_USAGE: i32 = 2;
 
+const DEFAULT_READY_INTERVAL: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
     #[default]
@@ -131,6 +133,7 @@ pub struct DrainOptions {
     /// How often the readiness gate is checked.
     #[arg(long, env = "DRAINIT_READY_INTERVAL", value_name = "DURATION",
           default_value = "1s", value_parser = crate::duration::parse)]
+    // Keep in step with DEFAULT_READY_INTERVAL (a test checks).
     pub ready_interval: Duration,
     /// Serve /ready, /live and /metrics on this address (e.g. 0.0.0.0:8081).
     #[arg(long, env = "DRAINIT_HTTP", value_name = "ADDR", value_parser = parse_addr)]
@@ -232,11 +235,17 @@ pub fn parse(argv: Vec<OsString>) -> Invocation {
         Some("explain") => return crate::explain::parse(argv),
         _ => {}
     }
+    if let Some(args) = RunArgs::plain(&argv, std::env::vars_os().map(|(k, _)| k)) {
+        return Invocation::Run(Box::new(args.into_options()));
+    }
     match RunArgs::try_parse_from(argv) {
         Ok(args) => Invocation::Run(Box::new(args.into_options())),
         Err(e) => clap_exit(e),
     }
 }
+
+/// The `DRAINIT_*` variables read outside clap (by logging and `into_options`).
+const ENV_OUTSIDE_CLAP: [&str; 2] = ["DRAINIT_VERBOSE", "DRAINIT_LOG"];
 
 /// Turns a clap error into one line naming the bad input, or help/version.
 pub fn clap_exit(e: clap::Error) -> Invocation {
@@ -268,6 +277,43 @@ pub fn clap_exit(e: clap::Error) -> Invocation {
 }
 
 impl RunArgs {
+    /// The common `drainit [--] COMMAND...` with no option and no `DRAINIT_*`
+    /// option variable, without building clap's command: that is most of
+    /// drainit's start-up work otherwise. Gives exactly what clap would.
+    fn plain(argv: &[OsString], env_keys: impl Iterator<Item = OsString>) -> Option<RunArgs> {
+        let first = argv.get(1)?.as_encoded_bytes();
+        let command = match first {
+            b"--" => &argv[2..],
+            _ if first.starts_with(b"-") => return None,
+            _ => &argv[1..],
+        };
+        if command.is_empty() {
+            return None;
+        }
+        for key in env_keys {
+            let key = key.as_encoded_bytes();
+            if key.starts_with(b"DRAINIT_") && !ENV_OUTSIDE_CLAP.iter().any(|k| k.as_bytes() == key)
+            {
+                return None;
+            }
+        }
+        Some(RunArgs {
+            process_group: false,
+            single_child: false,
+            rewrites: Vec::new(),
+            subreaper: false,
+            remap_exit: Vec::new(),
+            pdeathsig: None,
+            verbose: 0,
+            log_format: LogFormat::default(),
+            drain: DrainOptions {
+                ready_interval: DEFAULT_READY_INTERVAL,
+                ..DrainOptions::default()
+            },
+            command: command.to_vec(),
+        })
+    }
+
     fn into_options(self) -> Options {
         let mode = if self.process_group {
             Mode::Group
@@ -405,6 +451,43 @@ mod tests {
             assert_eq!(msg.lines().count(), 1, "{msg}");
             assert!(msg.contains(needle), "{args:?}: {msg}");
         }
+    }
+
+    #[test]
+    fn the_plain_path_gives_what_clap_gives() {
+        let no_env = || std::iter::empty::<OsString>();
+        for args in [
+            &["drainit", "sleep", "1"][..],
+            &["drainit", "--", "sleep", "-x", "--grace"],
+            &["drainit", "--", "--"],
+            &["drainit", "ls", "-l", "--", "x"],
+            &["drainit", "", "a"],
+            &["drainit", "--", "check"],
+        ] {
+            let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+            let plain = RunArgs::plain(&argv, no_env())
+                .expect("plain")
+                .into_options();
+            let clap = RunArgs::try_parse_from(&argv).unwrap().into_options();
+            assert_eq!(format!("{plain:?}"), format!("{clap:?}"), "{args:?}");
+        }
+        for args in [
+            &["drainit"][..],
+            &["drainit", "--"],
+            &["drainit", "-g", "sleep"],
+            &["drainit", "--grace=1s", "sleep"],
+            &["drainit", "-", "x"],
+        ] {
+            let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+            assert!(RunArgs::plain(&argv, no_env()).is_none(), "{args:?}");
+        }
+        let argv: Vec<OsString> = ["drainit", "sleep"].iter().map(OsString::from).collect();
+        let env = |k: &str| std::iter::once(OsString::from(k));
+        assert!(RunArgs::plain(&argv, env("DRAINIT_GRACE")).is_none());
+        assert!(RunArgs::plain(&argv, env("DRAINIT_NEW_OPTION")).is_none());
+        assert!(RunArgs::plain(&argv, env("DRAINIT_VERBOSE")).is_some());
+        assert!(RunArgs::plain(&argv, env("DRAINIT_LOG")).is_some());
+        assert!(RunArgs::plain(&argv, env("PATH")).is_some());
     }
 
     #[test]
