@@ -120,7 +120,7 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32) -> 
         .max_io_events_per_tick(64)
         .build()
         .unwrap_or_else(|e| fail(1, &format!("drainit: cannot start the runtime: {e}")));
-    rt.block_on(async move {
+    let code = rt.block_on(async move {
         let signals = signals::SignalStream::new()
             .unwrap_or_else(|e| fail(1, &format!("drainit: cannot open a signalfd: {e}")));
         let shared = Arc::new(Shared::new());
@@ -170,5 +170,10 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32) -> 
         }
         .run()
         .await
-    })
+    });
+    // Everything is cleaned up (ready file, children): exit now. The kernel
+    // tears the runtime and the heap down faster than their destructors
+    // would, one munmap at a time. drainit never writes to stdout here, and
+    // its logs on stderr are unbuffered.
+    unsafe { libc::_exit(code) }
 }
