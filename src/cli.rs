@@ -235,7 +235,7 @@ pub fn parse(argv: Vec<OsString>) -> Invocation {
         Some("explain") => return crate::explain::parse(argv),
         _ => {}
     }
-    if let Some(args) = RunArgs::plain(&argv, std::env::vars_os().map(|(k, _)| k)) {
+    if let Some(args) = RunArgs::plain(&argv, |name| std::env::var_os(name).is_some()) {
         return Invocation::Run(Box::new(args.into_options()));
     }
     match RunArgs::try_parse_from(argv) {
@@ -244,8 +244,28 @@ pub fn parse(argv: Vec<OsString>) -> Invocation {
     }
 }
 
-/// The `DRAINIT_*` variables read outside clap (by logging and `into_options`).
-const ENV_OUTSIDE_CLAP: [&str; 2] = ["DRAINIT_VERBOSE", "DRAINIT_LOG"];
+/// The variables clap reads, one per option (a test keeps this in step).
+const OPTION_ENV: [&str; 19] = [
+    "DRAINIT_DRAIN_DELAY",
+    "DRAINIT_DRAIN_MIN",
+    "DRAINIT_DRAIN_PORT",
+    "DRAINIT_DRAIN_QUIET",
+    "DRAINIT_DRAIN_SIGNAL",
+    "DRAINIT_DRAIN_URL",
+    "DRAINIT_GRACE",
+    "DRAINIT_HTTP",
+    "DRAINIT_LOG_FORMAT",
+    "DRAINIT_PDEATHSIG",
+    "DRAINIT_PROCESS_GROUP",
+    "DRAINIT_READY_FILE",
+    "DRAINIT_READY_INTERVAL",
+    "DRAINIT_READY_TCP",
+    "DRAINIT_READY_URL",
+    "DRAINIT_REMAP_EXIT",
+    "DRAINIT_REWRITE",
+    "DRAINIT_SINGLE_CHILD",
+    "DRAINIT_SUBREAPER",
+];
 
 /// Turns a clap error into one line naming the bad input, or help/version.
 pub fn clap_exit(e: clap::Error) -> Invocation {
@@ -280,7 +300,7 @@ impl RunArgs {
     /// The common `drainit [--] COMMAND...` with no option and no `DRAINIT_*`
     /// option variable, without building clap's command: that is most of
     /// drainit's start-up work otherwise. Gives exactly what clap would.
-    fn plain(argv: &[OsString], env_keys: impl Iterator<Item = OsString>) -> Option<RunArgs> {
+    fn plain(argv: &[OsString], is_set: impl Fn(&str) -> bool) -> Option<RunArgs> {
         let first = argv.get(1)?.as_encoded_bytes();
         let command = match first {
             b"--" => &argv[2..],
@@ -290,12 +310,8 @@ impl RunArgs {
         if command.is_empty() {
             return None;
         }
-        for key in env_keys {
-            let key = key.as_encoded_bytes();
-            if key.starts_with(b"DRAINIT_") && !ENV_OUTSIDE_CLAP.iter().any(|k| k.as_bytes() == key)
-            {
-                return None;
-            }
+        if OPTION_ENV.iter().any(|name| is_set(name)) {
+            return None;
         }
         Some(RunArgs {
             process_group: false,
@@ -455,7 +471,7 @@ mod tests {
 
     #[test]
     fn the_plain_path_gives_what_clap_gives() {
-        let no_env = || std::iter::empty::<OsString>();
+        let no_env = |_: &str| false;
         for args in [
             &["drainit", "sleep", "1"][..],
             &["drainit", "--", "sleep", "-x", "--grace"],
@@ -465,9 +481,7 @@ mod tests {
             &["drainit", "--", "check"],
         ] {
             let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
-            let plain = RunArgs::plain(&argv, no_env())
-                .expect("plain")
-                .into_options();
+            let plain = RunArgs::plain(&argv, no_env).expect("plain").into_options();
             let clap = RunArgs::try_parse_from(&argv).unwrap().into_options();
             assert_eq!(format!("{plain:?}"), format!("{clap:?}"), "{args:?}");
         }
@@ -479,15 +493,26 @@ mod tests {
             &["drainit", "-", "x"],
         ] {
             let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
-            assert!(RunArgs::plain(&argv, no_env()).is_none(), "{args:?}");
+            assert!(RunArgs::plain(&argv, no_env).is_none(), "{args:?}");
         }
         let argv: Vec<OsString> = ["drainit", "sleep"].iter().map(OsString::from).collect();
-        let env = |k: &str| std::iter::once(OsString::from(k));
-        assert!(RunArgs::plain(&argv, env("DRAINIT_GRACE")).is_none());
-        assert!(RunArgs::plain(&argv, env("DRAINIT_NEW_OPTION")).is_none());
-        assert!(RunArgs::plain(&argv, env("DRAINIT_VERBOSE")).is_some());
-        assert!(RunArgs::plain(&argv, env("DRAINIT_LOG")).is_some());
-        assert!(RunArgs::plain(&argv, env("PATH")).is_some());
+        let only = |set: &'static str| move |name: &str| name == set;
+        assert!(RunArgs::plain(&argv, only("DRAINIT_GRACE")).is_none());
+        assert!(RunArgs::plain(&argv, only("DRAINIT_PROCESS_GROUP")).is_none());
+        assert!(RunArgs::plain(&argv, only("DRAINIT_VERBOSE")).is_some());
+        assert!(RunArgs::plain(&argv, only("DRAINIT_BIN")).is_some());
+    }
+
+    #[test]
+    fn the_plain_path_knows_every_option_variable() {
+        use clap::CommandFactory;
+        let mut from_clap: Vec<String> = RunArgs::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        from_clap.sort();
+        assert_eq!(from_clap, OPTION_ENV);
     }
 
     #[test]
