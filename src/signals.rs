@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
@@ -220,7 +221,12 @@ extern "C" fn on_fault_signal(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut l
 /// Blocked signals read from a non-blocking signalfd registered with tokio.
 pub struct SignalStream {
     fd: AsyncFd<SignalFd>,
+    /// Read from the signalfd but not handed out yet, oldest first.
+    queued: std::collections::VecDeque<i32>,
 }
+
+/// siginfos per read(): a burst costs one system call per this many signals.
+const BATCH: usize = 16;
 
 impl SignalStream {
     pub fn new() -> io::Result<Self> {
@@ -232,18 +238,47 @@ impl SignalStream {
         // AsyncFd, so the fd stays open and unchanged while registered.
         let fd = unsafe { AsyncFd::register_with_interest(sfd, Interest::READABLE) }
             .map_err(io::Error::from)?;
-        Ok(Self { fd })
+        Ok(Self {
+            fd,
+            queued: std::collections::VecDeque::with_capacity(BATCH),
+        })
     }
 
     /// The next signal, waiting without any timer when none is queued.
     pub async fn recv(&mut self) -> io::Result<i32> {
         loop {
+            if let Some(sig) = self.queued.pop_front() {
+                return Ok(sig);
+            }
             let mut guard = self.fd.readable_mut().await?;
-            match guard.get_inner_mut().read_signal() {
-                Ok(Some(info)) => return Ok(info.ssi_signo as i32),
-                Ok(None) => guard.clear_ready(),
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
+            let mut buf = [std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit(); BATCH];
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: reads whole siginfos into a buffer of BATCH of them.
+            let n = unsafe {
+                libc::read(
+                    guard.get_inner().as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    BATCH * size,
+                )
+            };
+            if n < 0 {
+                match io::Error::last_os_error() {
+                    e if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                    e if e.kind() == io::ErrorKind::Interrupted => {}
+                    e => return Err(e),
+                }
+                continue;
+            }
+            let count = n as usize / size;
+            // Fewer than asked for: nothing else was pending, so the next
+            // signal is a new edge and this saves a read() that says EAGAIN.
+            if count < BATCH {
+                guard.clear_ready();
+            }
+            for info in &buf[..count] {
+                // SAFETY: the kernel wrote the first `count` entries.
+                self.queued
+                    .push_back(unsafe { info.assume_init_ref() }.ssi_signo as i32);
             }
         }
     }
