@@ -9,10 +9,11 @@ Environment:
   DRAINIT_BIN          drainit binary (default: the static musl build)
   DRAINIT_BUILD_ERROR  set by run.sh when the build failed: drainit rows say n/a
   PROBE_BIN            the probe (default: target/release/drainit-bench-probe)
-  BENCH_RUNS           hyperfine runs per command (default 1000)
+  BENCH_RUNS           start-up runs per command, over all rounds (default 1000)
+  BENCH_STARTUP_ROUNDS start-up rounds (default 10)
   BENCH_SIGNALS        signals for the forwarding latency (default 1000)
   BENCH_ORPHANS        orphans for the reaping figure (default 20000)
-  BENCH_REAP_ROUNDS    reaping repetitions, the median is reported (default 11: single runs fall in two modes about 20 ms apart, for every init)
+  BENCH_REAP_ROUNDS    reaping repetitions, the median is reported (default 21: single runs fall in two modes about 20 ms apart, for every init)
 """
 
 import datetime
@@ -37,10 +38,11 @@ DRAINIT = os.environ.get(
 )
 PROBE = os.environ.get("PROBE_BIN", os.path.join(ROOT, "target/release/drainit-bench-probe"))
 RUNS = int(os.environ.get("BENCH_RUNS", "1000"))
-WARMUP = 50
+STARTUP_ROUNDS = int(os.environ.get("BENCH_STARTUP_ROUNDS", "10"))
+WARMUP = 10
 SIGNALS = int(os.environ.get("BENCH_SIGNALS", "1000"))
 ORPHANS = int(os.environ.get("BENCH_ORPHANS", "20000"))
-REAP_ROUNDS = int(os.environ.get("BENCH_REAP_ROUNDS", "11"))
+REAP_ROUNDS = int(os.environ.get("BENCH_REAP_ROUNDS", "21"))
 IDLE_SECONDS = 10
 SETTLE_SECONDS = 1.0
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
@@ -135,26 +137,34 @@ def level_page_cache(inits):
 def startup(inits):
     """Median wall time of `X -- /bin/true` and of `/bin/true`, via hyperfine.
 
-    Two passes, the second in reverse order, and the mean of the two medians:
-    hyperfine runs each command's runs back to back, so a burst of load from
-    elsewhere on the machine would otherwise fall on one init only."""
+    STARTUP_ROUNDS short rounds rather than one long block per command: the
+    machine's background load drifts over minutes, and a block of runs lands
+    on one init only. Each round levels the page cache again and runs the
+    commands in a rotated order (reversed every other round); the figure is
+    the median of all runs of a command, pooled over the rounds."""
     names = list(inits)
     cmds = ["/bin/true"] + [" ".join(inits[n] + ["/bin/true"]) for n in names]
-    medians = {c: [] for c in cmds}
-    for order in (cmds, cmds[::-1]):
+    times = {c: [] for c in cmds}
+    per_round = max(10, RUNS // STARTUP_ROUNDS)
+    for k in range(STARTUP_ROUNDS):
+        level_page_cache(inits)
+        order = cmds[k % len(cmds):] + cmds[:k % len(cmds)]
+        if k % 2:
+            order.reverse()
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             TEMP_NAMES[out.name] = "results.json"
-            argv = ["hyperfine", "-N", "--warmup", str(WARMUP), "--runs", str(RUNS),
+            argv = ["hyperfine", "-N", "--warmup", str(WARMUP), "--runs", str(per_round),
                     "--export-json", out.name] + order
-            record(argv)
-            log(f"start-up: hyperfine, {len(cmds)} commands x {RUNS} runs")
+            if k < 2:
+                record(argv)
+            log(f"start-up: round {k + 1}/{STARTUP_ROUNDS}, {len(cmds)} commands x {per_round} runs")
             r = run(argv, timeout=600)
             if r.returncode != 0:
                 raise RuntimeError(f"hyperfine failed: {shorten(r.stderr, 300)}")
             for res in json.load(open(out.name))["results"]:
-                medians[res["command"]].append(res["median"])
-    mean = {c: statistics.mean(v) for c, v in medians.items()}
-    return mean["/bin/true"], {n: mean[cmds[i + 1]] for i, n in enumerate(names)}
+                times[res["command"]].extend(res["times"])
+    median = {c: statistics.median(v) for c, v in times.items()}
+    return median["/bin/true"], {n: median[cmds[i + 1]] for i, n in enumerate(names)}
 
 
 # -------------------------------------------------------------- figures 2, 3
@@ -399,7 +409,6 @@ def main():
     na = f"n/a (error: {d_err})" if d_err else None
 
     # 1. start-up
-    level_page_cache(inits)
     try:
         base, start = startup(inits)
     except Exception as e:  # noqa: BLE001 - report, do not crash
@@ -470,10 +479,12 @@ def main():
 
     # 1
     w("## 1. Start-up overhead: `X -- /bin/true`\n")
-    w(f"hyperfine `-N`, {WARMUP} warm-up runs, {RUNS} runs, two passes (the second in "
-      f"reverse order); mean of the two medians. "
-      f"Each init's binary is first evicted from the page cache and read once "
-      f"sequentially, so all start from the same page-cache state. "
+    w(f"hyperfine `-N`, {RUNS} runs per command in {STARTUP_ROUNDS} rounds of "
+      f"{max(10, RUNS // STARTUP_ROUNDS)} (after {WARMUP} warm-up runs each), the commands "
+      f"in a rotated order every round and reversed every other one, so that the "
+      f"machine's drifting background load spreads over all inits; the median of all "
+      f"runs of a command. Before each round every init's binary is evicted from the "
+      f"page cache and read once sequentially, so all start from the same page-cache state. "
       f"Overhead = median minus `/bin/true` alone"
       + (f" ({base * 1e3:.3f} ms)." if base else "."))
     w("")
