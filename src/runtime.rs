@@ -97,8 +97,9 @@ impl Runtime {
     fn reap(&mut self) {
         let pass = process::reap_all();
         self.no_children = pass.none_left;
+        // One lock for the whole pass: a burst can be tens of thousands.
+        self.shared.metrics().reaped += pass.reaped.len() as u64;
         for r in &pass.reaped {
-            self.shared.metrics().reaped += 1;
             if r.pid == self.child {
                 signals::set_fault_target(0);
                 self.shared.set_live(false);

@@ -47,6 +47,9 @@ def main():
     with open(out, "w") as f:
         f.write("".join(s + "\n" for s in order))
     print(f"layout: {matched} of {len(wanted)} hot functions found, {len(order)} symbols ordered")
+    if wanted and matched < 0.8 * len(wanted):
+        print("layout: scripts/layout/hot.txt looks stale for this build: run `make layout`",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
