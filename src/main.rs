@@ -96,7 +96,8 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32) -> 
             tracing::warn!("cannot register as child subreaper ({e}): orphans will not be reaped");
         }
     }
-    let reset_to_default = process::ignore_tty_signals();
+    let tty = process::stdin_is_tty();
+    let reset_to_default = process::ignore_tty_signals(tty);
     signals::install_fault_forwarding();
     // Everything that can fail on bad input fails here, before the child starts.
     let ready_file = o
@@ -134,6 +135,7 @@ fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32) -> 
             new_session: o.mode == Mode::Group,
             original_mask,
             reset_to_default,
+            tty,
         };
         let child = match process::spawn(&spawn_cfg) {
             Ok(pid) => pid,

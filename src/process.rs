@@ -25,6 +25,8 @@ pub struct SpawnConfig {
     /// Signals whose disposition drainit changed (to SIG_IGN) and that were
     /// at their default when it started: reset in the child.
     pub reset_to_default: Vec<i32>,
+    /// stdin is a terminal, to be handed to the child (see `stdin_is_tty`).
+    pub tty: bool,
 }
 
 #[derive(Debug)]
@@ -36,8 +38,7 @@ pub struct SpawnError {
 /// Starts the main child and returns its pid once it has exec'd.
 pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     let (program, args) = cfg.argv.split_first().expect("clap requires a command");
-    let tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
-    let pid = if !cfg.new_session && !tty {
+    let pid = if !cfg.new_session && !cfg.tty {
         // The common container case needs nothing posix_spawn cannot do.
         spawn_fast(program, args, &cfg.original_mask, &cfg.reset_to_default)?
     } else {
@@ -62,12 +63,13 @@ fn spawn_forked(
     let mut cmd = Command::new(program);
     cmd.args(args);
     let new_session = cfg.new_session;
+    let tty = cfg.tty;
     let mask = cfg.original_mask;
     let reset = cfg.reset_to_default.clone();
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe syscalls; it allocates nothing.
     unsafe {
-        cmd.pre_exec(move || prepare_child(new_session, &mask, &reset));
+        cmd.pre_exec(move || prepare_child(new_session, tty, &mask, &reset));
     }
     let child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
     let pid = child.id() as i32;
@@ -145,9 +147,8 @@ fn spawn_fast(
 }
 
 /// Runs in the forked child, before exec.
-fn prepare_child(new_session: bool, mask: &SigSet, reset: &[i32]) -> io::Result<()> {
+fn prepare_child(new_session: bool, tty: bool, mask: &SigSet, reset: &[i32]) -> io::Result<()> {
     unsafe {
-        let tty = libc::isatty(libc::STDIN_FILENO) == 1;
         if new_session {
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
@@ -260,12 +261,18 @@ pub fn set_pdeathsig(sig: i32, first_ppid: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether stdin is a terminal: asked once at start-up, it decides the
+/// TTIN/TTOU handling, the spawn path and the terminal hand-over.
+pub fn stdin_is_tty() -> bool {
+    unsafe { libc::isatty(libc::STDIN_FILENO) == 1 }
+}
+
 /// Ignores TTIN/TTOU so drainit can hand the terminal to the child; returns
 /// those that were at their default and must be reset in the child. Without
 /// a terminal there is nothing to hand over (and drainit has them blocked).
-pub fn ignore_tty_signals() -> Vec<i32> {
+pub fn ignore_tty_signals(tty: bool) -> Vec<i32> {
     let mut reset = Vec::new();
-    if unsafe { libc::isatty(libc::STDIN_FILENO) } != 1 {
+    if !tty {
         return reset;
     }
     for sig in [libc::SIGTTIN, libc::SIGTTOU] {
