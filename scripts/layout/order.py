@@ -2,6 +2,7 @@
 """Writes lld's --symbol-ordering-file for a drainit binary.
 
 Usage: order.py BINARY HOT_LIST OUT
+       order.py demangle BINARY < MANGLED_NAMES   (what profile.sh uses)
 
 HOT_LIST holds demangled function names without their hashes (as
 `nm --demangle=rust` prints them), one per line, hottest first; lines starting
@@ -24,15 +25,25 @@ def symbols(binary, demangle):
     return rows
 
 
-def main():
-    binary, hot_list, out = sys.argv[1:4]
+def functions(binary):
+    """(mangled, demangled) for every function symbol of BINARY."""
     mangled, demangled = symbols(binary, False), symbols(binary, True)
     if len(mangled) != len(demangled):
         sys.exit("order.py: nm listed the symbols differently with and without --demangle")
+    return [(m[1], d[1]) for m, d in zip(mangled, demangled) if m and d and m[0] in "tTwW"]
+
+
+def main():
+    if sys.argv[1] == "demangle":
+        names = dict(functions(sys.argv[2]))
+        for line in sys.stdin:
+            if line.rstrip("\n") in names:
+                print(names[line.rstrip("\n")])
+        return
+    binary, hot_list, out = sys.argv[1:4]
     by_name = {}
-    for m, d in zip(mangled, demangled):
-        if m and d and m[0] in "tTwW":
-            by_name.setdefault(d[1], []).append(m[1])
+    for m, d in functions(binary):
+        by_name.setdefault(d, []).append(m)
     wanted = []
     for line in open(hot_list):
         name = line.rstrip("\n")

@@ -61,10 +61,8 @@ kill "$server"
 cg whole "$bin" -- "${workload[@]}" || true
 cg startup "$bin" -- /bin/true
 for run in steady http whole startup; do called "$work/$run" >"$work/$run.names"; done
-# Mangled -> demangled, as order.py matches them.
-paste -d '\t' <(nm -p --defined-only "$bin" | cut -d' ' -f3) \
-    <(nm -p --defined-only --demangle=rust "$bin" | cut -d' ' -f3-) >"$work/map"
-demangle() { awk -F'\t' 'NR==FNR {d[$1]=$2; next} ($0 in d) {print d[$0]}' "$work/map" "$1" | sort -u; }
+# Mangled -> demangled, exactly as order.py matches them.
+demangle() { python3 scripts/layout/order.py demangle "$bin" <"$1" | sort -u; }
 # musl's assembly string functions carry no size, callgrind names them by address.
 printf '%s\n' memcpy memset memmove >"$work/asm"
 sort -u <(demangle "$work/steady.names") <(comm -23 "$work/whole.names" "$work/startup.names" | demangle /dev/stdin) "$work/asm" >"$work/hot"
