@@ -1,0 +1,19 @@
+//! drainit as a library: the modules of the init, used by the `drainit`
+//! binary (src/main.rs) and by the tools that generate its man page and
+//! shell completions from the same clap definitions.
+
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod compat;
+pub mod duration;
+pub mod explain;
+pub mod logging;
+pub mod memory;
+pub mod process;
+pub mod readiness;
+pub mod runtime;
+pub mod signals;
+pub mod supervisor;
+pub mod traffic;
+pub mod tree;
