@@ -220,6 +220,13 @@ pub enum Invocation {
     },
 }
 
+/// The clap command of `drainit [OPTIONS] [--] COMMAND`, for the man page
+/// and shell completions.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    RunArgs::command()
+}
+
 pub fn parse(argv: Vec<OsString>) -> Invocation {
     let flavor = argv
         .first()

@@ -17,3 +17,4 @@ pub mod signals;
 pub mod supervisor;
 pub mod traffic;
 pub mod tree;
+pub mod version;
