@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages and the Rust target the tests need.
+# Installs what the tests, benchmarks and packaging need: the Debian
+# packages listed in scripts/deps.d/*.txt (one per line, # comments), then
+# runs scripts/deps.d/*.sh (Rust targets, Python modules, ...).
 set -euo pipefail
-pkgs=(tini dumb-init catatonit busybox-static haproxy hey hyperfine strace musl-tools util-linux procps curl)
+cd "$(dirname "$0")"
+mapfile -t pkgs < <(cat deps.d/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -12,10 +15,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
         { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
-if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
-    rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 ||
-        echo "deps: musl target unavailable; static builds use gnu +crt-static" >&2
-fi
-# The Kubernetes example is parsed with PyYAML in tests/docker.rs.
-python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml ||
-    echo "deps: PyYAML unavailable; the k8s example check will skip" >&2
+for s in deps.d/*.sh; do
+    [ -e "$s" ] && bash "$s"
+done
+exit 0
