@@ -36,39 +36,47 @@ fn group_and_session(pid: i32) -> Option<(i32, i32)> {
     Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
-/// SIGKILLs every descendant of `root` until a scan finds none, or up to
-/// `limit`. Returns how many kill calls hit.
+/// One SIGKILL sweep of every descendant of `root`; returns how many kill
+/// calls hit. The supervisor repeats it on a short timer until the tree is
+/// empty, so nothing here loops or blocks the event loop.
 ///
 /// A process that forks and exits in a loop ("pid hopping") can slip
-/// between a scan and its kill, so each round also kills the process
+/// between a scan and its kill, so each sweep also kills the process
 /// groups of the descendants that live in a session of their own (created
 /// by a descendant's setsid, so holding nothing but descendants) and the
 /// main child's group: a group kill reaches members forked during it.
-pub fn kill_tree(root: i32, main_child: i32, limit: std::time::Duration) -> usize {
-    let my_session = unsafe { libc::getsid(0) };
-    let started = std::time::Instant::now();
-    let mut killed = 0;
-    loop {
-        let pids = descendants(root);
-        if pids.is_empty() {
-            return killed;
-        }
-        killed += signal_all(&pids, libc::SIGKILL);
-        let mut groups: Vec<i32> = pids
-            .iter()
-            .filter_map(|&p| group_and_session(p))
-            .filter(|&(pgid, sid)| pgid > 1 && (sid != my_session || pgid == main_child))
-            .map(|(pgid, _)| pgid)
-            .collect();
-        groups.sort_unstable();
-        groups.dedup();
-        for pgid in groups {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        }
-        if started.elapsed() >= limit {
-            return killed;
-        }
+pub fn kill_sweep(root: i32, main_child: i32) -> usize {
+    let my_session = nix::unistd::getsid(None).map_or(-1, |s| s.as_raw());
+    let pids = descendants(root);
+    if pids.is_empty() {
+        return 0;
     }
+    let killed = signal_all(&pids, libc::SIGKILL);
+    let mut groups: Vec<i32> = pids
+        .iter()
+        .filter_map(|&p| group_and_session(p))
+        .filter(|&(pgid, sid)| pgid > 1 && (sid != my_session || pgid == main_child))
+        .map(|(pgid, _)| pgid)
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    for pgid in groups {
+        send(-pgid, libc::SIGKILL);
+    }
+    killed
+}
+
+/// As PID 1: kill(-1) reaches every process of the namespace but drainit,
+/// at once (the kernel holds off forks while it walks the task list).
+pub fn kill_everything() {
+    send(-1, libc::SIGKILL);
+}
+
+/// kill(2) for any signal number (real-time ones have no nix `Signal`).
+/// True when the signal was sent.
+pub fn send(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    unsafe { libc::kill(pid, sig) == 0 }
 }
 
 /// Every live (non-zombie) descendant of `root`, parents before children.
@@ -137,9 +145,7 @@ fn descendants_by_scan(root: i32) -> Vec<i32> {
 /// Sends `sig` to each pid, ignoring processes that are already gone.
 /// Returns how many were signalled.
 pub fn signal_all(pids: &[i32], sig: i32) -> usize {
-    pids.iter()
-        .filter(|&&pid| unsafe { libc::kill(pid, sig) } == 0)
-        .count()
+    pids.iter().filter(|&&pid| send(pid, sig)).count()
 }
 
 #[cfg(test)]
@@ -157,8 +163,8 @@ mod tests {
     fn group_and_session_of_self() {
         let me = std::process::id() as i32;
         let (pgid, sid) = group_and_session(me).unwrap();
-        assert_eq!(pgid, unsafe { libc::getpgid(0) });
-        assert_eq!(sid, unsafe { libc::getsid(0) });
+        assert_eq!(pgid, nix::unistd::getpgrp().as_raw());
+        assert_eq!(sid, nix::unistd::getsid(None).unwrap().as_raw());
     }
 
     #[test]
