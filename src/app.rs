@@ -142,5 +142,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
     // tears the runtime and the heap down faster than their destructors
     // would, one munmap at a time. drainit never writes to stdout here, and
     // its logs on stderr are unbuffered.
+    // SAFETY: _exit ends the process; nothing runs after it that could see
+    // half-torn state.
     unsafe { libc::_exit(code) }
 }

@@ -207,7 +207,10 @@ impl Runtime {
             // subreaper): skip the /proc walk.
             Target::Leftovers { .. } if self.no_children => 0,
             Target::Leftovers { group } => {
-                let mut pids = tree::descendants(std::process::id() as i32);
+                let mut pids = match tree::descendants(std::process::id() as i32) {
+                    Ok(pids) => pids,
+                    Err(e) => self.leftovers_unknown(e),
+                };
                 let found = pids.len();
                 pids.extend(group.map(|g| -g));
                 tree::signal_all(&pids, signal);
@@ -226,10 +229,26 @@ impl Runtime {
         }
     }
 
+    /// /proc cannot say who is left (no descriptor, no memory): as PID 1
+    /// every other process of the namespace is ours, so -1 reaches them;
+    /// otherwise the main child's group, where a wrapper's children live.
+    fn leftovers_unknown(&self, e: std::io::Error) -> Vec<i32> {
+        let fallback = if self.sup_pid1() { -1 } else { -self.child };
+        tracing::warn!(
+            "cannot read /proc to find the remaining processes ({e}): signalling {}",
+            if fallback == -1 { "every process of the namespace" } else { "the child's process group" }
+        );
+        vec![fallback]
+    }
+
+    fn sup_pid1(&self) -> bool {
+        std::process::id() == 1
+    }
+
     fn kill(&mut self, how: Kill, first: bool) {
         let killed = match how {
             Kill::Namespace => {
-                let n = tree::descendants(std::process::id() as i32).len();
+                let n = tree::descendants(1).map_or(0, |p| p.len());
                 tree::kill_everything();
                 n
             }
