@@ -236,7 +236,11 @@ impl Runtime {
         let fallback = if self.sup_pid1() { -1 } else { -self.child };
         tracing::warn!(
             "cannot read /proc to find the remaining processes ({e}): signalling {}",
-            if fallback == -1 { "every process of the namespace" } else { "the child's process group" }
+            if fallback == -1 {
+                "every process of the namespace"
+            } else {
+                "the child's process group"
+            }
         );
         vec![fallback]
     }

@@ -10,9 +10,9 @@ fn processes() -> io::Result<Vec<(i32, i32, char)>> {
     let dir = fs::read_dir("/proc")?;
     Ok(dir
         .filter_map(|entry| {
-        let name = entry.ok()?.file_name();
-        let pid: i32 = name.to_str()?.parse().ok()?;
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let name = entry.ok()?.file_name();
+            let pid: i32 = name.to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             parse_stat(&stat).map(|(ppid, state)| (pid, ppid, state))
         })
         .collect())
