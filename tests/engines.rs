@@ -25,11 +25,16 @@ use std::time::Duration;
 const IMAGE: &str = "engines-busybox:latest";
 /// Generous: the machine's 2 cores are shared by several builds.
 const LIMIT: Duration = Duration::from_secs(60);
-/// The drain delay the drain check sets with `-e DRAINIT_DRAIN_DELAY`.
+/// The drain delay the drain check sets with `-e DRAINIT_DRAIN_DELAY`, and
+/// how drainit's timeline shows it. Long enough for the test to see the
+/// drain line and `exec` a mark before the app gets TERM.
 const DRAIN_DELAY: &str = "5s";
+const DRAIN_DELAY_SHOWN: &str = "5.0s";
 
 fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/engines").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts/engines")
+        .join(name)
 }
 
 fn text(out: &Output) -> String {
@@ -51,7 +56,9 @@ fn found(program: &str) -> bool {
 fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
     let line = String::from_utf8_lossy(&out.stdout).into_owned();
-    line.split_whitespace().next().unwrap_or_default().to_string()
+    let hash = line.split_whitespace().next().unwrap_or_default();
+    assert_eq!(hash.len(), 64, "sha256sum {}: {line}", path.display());
+    hash.to_string()
 }
 
 fn drainit_static() -> PathBuf {
@@ -278,10 +285,7 @@ fn pid1_is_drainit(e: &Engine) {
     let want = format!("{} -- sh -c ", e.init_inside);
     assert!(out.starts_with(&want), "PID 1 is not {want}...: {out}");
     let hash = sha256(&drainit_static());
-    assert!(
-        out.contains(&hash),
-        "PID 1 is not drainit ({hash}): {out}"
-    );
+    assert!(out.contains(&hash), "PID 1 is not drainit ({hash}): {out}");
 }
 
 /// The child's code, 128+N for signal N, 127 for a missing command: both
@@ -344,14 +348,18 @@ fn zombies_reaped(e: &Engine) {
     assert_eq!(orphans.lines().count(), 20, "{orphans}");
     // A zombie keeps its /proc entry (state Z) until its parent reaps it.
     let left = common::wait_for(LIMIT, || {
-        let alive = c.exec("for p in $(cat /tmp/orphans); do [ -e /proc/$p ] && echo $p; done; true");
+        let alive =
+            c.exec("for p in $(cat /tmp/orphans); do [ -e /proc/$p ] && echo $p; done; true");
         alive.is_empty().then_some(())
     });
     let states = c.exec("cat /proc/[0-9]*/stat");
     assert!(left.is_some(), "orphans never reaped:\n{states}");
     let zombies: Vec<&str> = states
         .lines()
-        .filter(|l| l.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+        .filter(|l| {
+            l.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'))
+        })
         .collect();
     assert!(zombies.is_empty(), "zombies: {zombies:?}");
 }
@@ -371,7 +379,7 @@ fn drain_with_env_only(e: &Engine) {
     );
     c.wait_log("app: ready");
     c.kill("TERM");
-    c.wait_log(&format!("draining (delay {DRAIN_DELAY:.1}"));
+    c.wait_log(&format!("draining (delay {DRAIN_DELAY_SHOWN}"));
     let logs = c.logs();
     assert!(!logs.contains("app: TERM"), "TERM at once: {logs}");
     c.exec("touch /tmp/mark");
@@ -391,7 +399,10 @@ fn docker_shows_init_version(e: &Engine) {
         .strip_prefix("tini version ")
         .and_then(|rest| rest.split_once(" - git."));
     let Some((version, commit)) = parsed else {
-        panic!("{} --version: {line:?}, not `tini version X - git.Y`", init.display());
+        panic!(
+            "{} --version: {line:?}, not `tini version X - git.Y`",
+            init.display()
+        );
     };
     let id = e.ok(&["info", "--format", "{{.InitCommit.ID}}"]);
     assert_eq!(id, commit, "docker info init version");
@@ -565,9 +576,15 @@ fn podman_runs_drainit_as_its_init() {
         script("podman.sh").display().to_string(),
         state.dir.display().to_string(),
     ];
-    let run_args: Vec<String> = ["--init", "--network", "none", "--cgroup-parent", &state.cgroup]
-        .map(String::from)
-        .to_vec();
+    let run_args: Vec<String> = [
+        "--init",
+        "--network",
+        "none",
+        "--cgroup-parent",
+        &state.cgroup,
+    ]
+    .map(String::from)
+    .to_vec();
     // containers.conf `init_path`: plain `--init`.
     let conf = Engine {
         cli: cli.clone(),
@@ -593,7 +610,10 @@ fn podman_runs_drainit_as_its_init() {
     failed.extend(run_checks(
         "podman --init-path",
         &flag,
-        &[("pid1_is_drainit", pid1_is_drainit), ("exit_codes", exit_codes)],
+        &[
+            ("pid1_is_drainit", pid1_is_drainit),
+            ("exit_codes", exit_codes),
+        ],
     ));
     drop(state);
     assert!(failed.is_empty(), "failed: {failed:?}");

@@ -13,7 +13,7 @@ trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/root/bin" "$ctx/root/tmp" "$ctx/root/proc" "$ctx/root/dev" "$ctx/root/sys"
 cp "$busybox" "$ctx/root/bin/busybox"
 for applet in sh cat echo sleep kill ls seq true false env printf test '[' grep wc \
-    head tail date sed tr mkdir rm touch id ps; do
+    head tail date sed tr mkdir rm touch id ps sha256sum; do
     ln -s busybox "$ctx/root/bin/$applet"
 done
 chmod 1777 "$ctx/root/tmp"
