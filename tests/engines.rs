@@ -89,12 +89,14 @@ fn build_image() {
 
 /// `docker save IMAGE | SINK...` (a `docker -H ... load` or `podman.sh load`).
 fn move_image(sink: &mut Command) {
-    let save = Command::new("docker")
+    let mut save = Command::new("docker")
         .args(["save", IMAGE])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = sink.stdin(save.stdout.unwrap()).output().unwrap();
+    let out = sink.stdin(save.stdout.take().unwrap()).output().unwrap();
+    let saved = save.wait().unwrap();
+    assert!(saved.success(), "docker save {IMAGE}: {saved}");
     assert!(out.status.success(), "image load failed:\n{}", text(&out));
 }
 
