@@ -397,23 +397,24 @@ fn docker_shows_init_version(e: &Engine) {
     let init = &e.init_host;
     let out = Command::new(init).arg("--version").output().unwrap();
     let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let parsed = line
-        .strip_prefix("tini version ")
-        .and_then(|rest| rest.split_once(" - git."));
-    let Some((version, commit)) = parsed else {
-        panic!(
-            "{} --version: {line:?}, not `tini version X - git.Y`",
-            init.display()
-        );
-    };
     let id = e.ok(&["info", "--format", "{{.InitCommit.ID}}"]);
-    assert_eq!(id, commit, "docker info init version");
     let shown = e.ok(&[
         "version",
         "--format",
         "{{range .Server.Components}}{{if eq .Name \"docker-init\"}}{{.Version}}{{end}}{{end}}",
     ]);
-    assert_eq!(shown, version, "docker version: docker-init");
+    let docker = format!("docker info: init version {id:?}; docker version: docker-init {shown:?}");
+    let parsed = line
+        .strip_prefix("tini version ")
+        .and_then(|rest| rest.split_once(" - git."));
+    let Some((version, commit)) = parsed else {
+        panic!(
+            "{} --version: {line:?}, not `tini version X - git.Y` ({docker})",
+            init.display()
+        );
+    };
+    assert!(!commit.is_empty() && id == commit, "{line:?}: {docker}");
+    assert_eq!(shown, version, "{line:?}: {docker}");
 }
 
 type Check = (&'static str, fn(&Engine));
