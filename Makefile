@@ -52,3 +52,9 @@ fuzz:
 
 clean:
 	cargo clean
+
+# drainit as the --init of a second dockerd and of Podman, each in state of
+# its own (tests/engines.rs, scripts/engines/); also part of `make test`.
+.PHONY: engines
+engines: deps static
+	DRAINIT_STATIC_DIR=$(CURDIR)/$(STATIC_DIR) cargo test --release --test engines -- --nocapture
