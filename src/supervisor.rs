@@ -530,6 +530,7 @@ fn target_name(t: Target) -> &'static str {
     }
 }
 
+pub mod route;
 #[cfg(test)]
 mod tests;
 
