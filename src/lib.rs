@@ -11,6 +11,7 @@ pub mod explain;
 pub mod logging;
 pub mod memory;
 pub mod process;
+pub mod proctree;
 pub mod readiness;
 pub mod runtime;
 pub mod signals;

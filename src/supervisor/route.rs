@@ -265,6 +265,8 @@ pub enum Why {
     NoChildren,
     /// Not in the snapshot (gone, or unreadable): sent as addressed.
     Unseen,
+    /// A zombie (only the main child can be one here): harmless to send.
+    Zombie,
 }
 
 /// Why a process is passed over.
@@ -384,6 +386,7 @@ fn role_text(role: Role) -> &'static str {
         Role::Receives(Why::Ignores) => "ignores it",
         Role::Receives(Why::NoChildren) => "no child left",
         Role::Receives(Why::Unseen) => "not in /proc",
+        Role::Receives(Why::Zombie) => "zombie",
         Role::Passed(Pass::Waiting) => "waiting",
         Role::Passed(Pass::WaitingInt) => "waiting, shell's INT handler",
         Role::Passed(Pass::Stopped) => "stopped wrapper, resumed",
@@ -399,6 +402,9 @@ enum Verdict {
 }
 
 fn verdict(p: &Proc, sig: i32) -> Verdict {
+    if !p.live() {
+        return Verdict::Receives(Why::Zombie);
+    }
     let waiting = p.waiting();
     let shell_int = sig == libc::SIGINT && waiting && p.catches(sig);
     if p.catches(sig) && !shell_int {
@@ -487,7 +493,10 @@ fn walk(
         Verdict::Wrapper(pass) => {
             let kids: Vec<i32> = tree.live_children(pid).map(|c| c.pid).collect();
             if kids.is_empty() {
-                step.role = Role::Receives(Why::NoChildren);
+                step.role = Role::Receives(match pass {
+                    Pass::Stopped => Why::Acts,
+                    Pass::Waiting | Pass::WaitingInt => Why::NoChildren,
+                });
                 steps.push(step);
                 return;
             }
