@@ -18,13 +18,15 @@ use std::sync::OnceLock;
 
 use crate::supervisor::route::{self, Proc, Route, Sleep, Tree};
 
-/// The snapshot [`route::route_from`] needs to route `sig` from `starts`.
+/// The snapshot [`route::route_from`] needs to route `sig` from `starts`:
+/// only the files the rule looks at. Valid for `sig` only: a process that
+/// handles it has its wait state left unread ([`Sleep::Unread`]).
 pub fn for_signal(starts: &[i32], sig: i32) -> Tree {
     let mut kids = Children::new();
     let mut tree = Tree::new();
     let mut queue: Vec<i32> = starts.to_vec();
     while let Some(pid) = queue.pop() {
-        let Some((p, threads)) = read_with_threads(pid) else {
+        let Some((p, threads)) = read_for(pid, Some(sig)) else {
             continue;
         };
         if p.live() && route::looks_below(&p, sig) {
@@ -44,24 +46,25 @@ pub fn route(child: i32, sig: i32) -> Route {
 /// see [`route::leftovers`].
 pub fn leftovers(root: i32, sig: i32, stop: Option<&Route>) -> Route {
     let mut kids = Children::new();
-    let starts = kids.of(root, threads_of(root));
+    let threads = read_stat(root).map_or(0, |s| s.threads);
+    let starts = kids.of(root, threads);
     let tree = for_signal(&starts, sig);
     route::leftovers(&tree, root, sig, stop)
 }
 
-/// `root` (when readable) and every descendant, zombies included: the
-/// whole picture, for tests and diagnostics.
+/// `root` (when readable) and every descendant, zombies included, every
+/// field read: the whole picture, for tests and diagnostics.
 pub fn snapshot(root: i32) -> Tree {
     let mut kids = Children::new();
     let mut tree = Tree::new();
     let mut queue = vec![root];
     while let Some(pid) = queue.pop() {
-        let threads = match read_with_threads(pid) {
+        let threads = match read_for(pid, None) {
             Some((p, threads)) => {
                 tree.insert(p);
                 threads
             }
-            None if pid == root => threads_of(root),
+            None if pid == root => read_stat(root).map_or(0, |s| s.threads),
             None => continue,
         };
         queue.extend(kids.of(pid, threads));
@@ -69,34 +72,48 @@ pub fn snapshot(root: i32) -> Tree {
     tree
 }
 
-/// One process from /proc; None when it is gone (or its files unreadable).
+/// One process from /proc, every field; None when it is gone.
 pub fn read(pid: i32) -> Option<Proc> {
-    read_with_threads(pid).map(|(p, _)| p)
+    read_for(pid, None).map(|(p, _)| p)
 }
 
-fn read_with_threads(pid: i32) -> Option<(Proc, usize)> {
-    let stat = parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
-    let status = parse_status(&fs::read_to_string(format!("/proc/{pid}/status")).ok()?)?;
-    let blocked = if status.threads > 1 && status.blocked != 0 {
-        blocked_in_every_thread(pid, status.blocked)
-    } else {
-        status.blocked
+/// Reads `pid` for routing `sig` (None: everything). /proc/PID/stat holds
+/// the masks of signals 1-31 and is cheaper than /proc/PID/status, which
+/// is read for real-time signals only; wchan only when the rule will ask
+/// whether the process waits.
+fn read_for(pid: i32, sig: Option<i32>) -> Option<(Proc, usize)> {
+    let stat = read_stat(pid)?;
+    let (mut blocked, ignored, caught) = match sig {
+        Some(s) if (1..=31).contains(&s) => (stat.blocked, stat.ignored, stat.caught),
+        _ => {
+            let st = parse_status(&fs::read_to_string(format!("/proc/{pid}/status")).ok()?)?;
+            (st.blocked, st.ignored, st.caught)
+        }
     };
-    let wchan = read_wchan(pid, stat.state);
-    let p = Proc {
+    if stat.threads > 1 && sig.map_or(blocked != 0, |s| route::in_mask(blocked, s)) {
+        blocked = blocked_in_every_thread(pid, blocked, sig);
+    }
+    let mut p = Proc {
         pid,
         ppid: stat.ppid,
         pgid: stat.pgid,
         sid: stat.sid,
         state: stat.state,
-        caught: status.caught,
-        ignored: status.ignored,
+        caught,
+        ignored,
         blocked,
         start_ticks: stat.start_ticks,
-        sleep: parse_wchan(stat.state, &wchan),
+        sleep: Sleep::Unread,
         comm: stat.comm,
     };
-    Some((p, status.threads))
+    if sig.is_none_or(|s| route::needs_sleep(&p, s)) {
+        p.sleep = parse_wchan(p.state, &read_wchan(pid, p.state));
+    }
+    Some((p, stat.threads))
+}
+
+fn read_stat(pid: i32) -> Option<Stat> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// /proc/PID/wchan reads "0" when drainit may not see it (another user's
@@ -115,16 +132,9 @@ fn read_wchan(pid: i32, state: char) -> String {
     wchan
 }
 
-fn threads_of(pid: i32) -> usize {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| parse_status(&s))
-        .map_or(0, |s| s.threads)
-}
-
-/// SigBlk is per thread: a signal blocked in the main thread only is
-/// delivered to another thread. Stops reading once nothing is left.
-fn blocked_in_every_thread(pid: i32, main: u64) -> u64 {
+/// The blocked mask is per thread: a signal blocked in the main thread
+/// only is delivered to another thread. Stops once nothing is left.
+fn blocked_in_every_thread(pid: i32, main: u64, sig: Option<i32>) -> u64 {
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
         return main;
     };
@@ -133,9 +143,18 @@ fn blocked_in_every_thread(pid: i32, main: u64) -> u64 {
         if mask == 0 {
             break;
         }
-        let path = task.path().join("status");
-        if let Some(s) = fs::read_to_string(path).ok().and_then(|t| parse_status(&t)) {
-            mask &= s.blocked;
+        let thread = match sig {
+            Some(s) if (1..=31).contains(&s) => fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|t| parse_stat(&t))
+                .map(|st| st.blocked),
+            _ => fs::read_to_string(task.path().join("status"))
+                .ok()
+                .and_then(|t| parse_status(&t))
+                .map(|st| st.blocked),
+        };
+        if let Some(b) = thread {
+            mask &= b;
         }
     }
     mask
@@ -149,7 +168,12 @@ pub struct Stat {
     pub ppid: i32,
     pub pgid: i32,
     pub sid: i32,
+    pub threads: usize,
     pub start_ticks: u64,
+    /// Masks of signals 1-31 only (the kernel clears the other bits here).
+    pub blocked: u64,
+    pub ignored: u64,
+    pub caught: u64,
 }
 
 /// Parses /proc/PID/stat. The command name may hold spaces and
@@ -158,20 +182,22 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     let open = text.find('(')?;
     let close = text.rfind(')')?;
     let comm = text.get(open + 1..close)?.to_string();
-    let mut f = text.get(close + 1..)?.split_whitespace();
-    let state = f.next()?.chars().next()?;
-    let ppid = f.next()?.parse().ok()?;
-    let pgid = f.next()?.parse().ok()?;
-    let sid = f.next()?.parse().ok()?;
-    // Fields 7..21 (tty .. itrealvalue), then 22: starttime.
-    let start_ticks = f.nth(15)?.parse().ok()?;
+    let f: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+    // f[0] is field 3 of proc(5): state.
+    let field = |n: usize| f.get(n - 3).copied();
+    let num = |n: usize| field(n)?.parse::<u64>().ok();
+    let int = |n: usize| field(n)?.parse::<i32>().ok();
     Some(Stat {
         comm,
-        state,
-        ppid,
-        pgid,
-        sid,
-        start_ticks,
+        state: field(3)?.chars().next()?,
+        ppid: int(4)?,
+        pgid: int(5)?,
+        sid: int(6)?,
+        threads: usize::try_from(num(20)?).ok()?,
+        start_ticks: num(22)?,
+        blocked: num(32)?,
+        ignored: num(33)?,
+        caught: num(34)?,
     })
 }
 

@@ -90,15 +90,44 @@ fn reads_masks_identity_and_sleep_of_a_python_app() {
 }
 
 #[test]
+fn the_cheap_read_for_one_signal_agrees_with_the_full_read() {
+    let rt = libc::SIGRTMIN() + 2;
+    let k = python(&format!("signal.signal(signal.SIGTERM, lambda *a: None)\nsignal.signal({rt}, lambda *a: None)\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])"));
+    let full = read(k.pid()).expect("readable");
+    assert!(full.catches(rt), "{full:?}");
+    let low = 0x7fff_ffff;
+    for sig in [TERM, libc::SIGHUP, libc::SIGUSR2, libc::SIGINT] {
+        let t = for_signal(&[k.pid()], sig);
+        let p = t.get(k.pid()).expect("readable");
+        assert_eq!(
+            (p.caught, p.ignored, p.blocked),
+            (full.caught & low, full.ignored & low, full.blocked & low),
+            "{}",
+            crate::signals::name(sig)
+        );
+        assert_eq!((p.pid, p.ppid, p.state, p.start_ticks), (full.pid, full.ppid, full.state, full.start_ticks));
+    }
+    // Real-time signals are above the stat masks: read from status.
+    let t = for_signal(&[k.pid()], rt);
+    assert!(t.get(k.pid()).is_some_and(|p| p.catches(rt)));
+    // The app handles TERM: whether it waits is not read.
+    assert_eq!(for_signal(&[k.pid()], TERM).get(k.pid()).map(|p| p.sleep), Some(Sleep::Unread));
+}
+
+#[test]
 fn a_signal_blocked_in_one_thread_only_is_not_blocked() {
     // The main thread blocks USR1 after starting a thread that does not.
     let k = python("threading.Thread(target=lambda: time.sleep(1000), daemon=True).start()\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])");
     let p = read(k.pid()).expect("readable");
     assert!(!p.blocks(libc::SIGUSR1), "{p:?}");
+    let t = for_signal(&[k.pid()], libc::SIGUSR1);
+    assert!(t.get(k.pid()).is_some_and(|p| !p.blocks(libc::SIGUSR1)));
     // Blocked before the thread starts: every thread blocks it.
     let k = python("signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\nthreading.Thread(target=lambda: time.sleep(1000), daemon=True).start()");
     let p = read(k.pid()).expect("readable");
     assert!(p.blocks(libc::SIGUSR1), "{p:?}");
+    let t = for_signal(&[k.pid()], libc::SIGUSR1);
+    assert!(t.get(k.pid()).is_some_and(|p| p.blocks(libc::SIGUSR1)));
 }
 
 /// Waits until `pid` has `n` live children and is asleep in `sleep`.
@@ -196,11 +225,13 @@ fn gone_processes_are_left_out_and_nothing_panics() {
 
 #[test]
 fn parse_stat_with_odd_command_names() {
-    let line = "42 (my) app (x)) S 7 40 30 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 123456 1000 100";
+    let line = "42 (my) app (x)) S 7 40 30 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 3 0 123456 \
+                1000 100 18446744073709551615 1 2 3 0 0 0 65536 4 65538 1 0 0 17 0 0 0\n";
     let s = parse_stat(line).expect("parses");
     assert_eq!(s.comm, "my) app (x)");
     assert_eq!((s.state, s.ppid, s.pgid, s.sid), ('S', 7, 40, 30));
-    assert_eq!(s.start_ticks, 123456);
+    assert_eq!((s.threads, s.start_ticks), (3, 123456));
+    assert_eq!((s.blocked, s.ignored, s.caught), (65536, 4, 65538));
     assert_eq!(parse_stat("garbage"), None);
     assert_eq!(parse_stat("1 (x) S 0"), None, "truncated");
 }
@@ -250,5 +281,11 @@ fn cost_of_one_routing_read() {
         let _ = route(k.pid(), TERM);
     }
     let each = started.elapsed() / n;
-    eprintln!("one route (sh -> sleep): {each:?}");
+    let path = format!("/proc/{}/stat", k.pid());
+    let started = Instant::now();
+    for _ in 0..n {
+        let _ = fs::read_to_string(&path);
+    }
+    let one = started.elapsed() / n;
+    eprintln!("one route (sh -> sleep, 5 files): {each:?}; one read of /proc/PID/stat: {one:?}");
 }

@@ -122,6 +122,9 @@ pub enum Sleep {
     /// Asleep, but where cannot be read (another user's process and no
     /// CAP_SYS_PTRACE).
     Unknown,
+    /// Not read: the rule did not need it for the signal the snapshot
+    /// was taken for (see [`needs_sleep`]).
+    Unread,
 }
 
 /// One process of the snapshot. Masks are as in /proc/PID/status:
@@ -179,7 +182,7 @@ impl Proc {
     pub fn waiting(&self) -> bool {
         match self.sleep {
             Sleep::Children | Sleep::Signal => true,
-            Sleep::Other => false,
+            Sleep::Other | Sleep::Unread => false,
             Sleep::Unknown => {
                 self.catches(libc::SIGCHLD) || self.blocks(libc::SIGCHLD)
             }
@@ -428,6 +431,13 @@ fn verdict(p: &Proc, sig: i32) -> Verdict {
     } else {
         Why::Acts
     })
+}
+
+/// Whether the rule needs to know if `p` waits for children to route
+/// `sig`: not when it handles the signal (except SIGINT, see the module
+/// doc), nor when it is a zombie.
+pub fn needs_sleep(p: &Proc, sig: i32) -> bool {
+    p.live() && (sig == libc::SIGINT || !(p.catches(sig) || p.blocks(sig)))
 }
 
 /// Whether the rule needs `p`'s children to route `sig`: the reader in
