@@ -65,8 +65,9 @@
 //! - A wrapper's child that is a zombie is not live: a wrapper left with
 //!   only zombies is itself what runs now (it is about to run its next
 //!   command) and receives the signal. A stopped child is routed like a
-//!   running one: a handler runs when it is continued, a default "terminate"
-//!   kills it at once (the kernel does that to a stopped process).
+//!   running one: the signal stays pending until it is continued, as it
+//!   would exec'd (only SIGKILL acts on a stopped process). A stopped
+//!   wrapper is not waiting: it receives the signal itself.
 //! - SIGINT: every shell catches SIGINT while it waits for a command, so
 //!   that Ctrl-C, which a terminal sends to the shell and the command
 //!   alike, ends the script only if it ended the command. That handler

@@ -227,7 +227,7 @@ fn cases() -> Vec<Case> {
             &[10],
         ),
         c(
-            "a stopped child without a handler gets it (the kernel kills it)",
+            "a stopped child without a handler gets it (pending until SIGCONT)",
             vec![dash(10, 1), with(app(11, 10, &[]), |p| p.state = 'T')],
             TERM,
             &[11],
@@ -338,7 +338,7 @@ fn cases() -> Vec<Case> {
             &[10],
         ),
         c(
-            "a stopped wrapper is not waiting: TERM kills it, as exec'd",
+            "a stopped wrapper is not waiting: it gets TERM itself",
             vec![
                 with(dash(10, 1), |p| {
                     p.state = 'T';
