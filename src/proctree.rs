@@ -243,14 +243,19 @@ pub fn parse_wchan(state: char, wchan: &str) -> Sleep {
         return Sleep::Unknown;
     }
     let base = w.split('.').next().unwrap_or(w);
-    let base = ["__x64_sys_", "__arm64_sys_", "__se_sys_", "__do_sys_", "sys_"]
-        .iter()
-        .find_map(|pre| base.strip_prefix(pre))
-        .unwrap_or(base);
+    let base = [
+        "__x64_sys_",
+        "__arm64_sys_",
+        "__se_sys_",
+        "__do_sys_",
+        "sys_",
+    ]
+    .iter()
+    .find_map(|pre| base.strip_prefix(pre))
+    .unwrap_or(base);
     match base {
-        "do_wait" | "kernel_wait4" | "kernel_waitid" | "wait4" | "waitid" | "wait_consider_task" => {
-            Sleep::Children
-        }
+        "do_wait" | "kernel_wait4" | "kernel_waitid" | "wait4" | "waitid"
+        | "wait_consider_task" => Sleep::Children,
         "sigsuspend" | "rt_sigsuspend" | "pause" => Sleep::Signal,
         _ => Sleep::Other,
     }
@@ -317,7 +322,11 @@ fn scan_parents() -> BTreeMap<i32, Vec<i32>> {
         return map;
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok();

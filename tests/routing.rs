@@ -149,7 +149,10 @@ impl Wrapper {
             if let Some(s) = self.child.try_wait().expect("try_wait") {
                 return s;
             }
-            assert!(std::time::Instant::now() < deadline, "the wrapper never exited");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the wrapper never exited"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -181,7 +184,11 @@ fn one_app(shell: &[&str], app_args: &str, sig: i32, tag: &str) {
     assert_eq!(r.passed_over(), vec![w.pid()], "{shell:?}: {r}");
     w.log.wait("sh done 0");
     assert_eq!(w.log.got("app"), vec![sig.to_string()], "{shell:?}");
-    assert_eq!(w.status().code(), Some(0), "{shell:?}: the wrapper's own status");
+    assert_eq!(
+        w.status().code(),
+        Some(0),
+        "{shell:?}: the wrapper's own status"
+    );
 }
 
 #[test]
@@ -292,7 +299,11 @@ fn a_pre_fork_master_behind_a_wrapper_stops_its_own_workers() {
     assert_eq!(w.forward(TERM).recipients(), vec![master]);
     w.log.wait("sh done 0");
     let from_master = vec![format!("15 from {master}")];
-    assert_eq!(w.log.got("master.w1"), from_master, "only the master signals its workers");
+    assert_eq!(
+        w.log.got("master.w1"),
+        from_master,
+        "only the master signals its workers"
+    );
     assert_eq!(w.log.got("master.w2"), from_master);
     assert_eq!(w.status().code(), Some(0));
 }
@@ -304,7 +315,11 @@ fn a_script_with_a_trap_owns_its_subtree() {
     let mut w = Wrapper::start(&["sh", "-c"], script, "trap");
     w.log.ready("app");
     w.settle();
-    assert_eq!(w.forward(TERM).recipients(), vec![w.pid()], "the trap's shell");
+    assert_eq!(
+        w.forward(TERM).recipients(),
+        vec![w.pid()],
+        "the trap's shell"
+    );
     w.log.wait("trap done 0");
     assert_eq!(w.log.got("app"), vec!["15"], "once, from the trap");
     assert_eq!(w.status().code(), Some(0));
@@ -325,7 +340,11 @@ fn an_app_without_a_handler_dies_as_if_execd_and_its_helper_gets_nothing() {
     assert!(w.log.got("app.helper").is_empty(), "the helper got nothing");
     // SAFETY: kill has no memory effects.
     unsafe { libc::kill(helper, libc::SIGKILL) };
-    assert_eq!(w.status().code(), Some(0), "echo was the script's last command");
+    assert_eq!(
+        w.status().code(),
+        Some(0),
+        "echo was the script's last command"
+    );
 }
 
 fn state(pid: i32) -> char {
@@ -361,7 +380,11 @@ fn tstp_stops_the_app_not_the_wrapper_and_cont_resumes_it() {
 
 #[test]
 fn a_pipeline_gives_every_process_the_shell_waits_for_the_signal() {
-    let mut w = Wrapper::start(&["sh", "-c"], "$APP app | cat; echo \"sh done\" >> $LOG", "pipe");
+    let mut w = Wrapper::start(
+        &["sh", "-c"],
+        "$APP app | cat; echo \"sh done\" >> $LOG",
+        "pipe",
+    );
     let app = w.log.ready("app");
     w.settle();
     let r = w.forward(TERM);
@@ -409,7 +432,10 @@ fn an_app_killing_its_process_group_kills_the_wrapper_and_its_own_status_is_repo
         None => panic!("the wrapper was expected to die of httpd's killpg"),
     };
     assert_eq!(main, ChildStatus::Signaled(TERM));
-    assert!(!w.log.has("sh done 0"), "the wrapper's remaining commands did not run");
+    assert!(
+        !w.log.has("sh done 0"),
+        "the wrapper's remaining commands did not run"
+    );
     let app = wait_pid(httpd);
     assert_eq!(app, ChildStatus::Exited(0));
     assert!(w.log.has("httpd exit 0"));
@@ -475,7 +501,12 @@ fn through_drainit_term_rewritten_to_winch_reaches_httpd_and_exits_0() {
     if need_pidns() {
         return;
     }
-    let (code, log) = through_drainit(&["--grace", "10s", "-r", "TERM:WINCH"], "--stop 28", TERM, "b-winch");
+    let (code, log) = through_drainit(
+        &["--grace", "10s", "-r", "TERM:WINCH"],
+        "--stop 28",
+        TERM,
+        "b-winch",
+    );
     assert_eq!(log.got("app"), vec!["28"]);
     assert!(log.has("sh done 0"), "the wrapper ran its last command");
     assert_eq!(code, 0, "the app's status, not 137");
@@ -487,7 +518,12 @@ fn through_drainit_term_rewritten_to_quit_reaches_nginx_and_exits_0() {
     if need_pidns() {
         return;
     }
-    let (code, log) = through_drainit(&["--grace", "10s", "-r", "TERM:QUIT"], "--stop 3", TERM, "b-quit");
+    let (code, log) = through_drainit(
+        &["--grace", "10s", "-r", "TERM:QUIT"],
+        "--stop 3",
+        TERM,
+        "b-quit",
+    );
     assert_eq!(log.got("app"), vec!["3"]);
     assert!(log.has("sh done 0"));
     assert_eq!(code, 0, "the app's status, not the shell's 131");
@@ -531,13 +567,20 @@ fn through_drainit_hup_reloads_the_app_and_does_not_stop_the_container() {
         return;
     }
     let log = Log::new("b-hup");
-    let mut r = drainit_pid1(&["--grace", "10s"], "$APP app --also 1; echo \"sh done $?\" >> $LOG", &log);
+    let mut r = drainit_pid1(
+        &["--grace", "10s"],
+        "$APP app --also 1; echo \"sh done $?\" >> $LOG",
+        &log,
+    );
     log.ready("app");
     settled_under(&r);
     r.signal(HUP);
     wait_for(LONG, || (!log.got("app").is_empty()).then_some(())).expect("the app never got HUP");
     assert_eq!(log.got("app"), vec!["1"]);
-    assert!(r.wait(Duration::from_millis(300)).is_none(), "HUP stopped the container");
+    assert!(
+        r.wait(Duration::from_millis(300)).is_none(),
+        "HUP stopped the container"
+    );
     r.signal(TERM);
     assert_eq!(r.code(LONG), 0);
     assert!(log.has("sh done 0"));
@@ -550,7 +593,11 @@ fn through_drainit_a_pre_fork_master_behind_a_wrapper_stops_its_own_workers() {
         return;
     }
     let log = Log::new("b-prefork");
-    let mut r = drainit_pid1(&["--grace", "10s"], "$APP master --workers 2; echo \"sh done $?\" >> $LOG", &log);
+    let mut r = drainit_pid1(
+        &["--grace", "10s"],
+        "$APP master --workers 2; echo \"sh done $?\" >> $LOG",
+        &log,
+    );
     let master = log.ready("master");
     log.ready("master.w2");
     settled_under(&r);
@@ -568,16 +615,20 @@ fn through_drainit_an_orphaned_pre_fork_master_gets_the_stop_signal_its_workers_
         return;
     }
     let log = Log::new("b-orphan");
-    // The wrapper exits at once: the master is a leftover.
-    let mut r = drainit_pid1(&["--grace", "10s"], "$APP master --workers 2 & echo \"sh done\" >> $LOG", &log);
+    // The wrapper exits once the master and its workers run: the master is
+    // a leftover, and gets the stop signal when the wrapper exits.
+    let script = "$APP master --workers 2 & \
+                  until grep -q 'master.w2 ready' $LOG; do sleep 0.05; done; echo \"sh done\" >> $LOG";
+    let mut r = drainit_pid1(&["--grace", "10s"], script, &log);
     let master = log.ready("master");
-    log.ready("master.w2");
-    log.wait("sh done");
-    r.signal(TERM);
-    assert_eq!(r.code(LONG), 0);
+    assert_eq!(r.code(LONG), 0, "the wrapper's status");
     assert!(log.has("master exit 0"));
     let from_master = vec![format!("15 from {master}")];
-    assert_eq!(log.got("master.w1"), from_master, "workers signalled by the master only");
+    assert_eq!(
+        log.got("master.w1"),
+        from_master,
+        "workers signalled by the master only"
+    );
     assert_eq!(log.got("master.w2"), from_master);
 }
 
@@ -605,7 +656,12 @@ fn through_drainit_group_mode_keeps_its_meaning() {
         return;
     }
     // -g: the whole group gets WINCH; dash ignores it, the app stops.
-    let (code, log) = through_drainit(&["-g", "--grace", "10s", "-r", "TERM:WINCH"], "--stop 28", TERM, "b-group");
+    let (code, log) = through_drainit(
+        &["-g", "--grace", "10s", "-r", "TERM:WINCH"],
+        "--stop 28",
+        TERM,
+        "b-group",
+    );
     assert_eq!(log.got("app"), vec!["28"]);
     assert!(log.has("sh done 0"));
     assert_eq!(code, 0);
@@ -617,8 +673,16 @@ fn through_drainit_single_child_mode_keeps_its_meaning() {
         return;
     }
     // -c: QUIT goes to the shell only, which dies of it; the app never gets it.
-    let (code, log) = through_drainit(&["-c", "--grace", "1s", "-r", "TERM:QUIT"], "--stop 3", TERM, "b-single");
+    let (code, log) = through_drainit(
+        &["-c", "--grace", "1s", "-r", "TERM:QUIT"],
+        "--stop 3",
+        TERM,
+        "b-single",
+    );
     assert_eq!(code, 131, "the shell's death by QUIT");
-    assert!(log.got("app").is_empty(), "-c never signals what the child leaves behind");
+    assert!(
+        log.got("app").is_empty(),
+        "-c never signals what the child leaves behind"
+    );
     assert!(!log.has("sh done 0"));
 }

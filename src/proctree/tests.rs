@@ -105,13 +105,19 @@ fn the_cheap_read_for_one_signal_agrees_with_the_full_read() {
             "{}",
             crate::signals::name(sig)
         );
-        assert_eq!((p.pid, p.ppid, p.state, p.start_ticks), (full.pid, full.ppid, full.state, full.start_ticks));
+        assert_eq!(
+            (p.pid, p.ppid, p.state, p.start_ticks),
+            (full.pid, full.ppid, full.state, full.start_ticks)
+        );
     }
     // Real-time signals are above the stat masks: read from status.
     let t = for_signal(&[k.pid()], rt);
     assert!(t.get(k.pid()).is_some_and(|p| p.catches(rt)));
     // The app handles TERM: whether it waits is not read.
-    assert_eq!(for_signal(&[k.pid()], TERM).get(k.pid()).map(|p| p.sleep), Some(Sleep::Unread));
+    assert_eq!(
+        for_signal(&[k.pid()], TERM).get(k.pid()).map(|p| p.sleep),
+        Some(Sleep::Unread)
+    );
 }
 
 #[test]
@@ -134,8 +140,7 @@ fn a_signal_blocked_in_one_thread_only_is_not_blocked() {
 fn settled(pid: i32, n: usize, sleep: Sleep) -> Tree {
     wait_for("the shell to wait for its children", || {
         let t = snapshot(pid);
-        let ok = t.get(pid).is_some_and(|p| p.sleep == sleep)
-            && t.live_children(pid).count() == n;
+        let ok = t.get(pid).is_some_and(|p| p.sleep == sleep) && t.live_children(pid).count() == n;
         ok.then_some(t)
     })
 }
@@ -145,7 +150,10 @@ fn a_shell_running_a_command_waits_for_children() {
     let k = Kid::spawn(&["sh", "-c", "sleep 1000; echo done"]);
     let t = settled(k.pid(), 1, Sleep::Children);
     let sh = t.get(k.pid()).expect("sh");
-    assert!(sh.catches(libc::SIGINT) && sh.catches(libc::SIGCHLD), "{sh:?}");
+    assert!(
+        sh.catches(libc::SIGINT) && sh.catches(libc::SIGCHLD),
+        "{sh:?}"
+    );
     let sleep = t.live_children(k.pid()).next().expect("sleep");
     assert_eq!(sleep.comm, "sleep");
     assert!(!sleep.waiting(), "{sleep:?}");
@@ -168,7 +176,10 @@ fn zombies_are_read_as_not_live() {
     // The parent never reaps its child.
     let k = python("pid = os.fork()\nif pid == 0: os._exit(3)\nwhile open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0] != 'Z': time.sleep(0.01)");
     let t = snapshot(k.pid());
-    let z = t.procs().find(|p| p.ppid == k.pid()).expect("the zombie is listed");
+    let z = t
+        .procs()
+        .find(|p| p.ppid == k.pid())
+        .expect("the zombie is listed");
     assert_eq!(z.state, 'Z');
     assert!(!z.live());
     assert_eq!(t.live_children(k.pid()).count(), 0);
@@ -210,7 +221,11 @@ fn gone_processes_are_left_out_and_nothing_panics() {
     assert_eq!(route(i32::MAX, TERM).recipients(), vec![i32::MAX]);
     // A shell that starts and reaps short-lived processes as fast as it can:
     // the reader keeps reading while they vanish under it.
-    let k = Kid::spawn(&["sh", "-c", "i=0; while [ $i -lt 3000 ]; do true & true & wait; i=$((i+1)); done; sleep 1000"]);
+    let k = Kid::spawn(&[
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 3000 ]; do true & true & wait; i=$((i+1)); done; sleep 1000",
+    ]);
     let mut reads = 0;
     let mut seen_children = false;
     while reads < 2000 {
@@ -240,9 +255,20 @@ fn parse_stat_with_odd_command_names() {
 fn parse_status_fields() {
     let text = "Name:\tsh\nThreads:\t3\nSigQ:\t0/1\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000010000\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000010002\n";
     let s = parse_status(text).expect("parses");
-    assert_eq!(s, Status { threads: 3, blocked: 0x10000, ignored: 4, caught: 0x10002 });
+    assert_eq!(
+        s,
+        Status {
+            threads: 3,
+            blocked: 0x10000,
+            ignored: 4,
+            caught: 0x10002
+        }
+    );
     assert_eq!(parse_status("Name:\tsh\n"), None);
-    assert_eq!(parse_status("Threads:\t1\nSigBlk:\tzz\nSigIgn:\t0\nSigCgt:\t0\n"), None);
+    assert_eq!(
+        parse_status("Threads:\t1\nSigBlk:\tzz\nSigIgn:\t0\nSigCgt:\t0\n"),
+        None
+    );
 }
 
 #[test]

@@ -184,9 +184,7 @@ impl Proc {
         match self.sleep {
             Sleep::Children | Sleep::Signal => true,
             Sleep::Other | Sleep::Unread => false,
-            Sleep::Unknown => {
-                self.catches(libc::SIGCHLD) || self.blocks(libc::SIGCHLD)
-            }
+            Sleep::Unknown => self.catches(libc::SIGCHLD) || self.blocks(libc::SIGCHLD),
         }
     }
 }

@@ -93,8 +93,20 @@ fn cases() -> Vec<Case> {
         passed,
     };
     vec![
-        c("exec'd app with a handler", vec![app(10, 1, &[TERM])], TERM, &[10], &[]),
-        c("exec'd app without a handler", vec![app(10, 1, &[])], TERM, &[10], &[]),
+        c(
+            "exec'd app with a handler",
+            vec![app(10, 1, &[TERM])],
+            TERM,
+            &[10],
+            &[],
+        ),
+        c(
+            "exec'd app without a handler",
+            vec![app(10, 1, &[])],
+            TERM,
+            &[10],
+            &[],
+        ),
         c(
             "sh -c 'app; echo done'",
             vec![dash(10, 1), app(11, 10, &[TERM])],
@@ -158,7 +170,12 @@ fn cases() -> Vec<Case> {
         ),
         c(
             "an app without a handler forking helpers: the app, as exec'd",
-            vec![dash(10, 1), app(11, 10, &[]), app(12, 11, &[]), app(13, 12, &[])],
+            vec![
+                dash(10, 1),
+                app(11, 10, &[]),
+                app(12, 11, &[]),
+                app(13, 12, &[]),
+            ],
             TERM,
             &[11],
             &[10],
@@ -196,14 +213,20 @@ fn cases() -> Vec<Case> {
         ),
         c(
             "an app that ignores HUP gets it and ignores it, as exec'd",
-            vec![dash(10, 1), with(app(11, 10, &[]), |p| p.ignored = mask(&[HUP]))],
+            vec![
+                dash(10, 1),
+                with(app(11, 10, &[]), |p| p.ignored = mask(&[HUP])),
+            ],
             HUP,
             &[11],
             &[10],
         ),
         c(
             "a wrapper that ignores HUP (nohup, trap '' HUP) is still a wrapper",
-            vec![with(dash(10, 1), |p| p.ignored = mask(&[HUP])), app(11, 10, &[HUP])],
+            vec![
+                with(dash(10, 1), |p| p.ignored = mask(&[HUP])),
+                app(11, 10, &[HUP]),
+            ],
             HUP,
             &[11],
             &[10],
@@ -242,7 +265,11 @@ fn cases() -> Vec<Case> {
         ),
         c(
             "WINCH (default ignore) behind dash reaches httpd",
-            vec![dash(10, 1), app(11, 10, &[WINCH, TERM, HUP]), app(12, 11, &[])],
+            vec![
+                dash(10, 1),
+                app(11, 10, &[WINCH, TERM, HUP]),
+                app(12, 11, &[]),
+            ],
             WINCH,
             &[11],
             &[10],
@@ -368,7 +395,9 @@ fn cases() -> Vec<Case> {
             "a nested init blocking every signal owns its subtree",
             vec![
                 dash(10, 1),
-                with(proc_(11, 10, "tini"), |p| p.blocked = mask(&[TERM, INT, CHLD])),
+                with(proc_(11, 10, "tini"), |p| {
+                    p.blocked = mask(&[TERM, INT, CHLD])
+                }),
                 app(12, 11, &[TERM]),
             ],
             TERM,
@@ -377,7 +406,10 @@ fn cases() -> Vec<Case> {
         ),
         c(
             "wchan unreadable: a shell (catches SIGCHLD) is a wrapper",
-            vec![with(dash(10, 1), |p| p.sleep = Sleep::Unknown), app(11, 10, &[TERM])],
+            vec![
+                with(dash(10, 1), |p| p.sleep = Sleep::Unknown),
+                app(11, 10, &[TERM]),
+            ],
             TERM,
             &[11],
             &[10],
@@ -399,7 +431,13 @@ fn cases() -> Vec<Case> {
             &[11, 12],
             &[10],
         ),
-        c("the child is not in the snapshot: sent as addressed", vec![], TERM, &[10], &[]),
+        c(
+            "the child is not in the snapshot: sent as addressed",
+            vec![],
+            TERM,
+            &[10],
+            &[],
+        ),
     ]
 }
 
@@ -460,10 +498,16 @@ fn leftovers_that_already_have_the_stop_signal_are_not_sent_it_again() {
     assert_eq!(r.recipients(), vec![9], "{r}");
     assert_eq!(r.step(5).map(|s| s.role), Some(Role::AlreadySent));
     // Another signal, or the same pid started again, is sent.
-    assert_eq!(leftovers(&tree, 1, HUP, Some(&stop)).recipients(), vec![5, 9]);
+    assert_eq!(
+        leftovers(&tree, 1, HUP, Some(&stop)).recipients(),
+        vec![5, 9]
+    );
     let mut reused = stop.clone();
     reused.steps[0].start_ticks += 1;
-    assert_eq!(leftovers(&tree, 1, TERM, Some(&reused)).recipients(), vec![5, 9]);
+    assert_eq!(
+        leftovers(&tree, 1, TERM, Some(&reused)).recipients(),
+        vec![5, 9]
+    );
 }
 
 fn exited(c: i32) -> ChildStatus {
@@ -484,22 +528,112 @@ fn reported_status_cases() {
     let two_stop = route(&two, 10, TERM);
     let alone = Tree::from_procs([with(dash(10, 1), |p| p.sleep = Sleep::Other)]);
     let alone_stop = route(&alone, 10, TERM);
-    type Row<'a> = (&'a str, ChildStatus, Option<&'a Route>, Vec<(i32, ChildStatus)>, ChildStatus);
+    type Row<'a> = (
+        &'a str,
+        ChildStatus,
+        Option<&'a Route>,
+        Vec<(i32, ChildStatus)>,
+        ChildStatus,
+    );
     let rows: Vec<Row> = vec![
-        ("no stop signal routed", killed(TERM), None, vec![(11, exited(0))], killed(TERM)),
-        ("the wrapper passed the app's 0 on", exited(0), Some(&stop), vec![], exited(0)),
-        ("the wrapper's own exit code stands", exited(3), Some(&stop), vec![(11, exited(0))], exited(3)),
-        ("httpd's killpg killed the wrapper", killed(TERM), Some(&stop), vec![(11, exited(0))], exited(0)),
-        ("killed wrapper, app failed", killed(TERM), Some(&stop), vec![(11, exited(1))], exited(1)),
-        ("killed wrapper, app then SIGKILLed", killed(TERM), Some(&stop), vec![(11, killed(libc::SIGKILL))], killed(libc::SIGKILL)),
-        ("wrapper SIGKILLed (OOM, deadline)", killed(libc::SIGKILL), Some(&stop), vec![(11, exited(0))], killed(libc::SIGKILL)),
-        ("killed wrapper, app not reaped by drainit", killed(TERM), Some(&stop), vec![], killed(TERM)),
-        ("the shell got the signal itself", killed(TERM), Some(&alone_stop), vec![], killed(TERM)),
-        ("sh killed, bash passes the app's code", killed(TERM), Some(&nested_stop), vec![(11, exited(4))], exited(4)),
-        ("sh and bash killed, app reaped", killed(TERM), Some(&nested_stop), vec![(11, killed(TERM)), (12, exited(0))], exited(0)),
-        ("two apps, both 0", killed(TERM), Some(&two_stop), vec![(12, exited(0)), (11, exited(0))], exited(0)),
-        ("two apps, one failed", killed(TERM), Some(&two_stop), vec![(11, exited(0)), (12, exited(2))], exited(2)),
-        ("a pid reaped twice: the last one", killed(TERM), Some(&stop), vec![(11, exited(9)), (11, exited(0))], exited(0)),
+        (
+            "no stop signal routed",
+            killed(TERM),
+            None,
+            vec![(11, exited(0))],
+            killed(TERM),
+        ),
+        (
+            "the wrapper passed the app's 0 on",
+            exited(0),
+            Some(&stop),
+            vec![],
+            exited(0),
+        ),
+        (
+            "the wrapper's own exit code stands",
+            exited(3),
+            Some(&stop),
+            vec![(11, exited(0))],
+            exited(3),
+        ),
+        (
+            "httpd's killpg killed the wrapper",
+            killed(TERM),
+            Some(&stop),
+            vec![(11, exited(0))],
+            exited(0),
+        ),
+        (
+            "killed wrapper, app failed",
+            killed(TERM),
+            Some(&stop),
+            vec![(11, exited(1))],
+            exited(1),
+        ),
+        (
+            "killed wrapper, app then SIGKILLed",
+            killed(TERM),
+            Some(&stop),
+            vec![(11, killed(libc::SIGKILL))],
+            killed(libc::SIGKILL),
+        ),
+        (
+            "wrapper SIGKILLed (OOM, deadline)",
+            killed(libc::SIGKILL),
+            Some(&stop),
+            vec![(11, exited(0))],
+            killed(libc::SIGKILL),
+        ),
+        (
+            "killed wrapper, app not reaped by drainit",
+            killed(TERM),
+            Some(&stop),
+            vec![],
+            killed(TERM),
+        ),
+        (
+            "the shell got the signal itself",
+            killed(TERM),
+            Some(&alone_stop),
+            vec![],
+            killed(TERM),
+        ),
+        (
+            "sh killed, bash passes the app's code",
+            killed(TERM),
+            Some(&nested_stop),
+            vec![(11, exited(4))],
+            exited(4),
+        ),
+        (
+            "sh and bash killed, app reaped",
+            killed(TERM),
+            Some(&nested_stop),
+            vec![(11, killed(TERM)), (12, exited(0))],
+            exited(0),
+        ),
+        (
+            "two apps, both 0",
+            killed(TERM),
+            Some(&two_stop),
+            vec![(12, exited(0)), (11, exited(0))],
+            exited(0),
+        ),
+        (
+            "two apps, one failed",
+            killed(TERM),
+            Some(&two_stop),
+            vec![(11, exited(0)), (12, exited(2))],
+            exited(2),
+        ),
+        (
+            "a pid reaped twice: the last one",
+            killed(TERM),
+            Some(&stop),
+            vec![(11, exited(9)), (11, exited(0))],
+            exited(0),
+        ),
     ];
     for (name, main, route, reaped, want) in rows {
         assert_eq!(reported_status(main, route, &reaped), want, "{name}");
@@ -512,7 +646,15 @@ fn default_actions() {
     assert_eq!(default_action(libc::SIGURG), Default::Ignore);
     assert_eq!(default_action(CONT), Default::Continue);
     assert_eq!(default_action(libc::SIGTSTP), Default::Stop);
-    for s in [HUP, INT, QUIT, TERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGRTMIN()] {
+    for s in [
+        HUP,
+        INT,
+        QUIT,
+        TERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGRTMIN(),
+    ] {
         assert_eq!(default_action(s), Default::Terminate, "{s}");
     }
 }
@@ -565,18 +707,21 @@ fn any_proc() -> impl Strategy<Value = (char, u64, u64, u64, Sleep)> {
 /// ones; pid 10, the main child, is drainit's (pid 1).
 fn any_tree() -> impl Strategy<Value = Tree> {
     prop::collection::vec((any_proc(), 0usize..100), 1..14).prop_map(|v| {
-        let procs = v.into_iter().enumerate().map(|(i, ((state, c, g, b, sleep), parent))| {
-            let pid = 10 + i as i32;
-            let ppid = if i == 0 { 1 } else { 10 + (parent % i) as i32 };
-            Proc {
-                state,
-                caught: c,
-                ignored: g,
-                blocked: b,
-                sleep,
-                ..proc_(pid, ppid, "p")
-            }
-        });
+        let procs = v
+            .into_iter()
+            .enumerate()
+            .map(|(i, ((state, c, g, b, sleep), parent))| {
+                let pid = 10 + i as i32;
+                let ppid = if i == 0 { 1 } else { 10 + (parent % i) as i32 };
+                Proc {
+                    state,
+                    caught: c,
+                    ignored: g,
+                    blocked: b,
+                    sleep,
+                    ..proc_(pid, ppid, "p")
+                }
+            });
         Tree::from_procs(procs)
     })
 }
@@ -666,10 +811,10 @@ fn properties_of_the_rule() {
             // SIGKILL can never be handled: the route ends at processes
             // that are not waiting for children, or that have none left.
             if sig == libc::SIGKILL {
-                prop_assert!(r.steps.iter().all(|s| !matches!(
-                    s.role,
-                    Role::Receives(Why::Handler | Why::Blocked)
-                )));
+                prop_assert!(r
+                    .steps
+                    .iter()
+                    .all(|s| !matches!(s.role, Role::Receives(Why::Handler | Why::Blocked))));
             }
             // The reader's pruned snapshot routes the same way.
             let small = pruned(&tree, 10, sig);
