@@ -254,7 +254,7 @@ fn traps(script: &str, sig: i32) -> bool {
         let Some(at) = line.find("trap ") else {
             return false;
         };
-        let rest = &line[at + 5..];
+        let rest = line.get(at + 5..).unwrap_or_default();
         // `trap '' SIG` ignores it and `trap - SIG` resets it: no handler.
         let action = rest.trim_start();
         if ["''", "\"\"", "- "].iter().any(|a| action.starts_with(a)) {
@@ -263,7 +263,7 @@ fn traps(script: &str, sig: i32) -> bool {
         // The signal list follows the action: after its closing quote if
         // it is quoted, else after the first word.
         let list = match rest.rfind(['\'', '"']) {
-            Some(q) => &rest[q + 1..],
+            Some(q) => rest.get(q + 1..).unwrap_or_default(),
             None => rest.trim_start().split_once(' ').map_or("", |(_, l)| l),
         };
         list.split([';', '&', '|'])

@@ -315,3 +315,72 @@ fn cost_of_one_routing_read() {
     let one = started.elapsed() / n;
     eprintln!("one route (sh -> sleep, 5 files): {each:?}; one read of /proc/PID/stat: {one:?}");
 }
+
+/// Drops CAP_SYS_PTRACE from the calling thread's effective set (root in a
+/// Docker container has none), so /proc/PID/wchan of another user's process
+/// reads "0".
+fn drop_ptrace_in_this_thread() -> bool {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut h = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut d = [Data::default(); 2];
+    // SAFETY: header and two data structs, as capget(2) wants for version 3.
+    if unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    d[0].effective &= !(1 << 19);
+    // SAFETY: as above; capset changes only this thread's credentials.
+    unsafe { libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) == 0 }
+}
+
+#[test]
+fn another_users_wrapper_is_read_as_unknown_and_still_a_wrapper() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        let reason = "needs root to start a process as another user";
+        assert!(
+            std::env::var("DRAINIT_REQUIRE_ALL").as_deref() != Ok("1"),
+            "required test cannot run: {reason}"
+        );
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let k = Kid::spawn(&[
+        "setpriv",
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        "sh",
+        "-c",
+        "sleep 1000; echo done",
+    ]);
+    let full = settled(k.pid(), 1, Sleep::Children);
+    let sleep = full.live_children(k.pid()).next().expect("sleep").pid;
+    let pid = k.pid();
+    let seen = std::thread::spawn(move || {
+        assert!(drop_ptrace_in_this_thread(), "capset");
+        (read(pid), route(pid, TERM))
+    })
+    .join()
+    .expect("reader thread");
+    let (sh, r) = seen;
+    let sh = sh.expect("the masks stay readable");
+    assert_eq!(sh.sleep, Sleep::Unknown, "{sh:?}");
+    assert!(sh.waiting(), "a shell catches SIGCHLD: {sh:?}");
+    assert_eq!(r.recipients(), vec![sleep], "{r}");
+}
