@@ -12,6 +12,7 @@ pub mod logging;
 pub mod memory;
 pub mod metrics;
 pub mod process;
+pub mod proctree;
 pub mod readiness;
 pub mod runtime;
 pub mod signals;

@@ -651,6 +651,7 @@ impl Supervisor {
     }
 }
 
+pub mod route;
 #[cfg(test)]
 mod tests;
 
