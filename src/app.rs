@@ -52,6 +52,7 @@ fn supervisor_config(o: &Options) -> Config {
         hook: d.drain_url.is_some(),
         pid1: std::process::id() == 1,
         trim_after: Some(memory::TRIM_AFTER),
+        root: std::process::id() as i32,
         ..Config::default()
     }
 }

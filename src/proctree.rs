@@ -52,6 +52,15 @@ pub fn leftovers(root: i32, sig: i32, stop: Option<&Route>) -> Route {
     route::leftovers(&tree, root, sig, stop)
 }
 
+/// The snapshot for routing `sig` to what the main child left behind: from
+/// each child of `root` (drainit), as [`route::leftovers`] needs.
+pub fn for_leftovers(root: i32, sig: i32) -> Tree {
+    let mut kids = Children::new();
+    let threads = read_stat(root).map_or(0, |s| s.threads);
+    let starts = kids.of(root, threads);
+    for_signal(&starts, sig)
+}
+
 /// `root` (when readable) and every descendant, zombies included, every
 /// field read: the whole picture, for tests and diagnostics.
 pub fn snapshot(root: i32) -> Tree {

@@ -18,7 +18,7 @@ use crate::process;
 use crate::readiness::file::ReadyFile;
 use crate::readiness::probe::{Hook, Probe};
 use crate::signals::SignalStream;
-use crate::supervisor::{Action, Event, Kill, Supervisor, Target};
+use crate::supervisor::{Action, Event, Kill, Purpose, Supervisor, Target};
 use crate::timeline::Line;
 use crate::traffic::TrafficWatcher;
 use crate::tree;
@@ -155,7 +155,12 @@ impl Runtime {
         self.no_children = pass.none_left;
         // One lock for the whole pass: a burst can be tens of thousands.
         self.shared.metrics().reaped += pass.reaped.len() as u64;
+        let report = self.sup.wants_reaps();
+        let mut orphans = Vec::new();
         for r in &pass.reaped {
+            if report && r.pid != self.child {
+                orphans.push((r.pid, r.status));
+            }
             if r.pid == self.child {
                 crate::signals::set_fault_target(0);
                 self.shared.set_live(false);
@@ -165,6 +170,14 @@ impl Runtime {
             } else {
                 tracing::trace!("reaped orphan {} ({:?})", r.pid, r.status);
             }
+        }
+        if !orphans.is_empty() {
+            // Before the main child's exit and TreeEmpty: the status to
+            // report may be one of these.
+            let at = self.pending.len().saturating_sub(
+                usize::from(pass.reaped.iter().any(|r| r.pid == self.child)),
+            );
+            self.pending.insert(at, Event::OrphansReaped(orphans));
         }
         if pass.none_left {
             self.pending.push_back(Event::TreeEmpty);
@@ -192,6 +205,7 @@ impl Runtime {
                     .push_back(Event::Traffic { new_connections: n });
             }
             Action::Probe => self.probe(),
+            Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
             Action::Trim => crate::memory::trim_startup_pages(),
             Action::Log(line) => line.emit(),
             Action::Exit(code) => return Some(code),
@@ -202,6 +216,7 @@ impl Runtime {
     fn send(&mut self, signal: i32, target: Target) {
         let n = match target {
             Target::Pid(pid) => tree::signal_all(&[pid], signal),
+            Target::Pids(pids) => tree::signal_all(&pids, signal),
             Target::Group(pgid) => tree::signal_all(&[-pgid], signal),
             // No child at all means no descendant (we are PID 1 or a
             // subreaper): skip the /proc walk.
@@ -266,10 +281,27 @@ impl Runtime {
         }
     }
 
+    /// Reads what the forwarding rule needs from /proc and answers at once.
+    fn read_tree(&mut self, signal: i32, purpose: Purpose) {
+        let tree = match purpose {
+            Purpose::Forward | Purpose::Stop => crate::proctree::for_signal(&[self.child], signal),
+            Purpose::Leftovers if self.no_children => Default::default(),
+            Purpose::Leftovers => {
+                crate::proctree::for_leftovers(std::process::id() as i32, signal)
+            }
+        };
+        self.pending.push_front(Event::Tree {
+            signal,
+            purpose,
+            tree: Box::new(tree),
+            children: !self.no_children,
+        });
+    }
+
     fn probe(&mut self) {
         let Some(gate) = &self.parts.gate else {
             // No gate configured: answer at once, as a failed check.
-            self.pending.push_back(Event::Probe(false));
+            self.pending.push_front(Event::Probe(false));
             return;
         };
         let check = gate.check();

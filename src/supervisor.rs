@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::signals::Rewrites;
 use crate::timeline::{Line, Whom};
+use route::{Route, Tree};
 
 /// Where forwarded signals go while the main child runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct Config {
     pub pid1: bool,
     /// Give back the start-up pages this long after start (memory.rs).
     pub trim_after: Option<Duration>,
+    /// drainit's own pid: the root of the tree it routes leftovers in.
+    pub root: i32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +86,7 @@ impl Default for Config {
             hook: false,
             pid1: false,
             trim_after: None,
+            root: 1,
         }
     }
 }
@@ -125,7 +129,7 @@ impl ChildStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Event {
     /// The main child runs, with this pid.
     Started {
@@ -145,13 +149,39 @@ pub enum Event {
     },
     /// The clock reached `next_deadline()`.
     Tick,
+    /// The answer to `Action::ReadTree`: the part of the process tree the
+    /// forwarding rule looks at for `signal`. `children` says whether the
+    /// last reaping pass saw any child at all (an empty snapshot with
+    /// children means /proc could not be read).
+    Tree {
+        signal: i32,
+        purpose: Purpose,
+        tree: Box<Tree>,
+        children: bool,
+    },
+    /// Processes other than the main child were reaped (only reported
+    /// while `wants_reaps()`: their statuses may be the one to report).
+    OrphansReaped(Vec<(i32, ChildStatus)>),
+}
+
+/// Why the supervisor asked for a snapshot of the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A signal forwarded while the main child runs.
+    Forward,
+    /// The stop signal, forwarded while the main child runs.
+    Stop,
+    /// A signal for what the main child left behind.
+    Leftovers,
 }
 
 /// Who receives a signal; pids are decided here, the runtime only sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// This pid.
     Pid(i32),
+    /// These pids (chosen by the forwarding rule, `route`).
+    Pids(Vec<i32>),
     /// This process group.
     Group(i32),
     /// Every remaining descendant, after the main child exited, and the
@@ -191,6 +221,9 @@ pub enum Action {
     Probe,
     /// Give back the start-up pages.
     Trim,
+    /// Read the process tree for routing `signal` (cascade mode); answer
+    /// with `Event::Tree` before any other event.
+    ReadTree { signal: i32, purpose: Purpose },
     Log(Line),
     Exit(i32),
 }
@@ -270,6 +303,10 @@ pub struct Supervisor {
     /// When the probe in flight was started, if one is.
     probe_started: Option<Instant>,
     last_new_connection: Option<Instant>,
+    /// Where the stop signal was routed while the main child ran.
+    stop_route: Option<Route>,
+    /// Statuses of reaped processes the stop route reached.
+    routed_reaped: Vec<(i32, ChildStatus)>,
     stats: Stats,
     killed: bool,
     exit_code: Option<i32>,
@@ -289,6 +326,8 @@ impl Supervisor {
             timers: Timers::default(),
             probe_started: None,
             last_new_connection: None,
+            stop_route: None,
+            routed_reaped: Vec::new(),
             stats: Stats::default(),
             killed: false,
             exit_code: None,
@@ -322,6 +361,15 @@ impl Supervisor {
         self.stats.adaptive
     }
 
+    /// Whether the runtime should report reaped orphans: only once the
+    /// stop signal passed over a wrapper, whose death by another signal
+    /// makes the app's own status the one to report (see route.rs).
+    pub fn wants_reaps(&self) -> bool {
+        self.stop_route
+            .as_ref()
+            .is_some_and(|r| !r.passed_over().is_empty())
+    }
+
     /// When the runtime must deliver `Event::Tick`: the earliest timer.
     /// `None` means no timer at all (an idle drainit never wakes up).
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -341,8 +389,63 @@ impl Supervisor {
             Event::Probe(ok) => self.on_probe(ok, now, &mut out),
             Event::Traffic { new_connections } => self.on_traffic(new_connections, now, &mut out),
             Event::Tick => self.on_tick(now, &mut out),
+            Event::Tree {
+                signal,
+                purpose,
+                tree,
+                children,
+            } => self.on_tree(signal, purpose, &tree, children, &mut out),
+            Event::OrphansReaped(reaped) => self.on_orphans_reaped(reaped),
         }
         out
+    }
+
+    /// Routes a signal with the rule of `route.rs` over the snapshot.
+    fn on_tree(
+        &mut self,
+        signal: i32,
+        purpose: Purpose,
+        tree: &Tree,
+        children: bool,
+        out: &mut Vec<Action>,
+    ) {
+        let r = match purpose {
+            Purpose::Forward | Purpose::Stop => route::route(tree, self.pid, signal),
+            Purpose::Leftovers => {
+                let me = self.cfg.root;
+                route::leftovers(tree, me, signal, self.stop_route.as_ref())
+            }
+        };
+        let pids = r.recipients();
+        out.push(Action::Log(Line::Routed {
+            route: r.to_string(),
+        }));
+        if purpose == Purpose::Leftovers && pids.is_empty() && children && tree.is_empty() {
+            // Children exist but /proc showed none: send as before the rule.
+            out.push(Action::Send {
+                signal,
+                target: Target::Leftovers { group: None },
+            });
+            return;
+        }
+        if purpose == Purpose::Stop {
+            self.stop_route = Some(r);
+        }
+        if !pids.is_empty() {
+            out.push(Action::Send {
+                signal,
+                target: Target::Pids(pids),
+            });
+        }
+    }
+
+    fn on_orphans_reaped(&mut self, reaped: Vec<(i32, ChildStatus)>) {
+        let Some(r) = &self.stop_route else { return };
+        for (pid, status) in reaped {
+            if r.step(pid).is_some() {
+                self.routed_reaped.push((pid, status));
+            }
+        }
     }
 
     fn on_started(&mut self, pid: i32, now: Instant, out: &mut Vec<Action>) {
@@ -463,7 +566,7 @@ impl Supervisor {
                     whom,
                     after: self.since_drain(now),
                 }));
-                out.push(Action::Send { signal: to, target });
+                out.push(self.send_live(to, target, Purpose::Stop));
             }
             None => out.push(Action::Log(Line::StopDropped { signal: sig })),
         }
@@ -474,15 +577,17 @@ impl Supervisor {
             out.push(Action::Log(Line::Dropped { signal: sig }));
             return;
         };
-        let (target, whom) = if self.child.is_none() {
-            self.live_target()
-        } else if self.cfg.mode == Mode::SingleChild {
-            return;
-        } else {
-            (self.leftovers(), Whom::Leftovers)
-        };
-        out.push(Action::Log(Line::Passed { signal: to, whom }));
-        out.push(Action::Send { signal: to, target });
+        if self.child.is_none() {
+            let (target, whom) = self.live_target();
+            out.push(Action::Log(Line::Passed { signal: to, whom }));
+            out.push(self.send_live(to, target, Purpose::Forward));
+        } else if self.cfg.mode != Mode::SingleChild {
+            out.push(Action::Log(Line::Passed {
+                signal: to,
+                whom: Whom::Leftovers,
+            }));
+            out.push(self.send_leftovers(to));
+        }
     }
 
     fn live_target(&self) -> (Target, Whom) {
@@ -492,9 +597,28 @@ impl Supervisor {
         }
     }
 
-    fn leftovers(&self) -> Target {
-        Target::Leftovers {
-            group: (self.cfg.mode == Mode::Group).then_some(self.pid),
+    /// A signal for the running main child: in cascade mode the rule
+    /// decides who gets it, from a snapshot the runtime reads first.
+    fn send_live(&self, signal: i32, target: Target, purpose: Purpose) -> Action {
+        match self.cfg.mode {
+            Mode::Cascade => Action::ReadTree { signal, purpose },
+            Mode::Group | Mode::SingleChild => Action::Send { signal, target },
+        }
+    }
+
+    /// A signal for what the main child left behind.
+    fn send_leftovers(&self, signal: i32) -> Action {
+        match self.cfg.mode {
+            Mode::Cascade => Action::ReadTree {
+                signal,
+                purpose: Purpose::Leftovers,
+            },
+            Mode::Group | Mode::SingleChild => Action::Send {
+                signal,
+                target: Target::Leftovers {
+                    group: (self.cfg.mode == Mode::Group).then_some(self.pid),
+                },
+            },
         }
     }
 
@@ -520,10 +644,7 @@ impl Supervisor {
         // deadline; the runtime reports TreeEmpty at once if there are none.
         if self.cfg.mode != Mode::SingleChild {
             if let Some(to) = self.cfg.rewrites.apply(self.stop_signal) {
-                out.push(Action::Send {
-                    signal: to,
-                    target: self.leftovers(),
-                });
+                out.push(self.send_leftovers(to));
             }
         }
         let deadline = match (self.phase, self.timers.kill) {
@@ -537,9 +658,13 @@ impl Supervisor {
     }
 
     fn on_tree_empty(&mut self, out: &mut Vec<Action>) {
-        let Some(status) = self.child else {
+        let Some(main) = self.child else {
             return;
         };
+        let status = route::reported_status(main, self.stop_route.as_ref(), &self.routed_reaped);
+        if status != main {
+            out.push(Action::Log(Line::AppStatus { status }));
+        }
         let mut code = status.code();
         if self.cfg.remap_exit.contains(&code) {
             code = 0;
@@ -652,6 +777,7 @@ impl Supervisor {
 }
 
 pub mod route;
+
 #[cfg(test)]
 mod tests;
 

@@ -19,8 +19,6 @@ pub enum Whom {
     Child,
     Group,
     Leftovers,
-    /// The processes the forwarding rule chose (see supervisor::route).
-    Routed,
 }
 
 impl Whom {
@@ -29,7 +27,6 @@ impl Whom {
             Whom::Child => "child",
             Whom::Group => "child's process group",
             Whom::Leftovers => "remaining processes",
-            Whom::Routed => "process(es) that handle it",
         }
     }
 
@@ -38,7 +35,6 @@ impl Whom {
             Whom::Child => "child",
             Whom::Group => "group",
             Whom::Leftovers => "leftovers",
-            Whom::Routed => "routed",
         }
     }
 }
@@ -109,6 +105,14 @@ pub enum Line {
     },
     Killed {
         count: usize,
+    },
+    /// Where the forwarding rule sent a signal (debug).
+    Routed {
+        route: String,
+    },
+    /// The status reported is the app's, not its killed wrapper's.
+    AppStatus {
+        status: ChildStatus,
     },
 }
 
@@ -257,6 +261,16 @@ impl Line {
                 count,
                 "sent {} to {count} remaining process(es)",
                 signals::name(signal)
+            ),
+            Line::Routed { ref route } => {
+                tracing::debug!(event = "routed", route = route.as_str(), "routed {route}")
+            }
+            Line::AppStatus { status } => tracing::info!(
+                target: T,
+                event = "app_status",
+                status = status.code(),
+                "the wrapper was killed by its app: reporting the app's status {}",
+                status.code()
             ),
             Line::Killed { count } => tracing::warn!(
                 target: T,

@@ -123,6 +123,7 @@ fn config() -> impl Strategy<Value = Config> {
                     hook: gated,
                     pid1,
                     trim_after: Some(Duration::from_millis(100)),
+                    root: 1,
                 }
             },
         )
@@ -243,7 +244,7 @@ impl Model {
 
     fn step(&mut self, event: Event) -> Result<(), TestCaseError> {
         let before = self.sup.phase();
-        let actions = self.sup.handle(event, self.now);
+        let actions = self.sup.handle(event.clone(), self.now);
         let after = self.sup.phase();
         self.log.push(format!(
             "t={} {event:?}: {} -> {} {actions:?}",
@@ -263,7 +264,7 @@ impl Model {
                 self.child_exit = Some((self.now, status));
             }
         }
-        if event == Event::TreeEmpty && self.child_exit.is_some() {
+        if matches!(event, Event::TreeEmpty) && self.child_exit.is_some() {
             self.tree_empty = true;
         }
 
@@ -320,6 +321,7 @@ impl Model {
                 if let Action::Send { signal, .. } = a {
                     let expected = match event {
                         Event::Signal(s) => self.cfg.rewrites.apply(s),
+                        Event::Tree { signal, .. } => Some(signal),
                         _ => None,
                     };
                     if expected != Some(*signal) {
@@ -370,6 +372,18 @@ impl Model {
                     return Err(self.fail("ready again after the drain".into()));
                 }
                 _ => {}
+            }
+        }
+        // The runtime answers a snapshot request at once (an empty tree
+        // here: the rule then sends to the child as addressed).
+        for a in &actions {
+            if let Action::ReadTree { signal, purpose } = *a {
+                self.step(Event::Tree {
+                    signal,
+                    purpose,
+                    tree: Box::default(),
+                    children: true,
+                })?;
             }
         }
         // Invariant 3 (progress): once the child exited and the tree is

@@ -79,6 +79,32 @@ fn send(signal: i32, target: Target) -> Action {
     Action::Send { signal, target }
 }
 
+/// Cascade mode: the stop signal is routed from a snapshot of the tree.
+fn stop(signal: i32) -> Action {
+    Action::ReadTree {
+        signal,
+        purpose: Purpose::Stop,
+    }
+}
+
+fn fwd(signal: i32) -> Action {
+    Action::ReadTree {
+        signal,
+        purpose: Purpose::Forward,
+    }
+}
+
+fn left(signal: i32) -> Action {
+    Action::ReadTree {
+        signal,
+        purpose: Purpose::Leftovers,
+    }
+}
+
+fn is_send(a: &Action) -> bool {
+    matches!(a, Action::Send { .. } | Action::ReadTree { .. })
+}
+
 fn drain_cfg(delay_s: u64, grace_s: Option<u64>) -> Config {
     Config {
         drain_delay: Duration::from_secs(delay_s),
@@ -116,7 +142,7 @@ fn gate_decides_readiness_and_follows_the_probe() {
 fn no_drain_options_forward_term_at_once_and_set_no_timer() {
     let mut c = Clock::new(Config::default());
     let out = c.at(100, Event::Signal(TERM));
-    assert_eq!(out, vec![Action::SetReady(false), send(TERM, CHILD)]);
+    assert_eq!(out, vec![Action::SetReady(false), stop(TERM)]);
     assert_eq!(c.sup.next_deadline(), None, "grace unset: no kill timer");
 }
 
@@ -125,19 +151,19 @@ fn other_signals_are_forwarded_in_every_phase() {
     let mut c = Clock::new(drain_cfg(10, Some(5)));
     assert_eq!(
         c.at(0, Event::Signal(libc::SIGHUP)),
-        vec![send(libc::SIGHUP, CHILD)]
+        vec![fwd(libc::SIGHUP)]
     );
     c.at(100, Event::Signal(TERM));
     assert_eq!(c.sup.phase(), Phase::Draining);
     assert_eq!(
         c.at(200, Event::Signal(libc::SIGUSR1)),
-        vec![send(libc::SIGUSR1, CHILD)]
+        vec![fwd(libc::SIGUSR1)]
     );
     c.advance_to(10_100);
     assert_eq!(c.sup.phase(), Phase::Stopping);
     assert_eq!(
         c.at(10_200, Event::Signal(libc::SIGWINCH)),
-        vec![send(libc::SIGWINCH, CHILD)]
+        vec![fwd(libc::SIGWINCH)]
     );
 }
 
@@ -148,7 +174,7 @@ fn drain_timeline_delay_then_forward_then_kill() {
     assert_eq!(out, vec![Action::SetReady(false)]);
     assert_eq!(c.sup.next_deadline(), Some(c.t(6000)));
     assert_eq!(c.advance_to(5999), vec![]);
-    assert_eq!(c.advance_to(6000), vec![(6000, send(TERM, CHILD))]);
+    assert_eq!(c.advance_to(6000), vec![(6000, stop(TERM))]);
     assert_eq!(c.sup.next_deadline(), Some(c.t(26_000)));
     assert_eq!(c.advance_to(25_999), vec![]);
     assert_eq!(c.advance_to(26_000), vec![(26_000, KILL_TREE)]);
@@ -166,7 +192,7 @@ fn second_drain_signal_or_int_cuts_the_delay_short() {
         let mut c = Clock::new(drain_cfg(40, Some(10)));
         c.at(0, Event::Signal(TERM));
         let out = c.at(1500, Event::Signal(second));
-        assert_eq!(out, vec![send(TERM, CHILD)], "second = {second}");
+        assert_eq!(out, vec![stop(TERM)], "second = {second}");
         assert_eq!(c.sup.next_deadline(), Some(c.t(11_500)));
     }
 }
@@ -176,7 +202,7 @@ fn int_outside_a_drain_is_just_forwarded() {
     let mut c = Clock::new(drain_cfg(40, None));
     assert_eq!(
         c.at(0, Event::Signal(libc::SIGINT)),
-        vec![send(libc::SIGINT, CHILD)]
+        vec![fwd(libc::SIGINT)]
     );
     assert_eq!(c.sup.phase(), Phase::Ready);
 }
@@ -186,7 +212,7 @@ fn child_exiting_during_the_delay_ends_the_wait() {
     let mut c = Clock::new(drain_cfg(40, None));
     c.at(0, Event::Signal(TERM));
     let out = c.at(2000, Event::ChildExited(ChildStatus::Exited(0)));
-    assert_eq!(out, vec![send(TERM, LEFTOVERS)]);
+    assert_eq!(out, vec![left(TERM)]);
     assert_eq!(c.at(2001, Event::TreeEmpty), vec![Action::Exit(0)]);
 }
 
@@ -198,7 +224,7 @@ fn rewrites_apply_to_the_stop_signal_and_drops_hold() {
     let mut c = Clock::new(cfg);
     assert_eq!(c.at(0, Event::Signal(libc::SIGHUP)), vec![]);
     let out = c.at(10, Event::Signal(TERM));
-    assert_eq!(out.last(), Some(&send(libc::SIGQUIT, CHILD)));
+    assert_eq!(out.last(), Some(&stop(libc::SIGQUIT)));
 }
 
 #[test]
@@ -222,7 +248,7 @@ fn custom_drain_signal_and_group_mode() {
 fn leftovers_get_the_stop_signal_and_the_default_deadline() {
     let mut c = Clock::new(Config::default());
     let out = c.at(1000, Event::ChildExited(ChildStatus::Exited(3)));
-    assert_eq!(out, vec![Action::SetReady(false), send(TERM, LEFTOVERS)]);
+    assert_eq!(out, vec![Action::SetReady(false), left(TERM)]);
     assert_eq!(c.sup.next_deadline(), Some(c.t(1000) + KILL_DEFAULT));
     assert_eq!(c.advance_to(6000), vec![(6000, KILL_TREE)]);
     assert_eq!(c.at(6001, Event::TreeEmpty), vec![Action::Exit(3)]);
@@ -245,7 +271,7 @@ fn signals_after_the_child_exit_go_to_leftovers() {
     c.at(0, Event::ChildExited(ChildStatus::Exited(0)));
     assert_eq!(
         c.at(1, Event::Signal(libc::SIGHUP)),
-        vec![send(libc::SIGHUP, LEFTOVERS)]
+        vec![left(libc::SIGHUP)]
     );
 }
 
@@ -333,7 +359,7 @@ fn looks(c: &mut Clock, from: u64, to: u64, busy: impl Fn(u64) -> bool) -> Optio
     while t <= to {
         let n = usize::from(busy(t));
         let out = c.at(t, Event::Traffic { new_connections: n });
-        if out.iter().any(|a| matches!(a, Action::Send { .. })) {
+        if out.iter().any(is_send) {
             return Some(t);
         }
         t += 100;
@@ -362,9 +388,9 @@ fn quiet_never_fires_while_connections_keep_arriving() {
     let sends: Vec<_> = c
         .advance_to(10_000)
         .into_iter()
-        .filter(|(_, a)| matches!(a, Action::Send { .. }))
+        .filter(|(_, a)| is_send(a))
         .collect();
-    assert_eq!(sends, vec![(10_000, send(TERM, CHILD))]);
+    assert_eq!(sends, vec![(10_000, stop(TERM))]);
 }
 
 #[test]
@@ -415,7 +441,9 @@ fn simulate(
 
 fn stop_sent_at(out: &[(u64, Action)]) -> Option<u64> {
     out.iter()
-        .find(|(_, a)| matches!(a, Action::Send { signal, .. } if *signal == TERM))
+        .find(|(_, a)| {
+            matches!(a, Action::Send { signal, .. } | Action::ReadTree { signal, .. } if *signal == TERM)
+        })
         .map(|(t, _)| *t)
 }
 
@@ -451,7 +479,7 @@ fn adaptive_drain_forwards_at_the_quiet_period_whatever_else_arrives() {
     );
     let hups = out
         .iter()
-        .filter(|(t, a)| *t < at && *a == send(libc::SIGHUP, CHILD))
+        .filter(|(t, a)| *t < at && *a == fwd(libc::SIGHUP))
         .count();
     assert!(hups >= 15, "every HUP was passed on meanwhile: {hups}");
     let lines = logs(&out.iter().map(|(_, a)| a.clone()).collect::<Vec<_>>());
@@ -645,4 +673,141 @@ fn the_timeline_is_typed_lines() {
             loud: true
         }]
     );
+}
+
+// ------------------------------------------- the forwarding rule, wired in
+
+fn mask(sigs: &[i32]) -> u64 {
+    sigs.iter().fold(0, |m, &s| m | (1u64 << (s - 1)))
+}
+
+fn proc_(pid: i32, ppid: i32, caught: &[i32], sleep: route::Sleep, comm: &str) -> route::Proc {
+    route::Proc {
+        pid,
+        ppid,
+        pgid: PID,
+        sid: 1,
+        state: 'S',
+        caught: mask(caught),
+        ignored: 0,
+        blocked: 0,
+        start_ticks: 1000 + pid as u64,
+        comm: comm.into(),
+        sleep,
+    }
+}
+
+/// `sh -c 'app; echo done'`: the shell (the main child) waits in wait4 for
+/// an app that handles `app_handles`, with a helper of its own.
+fn wrapped_app(app_handles: &[i32]) -> route::Tree {
+    route::Tree::from_procs([
+        proc_(PID, 1, &[libc::SIGINT, libc::SIGCHLD], route::Sleep::Children, "sh"),
+        proc_(50, PID, app_handles, route::Sleep::Other, "app"),
+        proc_(51, 50, &[], route::Sleep::Other, "helper"),
+    ])
+}
+
+fn answer(c: &mut Clock, ms: u64, ask: &Action, tree: route::Tree) -> Vec<Action> {
+    let Action::ReadTree { signal, purpose } = *ask else {
+        panic!("expected a snapshot request, got {ask:?}");
+    };
+    c.at(
+        ms,
+        Event::Tree {
+            signal,
+            purpose,
+            tree: Box::new(tree),
+            children: true,
+        },
+    )
+}
+
+#[test]
+fn the_stop_signal_passes_over_the_wrapper_to_the_app() {
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let out = c.at(10, Event::Signal(TERM));
+    let ask = out.last().cloned().unwrap();
+    assert_eq!(ask, stop(TERM));
+    let sent = answer(&mut c, 10, &ask, wrapped_app(&[TERM]));
+    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![50]))]);
+}
+
+#[test]
+fn a_rewrite_to_a_signal_the_shell_ignores_reaches_the_app() {
+    // httpd's graceful stop: WINCH, which dash ignores.
+    let mut cfg = drain_cfg(0, Some(10));
+    cfg.rewrites.insert(TERM, libc::SIGWINCH);
+    let mut c = Clock::new(cfg);
+    let ask = c.at(0, Event::Signal(TERM)).last().cloned().unwrap();
+    assert_eq!(ask, stop(libc::SIGWINCH));
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[libc::SIGWINCH, TERM]));
+    assert_eq!(sent, vec![send(libc::SIGWINCH, Target::Pids(vec![50]))]);
+}
+
+#[test]
+fn a_reload_signal_reaches_the_app_and_nothing_drains() {
+    let mut c = Clock::new(drain_cfg(5, Some(10)));
+    let ask = c.at(0, Event::Signal(libc::SIGHUP)).pop().unwrap();
+    assert_eq!(ask, fwd(libc::SIGHUP));
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[libc::SIGHUP]));
+    assert_eq!(sent, vec![send(libc::SIGHUP, Target::Pids(vec![50]))]);
+    assert_eq!(c.sup.phase(), Phase::Ready);
+}
+
+#[test]
+fn an_app_without_a_handler_gets_the_signal_itself_not_its_helper() {
+    let mut c = Clock::new(Config::default());
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[]));
+    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![50]))]);
+}
+
+#[test]
+fn an_unreadable_tree_sends_to_the_child_as_addressed() {
+    let mut c = Clock::new(Config::default());
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    let sent = answer(&mut c, 0, &ask, route::Tree::new());
+    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![PID]))]);
+}
+
+#[test]
+fn an_unreadable_tree_with_leftovers_falls_back_to_the_walk() {
+    let mut c = Clock::new(Config::default());
+    let out = c.at(0, Event::ChildExited(ChildStatus::Exited(0)));
+    let ask = out.last().cloned().unwrap();
+    assert_eq!(ask, left(TERM));
+    assert_eq!(
+        answer(&mut c, 0, &ask, route::Tree::new()),
+        vec![send(TERM, LEFTOVERS)]
+    );
+}
+
+#[test]
+fn a_wrapper_killed_by_its_app_reports_the_apps_own_status() {
+    // Apache prefork: httpd's killpg(getpgrp(), SIGTERM) kills the shell
+    // too; httpd itself exits 0 and drainit reaps it as an orphan.
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
+    assert!(c.sup.wants_reaps());
+    c.at(500, Event::ChildExited(ChildStatus::Signaled(TERM)));
+    c.at(
+        900,
+        Event::OrphansReaped(vec![(51, ChildStatus::Signaled(TERM)), (50, ChildStatus::Exited(0))]),
+    );
+    let out = c.at_all(901, Event::TreeEmpty);
+    assert_eq!(out.last(), Some(&Action::Exit(0)));
+    assert!(logs(&out).contains(&Line::AppStatus {
+        status: ChildStatus::Exited(0)
+    }));
+}
+
+#[test]
+fn a_wrapper_that_passes_the_status_on_is_reported_as_is() {
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
+    c.at(900, Event::OrphansReaped(vec![(51, ChildStatus::Exited(0))]));
+    c.at(1000, Event::ChildExited(ChildStatus::Exited(3)));
+    assert_eq!(c.at(1001, Event::TreeEmpty), vec![Action::Exit(3)]);
 }
