@@ -174,9 +174,10 @@ impl Runtime {
         if !orphans.is_empty() {
             // Before the main child's exit and TreeEmpty: the status to
             // report may be one of these.
-            let at = self.pending.len().saturating_sub(
-                usize::from(pass.reaped.iter().any(|r| r.pid == self.child)),
-            );
+            let at = self
+                .pending
+                .len()
+                .saturating_sub(usize::from(pass.reaped.iter().any(|r| r.pid == self.child)));
             self.pending.insert(at, Event::OrphansReaped(orphans));
         }
         if pass.none_left {
@@ -286,9 +287,7 @@ impl Runtime {
         let tree = match purpose {
             Purpose::Forward | Purpose::Stop => crate::proctree::for_signal(&[self.child], signal),
             Purpose::Leftovers if self.no_children => Default::default(),
-            Purpose::Leftovers => {
-                crate::proctree::for_leftovers(std::process::id() as i32, signal)
-            }
+            Purpose::Leftovers => crate::proctree::for_leftovers(std::process::id() as i32, signal),
         };
         self.pending.push_front(Event::Tree {
             signal,

@@ -223,7 +223,10 @@ pub enum Action {
     Trim,
     /// Read the process tree for routing `signal` (cascade mode); answer
     /// with `Event::Tree` before any other event.
-    ReadTree { signal: i32, purpose: Purpose },
+    ReadTree {
+        signal: i32,
+        purpose: Purpose,
+    },
     Log(Line),
     Exit(i32),
 }

@@ -701,7 +701,13 @@ fn proc_(pid: i32, ppid: i32, caught: &[i32], sleep: route::Sleep, comm: &str) -
 /// an app that handles `app_handles`, with a helper of its own.
 fn wrapped_app(app_handles: &[i32]) -> route::Tree {
     route::Tree::from_procs([
-        proc_(PID, 1, &[libc::SIGINT, libc::SIGCHLD], route::Sleep::Children, "sh"),
+        proc_(
+            PID,
+            1,
+            &[libc::SIGINT, libc::SIGCHLD],
+            route::Sleep::Children,
+            "sh",
+        ),
         proc_(50, PID, app_handles, route::Sleep::Other, "app"),
         proc_(51, 50, &[], route::Sleep::Other, "helper"),
     ])
@@ -793,7 +799,10 @@ fn a_wrapper_killed_by_its_app_reports_the_apps_own_status() {
     c.at(500, Event::ChildExited(ChildStatus::Signaled(TERM)));
     c.at(
         900,
-        Event::OrphansReaped(vec![(51, ChildStatus::Signaled(TERM)), (50, ChildStatus::Exited(0))]),
+        Event::OrphansReaped(vec![
+            (51, ChildStatus::Signaled(TERM)),
+            (50, ChildStatus::Exited(0)),
+        ]),
     );
     let out = c.at_all(901, Event::TreeEmpty);
     assert_eq!(out.last(), Some(&Action::Exit(0)));
@@ -807,7 +816,10 @@ fn a_wrapper_that_passes_the_status_on_is_reported_as_is() {
     let mut c = Clock::new(drain_cfg(0, Some(10)));
     let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
     answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
-    c.at(900, Event::OrphansReaped(vec![(51, ChildStatus::Exited(0))]));
+    c.at(
+        900,
+        Event::OrphansReaped(vec![(51, ChildStatus::Exited(0))]),
+    );
     c.at(1000, Event::ChildExited(ChildStatus::Exited(3)));
     assert_eq!(c.at(1001, Event::TreeEmpty), vec![Action::Exit(3)]);
 }
