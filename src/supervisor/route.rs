@@ -51,7 +51,7 @@
 //!
 //! - `sh -> bash -> app`: both shells wait, both are passed over.
 //! - A program blocked waiting for a child it runs in the foreground
-//!   (Python's `subprocess.run`, `make` without a handler) is a wrapper
+//!   (Python's `subprocess.run`) is a wrapper
 //!   at that moment, as a shell is: the child gets the signal.
 //! - `app1 & app2 & wait`: the shell waits for both (in wait4 or
 //!   sigsuspend): each app is routed on its own. Every process the shell
