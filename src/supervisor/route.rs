@@ -605,7 +605,7 @@ fn combine(statuses: &[ChildStatus]) -> Option<ChildStatus> {
 
 /// A signal's default action (signal(7)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Default {
+pub enum DefaultAction {
     Terminate,
     Ignore,
     Stop,
@@ -613,12 +613,12 @@ pub enum Default {
     Continue,
 }
 
-pub fn default_action(sig: i32) -> Default {
+pub fn default_action(sig: i32) -> DefaultAction {
     match sig {
-        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH => Default::Ignore,
-        libc::SIGCONT => Default::Continue,
-        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => Default::Stop,
-        _ => Default::Terminate,
+        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH => DefaultAction::Ignore,
+        libc::SIGCONT => DefaultAction::Continue,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => DefaultAction::Stop,
+        _ => DefaultAction::Terminate,
     }
 }
 
