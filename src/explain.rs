@@ -12,7 +12,7 @@ use clap::{ArgAction, Parser};
 use crate::cli::{clap_exit, DrainOptions, Invocation};
 use crate::duration::show;
 use crate::signals::{self, Rewrites};
-use crate::supervisor::route::{default_action, Default};
+use crate::supervisor::route::{default_action, DefaultAction};
 
 /// drainit must be done this long before the platform's SIGKILL, so its
 /// own SIGKILL, reaping and exit land first.
@@ -280,12 +280,12 @@ fn shell_reaction(sig: i32) -> &'static str {
         return "catches it and waits for the command (dash and busybox then exit 130)";
     }
     match default_action(sig) {
-        Default::Ignore | Default::Continue => "ignores it",
-        Default::Stop => "stops",
-        Default::Terminate if sig == libc::SIGQUIT => {
+        DefaultAction::Ignore | DefaultAction::Continue => "ignores it",
+        DefaultAction::Stop => "stops",
+        DefaultAction::Terminate if sig == libc::SIGQUIT => {
             "dies of it (dash; bash and busybox ignore it)"
         }
-        Default::Terminate => "dies of it",
+        DefaultAction::Terminate => "dies of it",
     }
 }
 
@@ -346,14 +346,17 @@ fn routing(a: &ExplainArgs) -> (String, Vec<String>) {
                 let _ = writeln!(out, "  {shown}: to the program a wrapper shell runs (the shell is passed over); a process that handles it gets it and stops its own children");
             }
             ("-g", true)
-                if sig == libc::SIGINT || default_action(sig) == Default::Terminate && !trapped =>
+                if sig == libc::SIGINT
+                    || default_action(sig) == DefaultAction::Terminate && !trapped =>
             {
                 let _ = writeln!(out, "  warning: with -g, {shown} reaches the wrapper shell too, which {reaction}: its remaining commands do not run and drainit exits {code}; a pre-fork master's workers get it directly too. Drop -g (cascade routing passes over the shell) or exec the app");
             }
             ("-g", true) => {
                 let _ = writeln!(out, "  {shown}: to the whole process group, the wrapper shell included, which {reaction}");
             }
-            ("-g", false) if sig == libc::SIGINT || default_action(sig) == Default::Terminate => {
+            ("-g", false)
+                if sig == libc::SIGINT || default_action(sig) == DefaultAction::Terminate =>
+            {
                 let _ = writeln!(out, "  {shown}: to the whole process group; if COMMAND is a shell wrapper without exec, the shell {reaction} (drainit then exits {code})");
             }
             ("-g", false) => {
@@ -367,7 +370,7 @@ fn routing(a: &ExplainArgs) -> (String, Vec<String>) {
             }
             (_, true) => {
                 let after = match default_action(sig) {
-                    Default::Terminate if sig != libc::SIGINT => format!("; drainit exits {code} and -c never signals what the shell leaves behind, so the app is SIGKILLed without a stop signal"),
+                    DefaultAction::Terminate if sig != libc::SIGINT => format!("; drainit exits {code} and -c never signals what the shell leaves behind, so the app is SIGKILLed without a stop signal"),
                     _ if a.drain.grace.is_some() => "; the app is SIGKILLed at the grace deadline".to_string(),
                     _ => "; without --grace, nothing stops the app until the platform's SIGKILL".to_string(),
                 };

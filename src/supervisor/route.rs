@@ -50,6 +50,9 @@
 //! # The cases, decided
 //!
 //! - `sh -> bash -> app`: both shells wait, both are passed over.
+//! - A program blocked waiting for a child it runs in the foreground
+//!   (Python's `subprocess.run`) is a wrapper
+//!   at that moment, as a shell is: the child gets the signal.
 //! - `app1 & app2 & wait`: the shell waits for both (in wait4 or
 //!   sigsuspend): each app is routed on its own. Every process the shell
 //!   waits for gets the signal, so in `app | tee log` tee gets it too (as
@@ -96,7 +99,8 @@
 //!
 //! A wrapper killed by the app itself: Apache prefork ends its stop with
 //! `killpg(getpgrp(), SIGTERM)`, and a non-interactive shell runs httpd in
-//! its own process group, so the shell dies of that TERM. Its remaining
+//! the shell's own process group (no job control), so the shell dies of
+//! that TERM. Its remaining
 //! commands do not run, and its status is 143 although httpd exited 0.
 //! drainit reaps httpd itself once the shell is gone (it is re-parented to
 //! drainit), so [`reported_status`] reports the app's status instead: when
@@ -601,7 +605,7 @@ fn combine(statuses: &[ChildStatus]) -> Option<ChildStatus> {
 
 /// A signal's default action (signal(7)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Default {
+pub enum DefaultAction {
     Terminate,
     Ignore,
     Stop,
@@ -609,12 +613,12 @@ pub enum Default {
     Continue,
 }
 
-pub fn default_action(sig: i32) -> Default {
+pub fn default_action(sig: i32) -> DefaultAction {
     match sig {
-        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH => Default::Ignore,
-        libc::SIGCONT => Default::Continue,
-        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => Default::Stop,
-        _ => Default::Terminate,
+        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH => DefaultAction::Ignore,
+        libc::SIGCONT => DefaultAction::Continue,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => DefaultAction::Stop,
+        _ => DefaultAction::Terminate,
     }
 }
 

@@ -642,10 +642,10 @@ fn reported_status_cases() {
 
 #[test]
 fn default_actions() {
-    assert_eq!(default_action(WINCH), Default::Ignore);
-    assert_eq!(default_action(libc::SIGURG), Default::Ignore);
-    assert_eq!(default_action(CONT), Default::Continue);
-    assert_eq!(default_action(libc::SIGTSTP), Default::Stop);
+    assert_eq!(default_action(WINCH), DefaultAction::Ignore);
+    assert_eq!(default_action(libc::SIGURG), DefaultAction::Ignore);
+    assert_eq!(default_action(CONT), DefaultAction::Continue);
+    assert_eq!(default_action(libc::SIGTSTP), DefaultAction::Stop);
     for s in [
         HUP,
         INT,
@@ -655,7 +655,7 @@ fn default_actions() {
         libc::SIGUSR2,
         libc::SIGRTMIN(),
     ] {
-        assert_eq!(default_action(s), Default::Terminate, "{s}");
+        assert_eq!(default_action(s), DefaultAction::Terminate, "{s}");
     }
 }
 
