@@ -89,7 +89,7 @@ fn app_term_real_ns(log: &Path) -> Option<i128> {
 }
 
 fn app_ready(log: &Path) -> bool {
-    std::fs::read_to_string(log).is_ok_and(|t| t.starts_with("ready"))
+    std::fs::read_to_string(log).is_ok_and(|t| t.lines().any(|l| l.starts_with("ready ")))
 }
 
 fn now_real_ns() -> i128 {

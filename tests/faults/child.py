@@ -77,9 +77,9 @@ if listen:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", listen))
     sock.listen(16)
+note("ready", os.getpid())
 if storm:
     threading.Thread(target=storm_loop, daemon=True).start()
-note("ready", os.getpid())
 while True:
     info = signal.sigwaitinfo(every)
     if info.si_signo == signal.SIGCHLD:
