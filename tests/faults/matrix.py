@@ -58,7 +58,7 @@ PHASES = ["startup", "idle", "drain", "stopping", "exit", "killing"]
 WHENS = ["1", "1+"]
 DELAY_MS = 300
 # Hang detector only, never a timing assertion: strace slows drainit down.
-BOUND = 20.0
+BOUND = 10.0
 
 # name -> (drainit options, PID 1?, app listens?)
 CONFIGS = {
@@ -245,7 +245,7 @@ class Run:
         ports = {"dir": self.dir, "http": free_port(), "srv": server_port()}
         self.http_port = ports["http"] if "--http" in opts else None
         args = [o.format(**ports) for o in opts]
-        args += ["--grace", "1s" if self.phase == "killing" else "6s"]
+        args += ["--grace", "1s" if self.phase == "killing" else "4s"]
         app = [sys.executable, CHILD, self.applog, "ignore" if self.phase == "killing" else "hold"]
         if listens:
             app += ["--listen", str(free_port())]
@@ -351,7 +351,7 @@ class Run:
         self.at("drain")
         self.term_sent = time.monotonic_ns()
         kill_quietly(self.pid, signal.SIGTERM)
-        limit = 2 + 10
+        limit = 2 + 5
         if not wait_for(limit, lambda: self.got(signal.SIGTERM) or not alive(self.pid)):
             pass
         if not self.got(signal.SIGTERM):
