@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// Cases per phase in `make test`; FAULTS_SAMPLE overrides.
-const PER_PHASE: usize = 7;
+const PER_PHASE: usize = 6;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

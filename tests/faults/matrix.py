@@ -438,7 +438,9 @@ class Run:
         # is there only with -f).
         killed = re.search(r"^(?:%d\s+)?\+\+\+ killed by (SIG\w+)( \(core dumped\))? \+\+\+" % self.pid,
                            trace, re.M) if self.pid else None
-        if killed or (code is not None and code < 0) or "panicked" in err:
+        if hung and killed and killed.group(1) == "SIGKILL":
+            killed = None  # the harness's own SIGKILL after the hang bound
+        if killed or (code is not None and code < 0 and not hung) or "panicked" in err:
             sig = killed.group(1) if killed else (f"signal {-code}" if code and code < 0 else "panic")
             problems.append(f"crash ({sig})")
         if hung:
@@ -461,7 +463,7 @@ class Run:
             terms = self.got(signal.SIGTERM)
             if not terms and not no_kill:
                 problems.append("lost stop signal")
-            else:
+            elif terms:
                 after = (terms[0] - self.term_sent) / 1e6
                 out["term_after_ms"] = round(after, 1)
                 if after < min_stop_ms(self.config):
