@@ -197,8 +197,8 @@ def kill_quietly(pid, sig=signal.SIGKILL):
 
 def http_get(port, path):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.settimeout(2)
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.settimeout(0.5)
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
             data = b""
             while True:
@@ -245,7 +245,7 @@ class Run:
         ports = {"dir": self.dir, "http": free_port(), "srv": server_port()}
         self.http_port = ports["http"] if "--http" in opts else None
         args = [o.format(**ports) for o in opts]
-        args += ["--grace", "1s" if self.phase == "killing" else "4s"]
+        args += ["--grace", "1s" if self.phase == "killing" else "6s"]
         app = [sys.executable, CHILD, self.applog, "ignore" if self.phase == "killing" else "hold"]
         if listens:
             app += ["--listen", str(free_port())]
@@ -372,12 +372,14 @@ class Run:
         n_hup = len(self.got(signal.SIGHUP))
         n_orphans = len(self.app_events("orphan"))
         kill_quietly(self.pid, signal.SIGHUP)
-        wait_for(1.5, lambda: len(self.got(signal.SIGHUP)) > n_hup or not alive(self.pid))
+        # Bounded well inside the grace (6 s): the stopping phase must not
+        # outlast it because a probe of a broken endpoint timed out.
+        wait_for(1.0, lambda: len(self.got(signal.SIGHUP)) > n_hup or not alive(self.pid))
         kill_quietly(self.pid, signal.SIGUSR1)
-        orphans = wait_for(1.5, lambda: self.app_events("orphan")[n_orphans:] or not alive(self.pid))
+        orphans = wait_for(1.0, lambda: self.app_events("orphan")[n_orphans:] or not alive(self.pid))
         if isinstance(orphans, list):
             # Reaped: drainit has no child left but the app.
-            wait_for(1.5, lambda: set(children(self.pid)) <= {self.app_pid} or not alive(self.pid))
+            wait_for(1.0, lambda: set(children(self.pid)) <= {self.app_pid} or not alive(self.pid))
         if self.http_port:
             http_get(self.http_port, "/ready")
             http_get(self.http_port, "/metrics")
