@@ -4,7 +4,7 @@
 # every case of tests/faults/matrix.py against the static drainit and
 # prints the summary table. `make test` runs a sample (tests/faults.rs).
 #
-#   FAULTS_JOBS=3        cases run at once
+#   FAULTS_JOBS=5        cases run at once (mostly waiting: strace, timers)
 #   FAULTS_RECORD=0      keep the committed phases.tsv instead of re-recording
 #   FAULTS_ARGS="--phase drain"   any other matrix.py run options
 set -euo pipefail
@@ -20,7 +20,9 @@ fi
 start=$(date +%s)
 status=0
 # shellcheck disable=SC2086
-python3 tests/faults/matrix.py run -j "${FAULTS_JOBS:-3}" --out "$out/results.tsv" ${FAULTS_ARGS:-} \
+python3 tests/faults/matrix.py run -j "${FAULTS_JOBS:-5}" --out "$out/results.tsv" ${FAULTS_ARGS:-} \
     | tee "$out/run.log" || status=$?
-echo "faults.sh: $(($(date +%s) - start)) s; every case in $out/results.tsv, the log in $out/run.log"
+# The markdown of RELIABILITY.md section 8 (counts, failing groups).
+python3 tests/faults/report.py "$out/run.log" >"$out/report.md"
+echo "faults.sh: $(($(date +%s) - start)) s; the tables for RELIABILITY.md in $out/report.md; every case in $out/results.tsv, the log in $out/run.log"
 exit "$status"
