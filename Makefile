@@ -3,7 +3,7 @@ SHELL := /bin/bash
 MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 
-.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz clean
+.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz faults clean
 
 all: build
 
@@ -58,3 +58,7 @@ clean:
 .PHONY: engines
 engines: deps static
 	DRAINIT_STATIC_DIR=$(CURDIR)/$(STATIC_DIR) cargo test --release --test engines -- --nocapture
+
+# The whole syscall fault-injection matrix (strace); `make test` runs a sample.
+faults: deps static
+	bash scripts/faults.sh

@@ -10,8 +10,7 @@
 //!
 //! Second group (`through_drainit_*`): the same scenarios through the
 //! drainit binary as PID 1 of a fresh PID namespace, asserting that
-//! drainit exits with the app's own status. They are `#[ignore]`d until
-//! the rule is wired into the supervisor; the `-g`/`-c` ones run already.
+//! drainit exits with the app's own status.
 
 mod common;
 
@@ -496,7 +495,6 @@ fn through_drainit(opts: &[&str], app_args: &str, sig: i32, tag: &str) -> (i32, 
 }
 
 #[test]
-#[ignore = "needs the routing rule wired into the supervisor (issue 12)"]
 fn through_drainit_term_rewritten_to_winch_reaches_httpd_and_exits_0() {
     if need_pidns() {
         return;
@@ -513,7 +511,6 @@ fn through_drainit_term_rewritten_to_winch_reaches_httpd_and_exits_0() {
 }
 
 #[test]
-#[ignore = "needs the routing rule wired into the supervisor (issue 12)"]
 fn through_drainit_term_rewritten_to_quit_reaches_nginx_and_exits_0() {
     if need_pidns() {
         return;
@@ -530,7 +527,6 @@ fn through_drainit_term_rewritten_to_quit_reaches_nginx_and_exits_0() {
 }
 
 #[test]
-#[ignore = "needs the routing rule wired into the supervisor (issue 12)"]
 fn through_drainit_term_behind_a_wrapper_exits_with_the_apps_status() {
     if need_pidns() {
         return;
@@ -549,7 +545,6 @@ fn through_drainit_term_behind_a_wrapper_exits_with_the_apps_status() {
 }
 
 #[test]
-#[ignore = "needs the routing rule wired into the supervisor (issue 12)"]
 fn through_drainit_int_reaches_the_app_behind_a_wrapper() {
     if need_pidns() {
         return;
@@ -561,7 +556,6 @@ fn through_drainit_int_reaches_the_app_behind_a_wrapper() {
 }
 
 #[test]
-#[ignore = "needs the routing rule wired into the supervisor (issue 12)"]
 fn through_drainit_hup_reloads_the_app_and_does_not_stop_the_container() {
     if need_pidns() {
         return;
@@ -587,7 +581,6 @@ fn through_drainit_hup_reloads_the_app_and_does_not_stop_the_container() {
 }
 
 #[test]
-#[ignore = "needs the routing rule wired into the supervisor (issue 12)"]
 fn through_drainit_a_pre_fork_master_behind_a_wrapper_stops_its_own_workers() {
     if need_pidns() {
         return;
@@ -609,7 +602,6 @@ fn through_drainit_a_pre_fork_master_behind_a_wrapper_stops_its_own_workers() {
 }
 
 #[test]
-#[ignore = "needs the routing rule wired into the supervisor (issue 12)"]
 fn through_drainit_an_orphaned_pre_fork_master_gets_the_stop_signal_its_workers_do_not() {
     if need_pidns() {
         return;
@@ -633,7 +625,6 @@ fn through_drainit_an_orphaned_pre_fork_master_gets_the_stop_signal_its_workers_
 }
 
 #[test]
-#[ignore = "needs the routing rule and reported_status wired into the supervisor (issue 12)"]
 fn through_drainit_apache_killpg_kills_the_wrapper_and_httpds_status_is_reported() {
     if need_pidns() {
         return;
