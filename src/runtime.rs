@@ -153,6 +153,9 @@ impl Runtime {
     fn reap(&mut self) {
         let pass = process::reap_all();
         self.no_children = pass.none_left;
+        if pass.failed {
+            self.pending.push_back(Event::ReapFailed);
+        }
         // One lock for the whole pass: a burst can be tens of thousands.
         self.shared.metrics().reaped += pass.reaped.len() as u64;
         let report = self.sup.wants_reaps();
@@ -207,6 +210,7 @@ impl Runtime {
             }
             Action::Probe => self.probe(),
             Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
+            Action::Reap => self.reap(),
             Action::Trim => crate::memory::trim_startup_pages(),
             Action::Log(line) => line.emit(),
             Action::Exit(code) => return Some(code),
@@ -214,11 +218,32 @@ impl Runtime {
         None
     }
 
+    /// Sends to each pid; a failure other than "gone" goes back to the
+    /// supervisor, which sends again.
+    fn send_or_report(&mut self, signal: i32, pids: &[i32], target: &Target) -> usize {
+        let mut sent = 0;
+        for &pid in pids {
+            match tree::try_send(pid, signal) {
+                Ok(()) => sent += 1,
+                Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => self.pending.push_back(Event::SendFailed {
+                    signal,
+                    target: match target {
+                        Target::Pids(_) => Target::Pids(vec![pid]),
+                        t => t.clone(),
+                    },
+                    errno: e as i32,
+                }),
+            }
+        }
+        sent
+    }
+
     fn send(&mut self, signal: i32, target: Target) {
-        let n = match target {
-            Target::Pid(pid) => tree::signal_all(&[pid], signal),
-            Target::Pids(pids) => tree::signal_all(&pids, signal),
-            Target::Group(pgid) => tree::signal_all(&[-pgid], signal),
+        let n = match &target {
+            Target::Pid(pid) => self.send_or_report(signal, &[*pid], &target),
+            Target::Pids(pids) => self.send_or_report(signal, pids, &target),
+            Target::Group(pgid) => self.send_or_report(signal, &[-pgid], &target),
             // No child at all means no descendant (we are PID 1 or a
             // subreaper): skip the /proc walk.
             Target::Leftovers { .. } if self.no_children => 0,

@@ -37,6 +37,11 @@ pub const LOOK_EVERY: Duration = Duration::from_millis(100);
 /// How often the tree is swept again while processes survive SIGKILL
 /// (descendants forking while they are killed).
 pub const RESWEEP_EVERY: Duration = Duration::from_millis(10);
+/// How soon a failed reaping pass is tried again.
+pub const REAP_RETRY: Duration = Duration::from_millis(20);
+/// How soon a signal that could not be sent is sent again, and how often.
+pub const RESEND_EVERY: Duration = Duration::from_millis(50);
+pub const RESEND_ATTEMPTS: u32 = 100;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -162,6 +167,14 @@ pub enum Event {
     /// Processes other than the main child were reaped (only reported
     /// while `wants_reaps()`: their statuses may be the one to report).
     OrphansReaped(Vec<(i32, ChildStatus)>),
+    /// A reaping pass failed (waitpid errors): zombies may be left.
+    ReapFailed,
+    /// kill(2) failed for `target` with `errno` (not "no such process").
+    SendFailed {
+        signal: i32,
+        target: Target,
+        errno: i32,
+    },
 }
 
 /// Why the supervisor asked for a snapshot of the tree.
@@ -227,6 +240,8 @@ pub enum Action {
         signal: i32,
         purpose: Purpose,
     },
+    /// Run a reaping pass now (after a failed one).
+    Reap,
     Log(Line),
     Exit(i32),
 }
@@ -263,6 +278,8 @@ struct Timers {
     look: Option<Instant>,
     kill: Option<Instant>,
     resweep: Option<Instant>,
+    reap: Option<Instant>,
+    resend: Option<Instant>,
 }
 
 impl Timers {
@@ -274,6 +291,8 @@ impl Timers {
             self.look,
             self.kill,
             self.resweep,
+            self.reap,
+            self.resend,
         ]
         .into_iter()
         .flatten()
@@ -310,6 +329,8 @@ pub struct Supervisor {
     stop_route: Option<Route>,
     /// Statuses of reaped processes the stop route reached.
     routed_reaped: Vec<(i32, ChildStatus)>,
+    /// Signals to send again (kill failed), with the attempts so far.
+    resends: Vec<(i32, Target, u32)>,
     stats: Stats,
     killed: bool,
     exit_code: Option<i32>,
@@ -331,6 +352,7 @@ impl Supervisor {
             last_new_connection: None,
             stop_route: None,
             routed_reaped: Vec::new(),
+            resends: Vec::new(),
             stats: Stats::default(),
             killed: false,
             exit_code: None,
@@ -388,7 +410,7 @@ impl Supervisor {
             Event::Started { pid } => self.on_started(pid, now, &mut out),
             Event::Signal(sig) => self.on_signal(sig, now, &mut out),
             Event::ChildExited(status) => self.on_child_exited(status, now, &mut out),
-            Event::TreeEmpty => self.on_tree_empty(&mut out),
+            Event::TreeEmpty => self.on_tree_empty(now, &mut out),
             Event::Probe(ok) => self.on_probe(ok, now, &mut out),
             Event::Traffic { new_connections } => self.on_traffic(new_connections, now, &mut out),
             Event::Tick => self.on_tick(now, &mut out),
@@ -399,8 +421,55 @@ impl Supervisor {
                 children,
             } => self.on_tree(signal, purpose, &tree, children, &mut out),
             Event::OrphansReaped(reaped) => self.on_orphans_reaped(reaped),
+            Event::ReapFailed => self.retry_reap(now),
+            Event::SendFailed {
+                signal,
+                target,
+                errno,
+            } => self.on_send_failed(signal, target, errno, now, &mut out),
         }
         out
+    }
+
+    fn retry_reap(&mut self, now: Instant) {
+        if self.timers.reap.is_none() {
+            self.timers.reap = Some(now + REAP_RETRY);
+        }
+    }
+
+    /// A signal that did not go out is sent again shortly, a bounded
+    /// number of times (EAGAIN for a full real-time queue, a transient
+    /// EPERM): a stop signal must not be lost to one failed kill.
+    fn on_send_failed(
+        &mut self,
+        signal: i32,
+        target: Target,
+        errno: i32,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if self.phase == Phase::Killing {
+            return;
+        }
+        let attempts = match self
+            .resends
+            .iter()
+            .position(|(s, t, _)| *s == signal && *t == target)
+        {
+            Some(i) => self.resends.swap_remove(i).2,
+            None => 0,
+        };
+        if attempts == 0 {
+            out.push(Action::Log(Line::SendFailed {
+                signal,
+                errno,
+                retry: RESEND_EVERY,
+            }));
+        }
+        if attempts < RESEND_ATTEMPTS {
+            self.resends.push((signal, target, attempts + 1));
+            self.timers.resend.get_or_insert(now + RESEND_EVERY);
+        }
     }
 
     /// Routes a signal with the rule of `route.rs` over the snapshot.
@@ -660,8 +729,11 @@ impl Supervisor {
         self.timers.kill = Some(deadline);
     }
 
-    fn on_tree_empty(&mut self, out: &mut Vec<Action>) {
+    fn on_tree_empty(&mut self, now: Instant, out: &mut Vec<Action>) {
         let Some(main) = self.child else {
+            // ECHILD with the main child never reaped cannot be true:
+            // look again shortly rather than wait for a SIGCHLD that came.
+            self.retry_reap(now);
             return;
         };
         let status = route::reported_status(main, self.stop_route.as_ref(), &self.routed_reaped);
@@ -745,6 +817,17 @@ impl Supervisor {
             self.kill(true, now, out);
         } else if due(&mut self.timers.resweep, now) && self.phase == Phase::Killing {
             self.kill(false, now, out);
+        }
+        if due(&mut self.timers.reap, now) {
+            out.push(Action::Reap);
+        }
+        if due(&mut self.timers.resend, now) && self.phase != Phase::Killing {
+            for (signal, target, _) in &self.resends {
+                out.push(Action::Send {
+                    signal: *signal,
+                    target: target.clone(),
+                });
+            }
         }
     }
 

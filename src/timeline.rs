@@ -106,6 +106,12 @@ pub enum Line {
     Killed {
         count: usize,
     },
+    /// kill(2) failed; the signal is sent again every `retry`.
+    SendFailed {
+        signal: i32,
+        errno: i32,
+        retry: Duration,
+    },
     /// Where the forwarding rule sent a signal (debug).
     Routed {
         route: String,
@@ -261,6 +267,19 @@ impl Line {
                 count,
                 "sent {} to {count} remaining process(es)",
                 signals::name(signal)
+            ),
+            Line::SendFailed {
+                signal,
+                errno,
+                retry,
+            } => tracing::warn!(
+                event = "send_failed",
+                signal = signals::name(signal),
+                errno,
+                "cannot send {} ({}): trying again every {}",
+                signals::name(signal),
+                std::io::Error::from_raw_os_error(errno),
+                show(retry)
             ),
             Line::Routed { ref route } => {
                 tracing::debug!(event = "routed", route = route.as_str(), "routed {route}")

@@ -81,10 +81,19 @@ pub fn kill_everything() {
 }
 
 /// kill(2) for any signal number (real-time ones have no nix `Signal`).
-/// True when the signal was sent.
-pub fn send(pid: i32, sig: i32) -> bool {
+pub fn try_send(pid: i32, sig: i32) -> Result<(), nix::errno::Errno> {
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-    unsafe { libc::kill(pid, sig) == 0 }
+    let rc = unsafe { libc::kill(pid, sig) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(nix::errno::Errno::last())
+    }
+}
+
+/// kill(2), true when the signal was sent.
+pub fn send(pid: i32, sig: i32) -> bool {
+    try_send(pid, sig).is_ok()
 }
 
 /// Every live (non-zombie) descendant of `root`, parents before children.

@@ -209,7 +209,11 @@ fn cascade_gives_the_stop_signal_to_the_app_behind_a_waiting_shell() {
     })
     .unwrap();
     r.signal(libc::SIGTERM);
-    assert_eq!(r.code(LONG), 0, "the shell survived and passed on the app's 0");
+    assert_eq!(
+        r.code(LONG),
+        0,
+        "the shell survived and passed on the app's 0"
+    );
     assert_eq!(
         received(&out),
         vec![libc::SIGTERM],
