@@ -7,7 +7,7 @@ use crate::cli::Options;
 use crate::readiness::file::ReadyFile;
 use crate::readiness::Shared;
 use crate::supervisor::{Config, Mode, Quiet, Supervisor};
-use crate::{logging, memory, process, readiness, runtime, signals, traffic};
+use crate::{client, logging, memory, process, readiness, runtime, signals, traffic};
 
 /// Prints one line on stderr and exits with `code`.
 pub fn fail(code: i32, message: &str) -> ! {
@@ -83,6 +83,24 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
                 fail(usage, &format!("drainit: --http: {e}"));
             }
         }
+        // Before the child runs: host names get their resolver thread now.
+        let gate_timeout = o.drain.ready_interval.clamp(
+            std::time::Duration::from_millis(100),
+            std::time::Duration::from_secs(2),
+        );
+        let probe = o
+            .drain
+            .gate()
+            .map(|gate| client::Probe::prepare(&gate, gate_timeout))
+            .transpose()
+            .unwrap_or_else(|e| fail(1, &format!("drainit: readiness gate: {e}")));
+        let hook = o
+            .drain
+            .drain_url
+            .as_deref()
+            .map(client::Hook::prepare)
+            .transpose()
+            .unwrap_or_else(|e| fail(1, &format!("drainit: --drain-url: {e}")));
         let spawn_cfg = process::SpawnConfig {
             argv: o.command.clone(),
             new_session: o.mode == Mode::Group,
@@ -101,9 +119,9 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
         signals::set_fault_target(if o.mode == Mode::Group { -child } else { child });
         // Pin no mount point of the container.
         let _ = std::env::set_current_dir("/");
-        let probes = o.drain.gate().map(|gate| {
+        let probes = probe.map(|probe| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            readiness::probe::spawn_gate(gate, o.drain.ready_interval, tx);
+            client::spawn_gate(probe, o.drain.ready_interval, tx);
             rx
         });
         let traffic = o
@@ -117,7 +135,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
             shared,
             ready_file,
             probes,
-            drain_url: o.drain.drain_url.clone(),
+            hook,
             traffic,
             warn_on_reap: o.warn_on_reap,
             no_children: false,

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod check;
+pub mod client;
 pub mod cli;
 pub mod compat;
 pub mod duration;

@@ -12,7 +12,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::process;
 use crate::readiness::file::ReadyFile;
-use crate::readiness::{probe, Shared};
+use crate::client::Hook;
+use crate::readiness::Shared;
 use crate::signals::{self, SignalStream};
 use crate::supervisor::{Action, Event, Supervisor, Target};
 use crate::traffic::TrafficWatcher;
@@ -28,7 +29,7 @@ pub struct Runtime {
     pub shared: Arc<Shared>,
     pub ready_file: Option<ReadyFile>,
     pub probes: Option<UnboundedReceiver<bool>>,
-    pub drain_url: Option<String>,
+    pub hook: Option<Hook>,
     pub traffic: Option<TrafficWatcher>,
     pub warn_on_reap: bool,
     /// The last reaping pass found no children at all.
@@ -203,8 +204,8 @@ impl Runtime {
 
     fn drain_started(&mut self, now: Instant) {
         self.shared.metrics().drain_started = Some(now);
-        if let Some(url) = self.drain_url.clone() {
-            probe::spawn_drain_hook(url);
+        if let Some(hook) = &self.hook {
+            hook.fire();
         }
         if let Some(t) = &mut self.traffic {
             t.start(self.child);

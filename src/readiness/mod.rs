@@ -1,9 +1,8 @@
 //! Readiness as the outside world sees it: the ready file, the HTTP
-//! endpoint, the readiness gate probes, and the state they share.
+//! endpoint, and the state they share.
 
 pub mod file;
 pub mod http;
-pub mod probe;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
