@@ -4,8 +4,8 @@
 
 pub mod app;
 pub mod check;
-pub mod client;
 pub mod cli;
+pub mod client;
 pub mod compat;
 pub mod duration;
 pub mod explain;

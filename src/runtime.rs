@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use crate::client::Hook;
 use crate::process;
 use crate::readiness::file::ReadyFile;
-use crate::client::Hook;
 use crate::readiness::Shared;
 use crate::signals::{self, SignalStream};
 use crate::supervisor::{Action, Event, Supervisor, Target};

@@ -144,11 +144,20 @@ fn drain_hook_by_host_name_reaches_the_server() {
     run.signal(libc::SIGTERM);
     let stderr = assert_clean_exit(&mut run);
     let heads = server.heads();
-    let post = heads.iter().find(|h| h.starts_with("POST ")).expect("no POST");
-    assert!(post.starts_with("POST /drain?from=test HTTP/1.1\r\n"), "{post}");
+    let post = heads
+        .iter()
+        .find(|h| h.starts_with("POST "))
+        .expect("no POST");
+    assert!(
+        post.starts_with("POST /drain?from=test HTTP/1.1\r\n"),
+        "{post}"
+    );
     let host = format!("host: localhost:{}\r\n", server.port);
     assert!(post.to_ascii_lowercase().contains(&host), "{post}");
-    assert!(stderr.contains(&format!("drain hook {url}: 200")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("drain hook {url}: 200")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -251,7 +260,10 @@ impl Drop for PidsCgroup {
     fn drop(&mut self) {
         let _ = std::fs::write(self.dir.join("pids.max"), "max");
         let procs = self.read("cgroup.procs");
-        for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+        for pid in procs
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         let _ = wait_for(LONG, || std::fs::remove_dir(&self.dir).ok());
@@ -271,10 +283,19 @@ fn drain_hook_by_host_name_arrives_when_no_thread_can_be_created() {
     let procs = cg.dir.join("cgroup.procs");
     let script = format!("echo $$ > {} && exec \"$@\"", procs.display());
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", &script, "sh", drainit(), "-v", "--drain-url", &url, "--"])
-        .args(app(&dir, true))
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "-c",
+        &script,
+        "sh",
+        drainit(),
+        "-v",
+        "--drain-url",
+        &url,
+        "--",
+    ])
+    .args(app(&dir, true))
+    .stdin(Stdio::null())
+    .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
     let mut run = Running {
         pid: child.id() as i32,
@@ -296,5 +317,8 @@ fn drain_hook_by_host_name_arrives_when_no_thread_can_be_created() {
         heads.iter().any(|h| h.starts_with("POST /drain HTTP/1.1")),
         "no hook arrived: {heads:?}\n{stderr}"
     );
-    assert!(stderr.contains(&format!("drain hook {url}: 200")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("drain hook {url}: 200")),
+        "{stderr}"
+    );
 }

@@ -90,6 +90,8 @@ pub async fn request(stream: TcpStream, method: Method, url: &HttpUrl) -> Result
     // answer (`connection: close`): the answer is then ready.
     match answer.await {
         Ok(resp) => Ok(resp.status().as_u16()),
-        Err(e) => Err(closed.err().map_or_else(|| e.to_string(), |c| c.to_string())),
+        Err(e) => Err(closed
+            .err()
+            .map_or_else(|| e.to_string(), |c| c.to_string())),
     }
 }

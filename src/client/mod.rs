@@ -6,13 +6,17 @@
 //! resolve.rs). At drain time the hook creates one tokio task and its
 //! connection socket, nothing else.
 
+mod http;
 mod resolve;
 pub mod url;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::Method;
+
 use crate::cli::Gate;
+use http::Spares;
 use resolve::Resolver;
 use url::{Host, HttpUrl, Target};
 
@@ -28,85 +32,86 @@ fn resolver(target: &Target) -> Result<Resolver, String> {
     }
 }
 
+/// An HTTP URL and its resolver, for the gate, the hook and `check`.
 struct Endpoint {
     url: HttpUrl,
     text: String,
-    http: reqwest::Client,
+    resolver: Resolver,
 }
 
 impl Endpoint {
-    fn prepare(text: &str, timeout: Duration) -> Result<Endpoint, String> {
+    fn prepare(text: &str) -> Result<Endpoint, String> {
         let url = url::parse_http_url(text)?;
         let resolver = resolver(&url.target)?;
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .pool_max_idle_per_host(0)
-            .dns_resolver(Arc::new(Resolve(resolver)))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Endpoint {
             url,
             text: text.to_string(),
-            http,
+            resolver,
         })
     }
 
-    async fn send(&self, method: reqwest::Method) -> Result<u16, String> {
-        let _ = &self.url;
-        match self.http.request(method, &self.text).send().await {
-            Ok(resp) => Ok(resp.status().as_u16()),
-            Err(e) => Err(e.to_string()),
+    /// Spare sockets for the families this URL can use.
+    fn spares(&self) -> Spares {
+        match &self.url.target.host {
+            Host::Ip(ip) => Spares::make(ip.is_ipv4(), ip.is_ipv6()),
+            Host::Name(_) => Spares::make(true, true),
         }
     }
-}
 
-struct Resolve(Resolver);
-
-impl reqwest::dns::Resolve for Resolve {
-    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let r = self.0.clone();
-        Box::pin(async move {
-            let addrs = r.lookup(FRESH).await?;
-            let it: reqwest::dns::Addrs = Box::new(addrs.to_vec().into_iter());
-            Ok(it)
-        })
+    /// One request; the caller bounds it with a timeout.
+    async fn send(&self, method: Method, spares: &mut Spares) -> Result<u16, String> {
+        let addrs = self.resolver.lookup(FRESH).await?;
+        let stream = http::connect(&addrs, spares).await?;
+        http::request(stream, method, &self.url).await
     }
 }
 
 /// The drain hook: prepared at start-up, fired once at drain start.
 pub struct Hook {
     endpoint: Arc<Endpoint>,
+    /// Made at start-up; the first fire takes them.
+    spares: std::sync::Mutex<Option<Spares>>,
 }
 
 impl Hook {
     pub fn prepare(url: &str) -> Result<Hook, String> {
+        let endpoint = Endpoint::prepare(url)?;
+        let spares = endpoint.spares();
         Ok(Hook {
-            endpoint: Arc::new(Endpoint::prepare(url, HOOK_TIMEOUT)?),
+            endpoint: Arc::new(endpoint),
+            spares: std::sync::Mutex::new(Some(spares)),
         })
     }
 
-    /// Spawns one task that POSTs once and logs one line; returns at once.
+    /// Spawns one task that POSTs once (2 s at most) and logs one line;
+    /// returns at once. Creates the task and, when no spare socket fits
+    /// the address, the connection socket: nothing else.
     pub fn fire(&self) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             tracing::error!("drain hook: no runtime to send it from");
             return;
         };
         let endpoint = self.endpoint.clone();
+        let spares = self.spares.lock().ok().and_then(|mut s| s.take());
         rt.spawn(async move {
+            let mut spares = spares.unwrap_or_default();
+            let post = endpoint.send(Method::POST, &mut spares);
             let url = &endpoint.text;
-            match endpoint.send(reqwest::Method::POST).await {
-                Ok(status) if (200..300).contains(&status) => {
+            match tokio::time::timeout(HOOK_TIMEOUT, post).await {
+                Ok(Ok(status)) if (200..300).contains(&status) => {
                     tracing::info!(target: "drainit::timeline", "drain hook {url}: {status}")
                 }
-                Ok(status) => tracing::warn!("drain hook {url} answered {status}"),
-                Err(e) => tracing::warn!("drain hook {url} failed: {e}"),
+                Ok(Ok(status)) => tracing::warn!("drain hook {url} answered {status}"),
+                Ok(Err(e)) => tracing::warn!("drain hook {url} failed: {e}"),
+                Err(_) => {
+                    tracing::warn!("drain hook {url} failed: no answer within {HOOK_TIMEOUT:?}")
+                }
             }
         });
     }
 }
 
-/// One readiness gate check, prepared at start-up.
+/// One readiness gate check, prepared at start-up; cheap to clone.
 #[derive(Clone)]
 pub struct Probe {
     kind: Arc<ProbeKind>,
@@ -121,7 +126,7 @@ enum ProbeKind {
 impl Probe {
     pub fn prepare(gate: &Gate, timeout: Duration) -> Result<Probe, String> {
         let kind = match gate {
-            Gate::Url(url) => ProbeKind::Http(Endpoint::prepare(url, timeout)?),
+            Gate::Url(url) => ProbeKind::Http(Endpoint::prepare(url)?),
             Gate::Tcp(addr) => ProbeKind::Tcp(resolver(&url::parse_host_port(addr)?)?),
         };
         Ok(Probe {
@@ -130,25 +135,44 @@ impl Probe {
         })
     }
 
-    /// One check: a 2xx answer, or a TCP connect that succeeds.
+    /// One check within the timeout: a 2xx answer to a GET, or a TCP
+    /// connect that succeeds. Owns what it needs: spawn it as is.
     pub fn check(&self) -> impl std::future::Future<Output = bool> + 'static {
         let kind = self.kind.clone();
         let timeout = self.timeout;
         async move {
+            let mut spares = Spares::default();
             let check = async {
                 match &*kind {
-                    ProbeKind::Http(e) => matches!(
-                        e.send(reqwest::Method::GET).await,
-                        Ok(200..=299)
-                    ),
+                    ProbeKind::Http(e) => {
+                        matches!(e.send(Method::GET, &mut spares).await, Ok(200..=299))
+                    }
                     ProbeKind::Tcp(r) => match r.lookup(FRESH).await {
-                        Ok(addrs) => tokio::net::TcpStream::connect(&addrs[..]).await.is_ok(),
+                        Ok(addrs) => http::connect(&addrs, &mut spares).await.is_ok(),
                         Err(_) => false,
                     },
                 }
             };
             tokio::time::timeout(timeout, check).await.unwrap_or(false)
         }
+    }
+}
+
+/// `drainit check --url`: one GET, 2xx or the reason it is not.
+pub fn check_once(url: &str, timeout: Duration) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let endpoint = Endpoint::prepare(url)?;
+    let mut spares = Spares::default();
+    let get = endpoint.send(Method::GET, &mut spares);
+    match rt.block_on(tokio::time::timeout(timeout, get)) {
+        Ok(Ok(status)) if (200..300).contains(&status) => Ok(()),
+        Ok(Ok(status)) => Err(format!("{url} answered {status}")),
+        Ok(Err(e)) => Err(format!("{url}: {e}")),
+        Err(_) => Err(format!("{url}: no answer within {timeout:?}")),
     }
 }
 

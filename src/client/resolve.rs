@@ -118,7 +118,10 @@ impl Resolver {
             return Ok(if latest.is_empty() { known } else { latest });
         }
         if rx.changed().await.is_err() {
-            return Err(format!("{}: the resolver thread is gone", handle.worker.name));
+            return Err(format!(
+                "{}: the resolver thread is gone",
+                handle.worker.name
+            ));
         }
         let answer = rx.borrow().clone();
         match answer.error {
@@ -222,7 +225,10 @@ mod tests {
         let r = Resolver::start("localhost", 8080).unwrap();
         let got = block_on(r.lookup(Duration::from_secs(5))).unwrap();
         assert!(!got.is_empty());
-        assert!(got.iter().all(|a| a.ip().is_loopback() && a.port() == 8080), "{got:?}");
+        assert!(
+            got.iter().all(|a| a.ip().is_loopback() && a.port() == 8080),
+            "{got:?}"
+        );
         // Asked again, the worker answers again (a fresh lookup).
         let Inner::Named(handle) = &r.inner else {
             panic!("not named")

@@ -88,7 +88,8 @@ pub fn parse_http_url(text: &str) -> Result<HttpUrl, String> {
 
 /// Parses `HOST:PORT`; the port is required.
 pub fn parse_host_port(text: &str) -> Result<Target, String> {
-    parse_authority(text, None).map_err(|why| format!("'{text}' is not HOST:PORT ({why}), {EXAMPLE_ADDR}"))
+    parse_authority(text, None)
+        .map_err(|why| format!("'{text}' is not HOST:PORT ({why}), {EXAMPLE_ADDR}"))
 }
 
 /// Visible ASCII that the HTTP request line carries as is (RFC 3986's
@@ -188,15 +189,35 @@ mod tests {
     #[test]
     fn accepts_what_the_cli_documents() {
         for (text, target, authority, pq) in [
-            ("http://127.0.0.1:8080/health", ip("127.0.0.1", 8080), "127.0.0.1:8080", "/health"),
+            (
+                "http://127.0.0.1:8080/health",
+                ip("127.0.0.1", 8080),
+                "127.0.0.1:8080",
+                "/health",
+            ),
             ("http://localhost/", name("localhost", 80), "localhost", "/"),
             ("http://localhost", name("localhost", 80), "localhost", "/"),
-            ("HTTP://Web.Example.:81/a/b?x=1&y=%20", name("web.example.", 81), "Web.Example.:81", "/a/b?x=1&y=%20"),
+            (
+                "HTTP://Web.Example.:81/a/b?x=1&y=%20",
+                name("web.example.", 81),
+                "Web.Example.:81",
+                "/a/b?x=1&y=%20",
+            ),
             ("http://[::1]:9/drain", ip("::1", 9), "[::1]:9", "/drain"),
             ("http://[fe80::1]/", ip("fe80::1", 80), "[fe80::1]", "/"),
-            ("http://app_web_1:8080?ready", name("app_web_1", 8080), "app_web_1:8080", "/?ready"),
+            (
+                "http://app_web_1:8080?ready",
+                name("app_web_1", 8080),
+                "app_web_1:8080",
+                "/?ready",
+            ),
             ("http://h:1/p#frag", name("h", 1), "h:1", "/p"),
-            ("http://xn--bcher-kva.example/", name("xn--bcher-kva.example", 80), "xn--bcher-kva.example", "/"),
+            (
+                "http://xn--bcher-kva.example/",
+                name("xn--bcher-kva.example", 80),
+                "xn--bcher-kva.example",
+                "/",
+            ),
         ] {
             let url = parse_http_url(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(url.target, target, "{text}");
@@ -244,10 +265,22 @@ mod tests {
 
     #[test]
     fn host_port() {
-        assert_eq!(parse_host_port("localhost:8080").unwrap(), name("localhost", 8080));
+        assert_eq!(
+            parse_host_port("localhost:8080").unwrap(),
+            name("localhost", 8080)
+        );
         assert_eq!(parse_host_port("10.0.0.1:1").unwrap(), ip("10.0.0.1", 1));
         assert_eq!(parse_host_port("[::1]:8080").unwrap(), ip("::1", 8080));
-        for text in ["localhost", ":80", "::1:8080", "[::1]", "h:0", "h:x", "h/p:80", ""] {
+        for text in [
+            "localhost",
+            ":80",
+            "::1:8080",
+            "[::1]",
+            "h:0",
+            "h:x",
+            "h/p:80",
+            "",
+        ] {
             let e = parse_host_port(text).expect_err(text);
             assert!(e.contains("HOST:PORT"), "{text}: {e}");
         }
