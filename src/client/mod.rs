@@ -22,8 +22,13 @@ use url::{Host, HttpUrl, Target};
 
 /// The drain hook's whole budget: resolve, connect, POST, status line.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a lookup waits for a fresh answer when a good one is known.
+/// How long a lookup waits for a fresh answer when a good one is known,
+/// at most (a quarter of the caller's timeout when that is shorter).
 const FRESH: Duration = Duration::from_millis(250);
+
+fn fresh_wait(timeout: Duration) -> Duration {
+    (timeout / 4).min(FRESH)
+}
 
 fn resolver(target: &Target) -> Result<Resolver, String> {
     match &target.host {
@@ -37,16 +42,18 @@ struct Endpoint {
     url: HttpUrl,
     text: String,
     resolver: Resolver,
+    fresh: Duration,
 }
 
 impl Endpoint {
-    fn prepare(text: &str) -> Result<Endpoint, String> {
+    fn prepare(text: &str, timeout: Duration) -> Result<Endpoint, String> {
         let url = url::parse_http_url(text)?;
         let resolver = resolver(&url.target)?;
         Ok(Endpoint {
             url,
             text: text.to_string(),
             resolver,
+            fresh: fresh_wait(timeout),
         })
     }
 
@@ -60,7 +67,7 @@ impl Endpoint {
 
     /// One request; the caller bounds it with a timeout.
     async fn send(&self, method: Method, spares: &mut Spares) -> Result<u16, String> {
-        let addrs = self.resolver.lookup(FRESH).await?;
+        let addrs = self.resolver.lookup(self.fresh).await?;
         let stream = http::connect(&addrs, spares).await?;
         http::request(stream, method, &self.url).await
     }
@@ -75,7 +82,7 @@ pub struct Hook {
 
 impl Hook {
     pub fn prepare(url: &str) -> Result<Hook, String> {
-        let endpoint = Endpoint::prepare(url)?;
+        let endpoint = Endpoint::prepare(url, HOOK_TIMEOUT)?;
         let spares = endpoint.spares();
         Ok(Hook {
             endpoint: Arc::new(endpoint),
@@ -126,7 +133,7 @@ enum ProbeKind {
 impl Probe {
     pub fn prepare(gate: &Gate, timeout: Duration) -> Result<Probe, String> {
         let kind = match gate {
-            Gate::Url(url) => ProbeKind::Http(Endpoint::prepare(url)?),
+            Gate::Url(url) => ProbeKind::Http(Endpoint::prepare(url, timeout)?),
             Gate::Tcp(addr) => ProbeKind::Tcp(resolver(&url::parse_host_port(addr)?)?),
         };
         Ok(Probe {
@@ -147,7 +154,7 @@ impl Probe {
                     ProbeKind::Http(e) => {
                         matches!(e.send(Method::GET, &mut spares).await, Ok(200..=299))
                     }
-                    ProbeKind::Tcp(r) => match r.lookup(FRESH).await {
+                    ProbeKind::Tcp(r) => match r.lookup(fresh_wait(timeout)).await {
                         Ok(addrs) => http::connect(&addrs, &mut spares).await.is_ok(),
                         Err(_) => false,
                     },
@@ -165,7 +172,7 @@ pub fn check_once(url: &str, timeout: Duration) -> Result<(), String> {
         .enable_time()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let endpoint = Endpoint::prepare(url)?;
+    let endpoint = Endpoint::prepare(url, timeout)?;
     let mut spares = Spares::default();
     let get = endpoint.send(Method::GET, &mut spares);
     match rt.block_on(tokio::time::timeout(timeout, get)) {

@@ -47,9 +47,13 @@ struct Handle {
     answers: watch::Receiver<Answer>,
 }
 
+/// The lookup the worker makes: the system's getaddrinfo, or a test's.
+type LookupFn = Box<dyn Fn(&str, u16) -> Result<Vec<SocketAddr>, String> + Send + Sync>;
+
 struct Worker {
     name: String,
     port: u16,
+    lookup: LookupFn,
     asked: Mutex<Asked>,
     wake: Condvar,
     answers: watch::Sender<Answer>,
@@ -78,10 +82,15 @@ impl Resolver {
 
     /// Starts the worker for `name` and its first lookup; returns at once.
     pub fn start(name: &str, port: u16) -> Result<Resolver, String> {
+        Self::start_with(name, port, Box::new(getaddrinfo))
+    }
+
+    fn start_with(name: &str, port: u16, lookup: LookupFn) -> Result<Resolver, String> {
         let (tx, rx) = watch::channel(Answer::default());
         let worker = Arc::new(Worker {
             name: name.to_string(),
             port,
+            lookup,
             asked: Mutex::new(Asked::default()),
             wake: Condvar::new(),
             answers: tx,
@@ -162,19 +171,7 @@ impl Worker {
     fn run(&self) {
         let mut failing = false;
         loop {
-            let result = (self.name.as_str(), self.port).to_socket_addrs();
-            let result = match result {
-                Ok(addrs) => {
-                    let addrs: Vec<SocketAddr> = addrs.collect();
-                    if addrs.is_empty() {
-                        Err(format!("{} has no address", self.name))
-                    } else {
-                        Ok(addrs)
-                    }
-                }
-                Err(e) => Err(format!("cannot resolve {}: {e}", self.name)),
-            };
-            match result {
+            match (self.lookup)(&self.name, self.port) {
                 Ok(addrs) => {
                     if failing {
                         tracing::info!("{} resolves again: {addrs:?}", self.name);
@@ -197,6 +194,21 @@ impl Worker {
                 return;
             }
         }
+    }
+}
+
+/// The system's resolver (std calls getaddrinfo): /etc/hosts, DNS.
+fn getaddrinfo(name: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    match (name, port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() {
+                Err(format!("{name} has no address"))
+            } else {
+                Ok(addrs)
+            }
+        }
+        Err(e) => Err(format!("cannot resolve {name}: {e}")),
     }
 }
 
@@ -249,13 +261,79 @@ mod tests {
         assert!(e.contains("drainit-test.invalid"), "{e}");
     }
 
+    type Answers = std::sync::mpsc::Sender<Result<Vec<SocketAddr>, String>>;
+
+    /// A resolver whose worker answers what the test sends, when it sends.
+    fn scripted() -> (Resolver, Answers) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let rx = Mutex::new(rx);
+        let lookup: LookupFn = Box::new(move |_, _| {
+            let next = rx.lock().unwrap().recv();
+            next.unwrap_or_else(|_| Err("script over".into()))
+        });
+        (Resolver::start_with("svc", 80, lookup).unwrap(), tx)
+    }
+
+    fn addr(text: &str) -> Vec<SocketAddr> {
+        vec![text.parse().unwrap()]
+    }
+
     #[test]
-    fn the_last_good_answer_stands_when_the_fresh_one_is_late() {
-        let r = Resolver::start("localhost", 80).unwrap();
-        let first = block_on(r.lookup(Duration::from_secs(5))).unwrap();
-        // A zero wait never sees the fresh answer: the known one is used.
-        let again = block_on(r.lookup(Duration::ZERO)).unwrap();
-        assert_eq!(first, again);
+    fn a_late_fresh_answer_is_not_waited_for_past_the_bound() {
+        let (r, answers) = scripted();
+        answers.send(Ok(addr("10.0.0.1:80"))).unwrap();
+        let long = Duration::from_secs(30);
+        assert_eq!(
+            block_on(r.lookup(long)).unwrap().to_vec(),
+            addr("10.0.0.1:80")
+        );
+        // The worker now waits for its next answer, which does not come:
+        // the known one is used after the short bound.
+        let short = Duration::from_millis(20);
+        let got = block_on(async { tokio::time::timeout(long, r.lookup(short)).await });
+        let got = got.expect("waited for the fresh answer").unwrap();
+        assert_eq!(got.to_vec(), addr("10.0.0.1:80"));
+        // A new answer replaces it; a failure after that does not.
+        answers.send(Ok(addr("10.0.0.2:80"))).unwrap();
+        wait_until(|| {
+            block_on(r.lookup(Duration::from_millis(20)))
+                .unwrap()
+                .to_vec()
+                == addr("10.0.0.2:80")
+        });
+        answers
+            .send(Err("cannot resolve svc: boom".into()))
+            .unwrap();
+        for _ in 0..3 {
+            let got = block_on(r.lookup(Duration::from_millis(20))).unwrap();
+            assert_eq!(got.to_vec(), addr("10.0.0.2:80"));
+        }
+    }
+
+    #[test]
+    fn with_no_good_answer_yet_the_failure_is_returned() {
+        let (r, answers) = scripted();
+        answers
+            .send(Err("cannot resolve svc: boom".into()))
+            .unwrap();
+        // The first lookup may see the start-up failure or ask for another.
+        answers
+            .send(Err("cannot resolve svc: boom again".into()))
+            .unwrap();
+        let e = block_on(r.lookup(Duration::from_secs(30))).unwrap_err();
+        assert!(e.starts_with("cannot resolve svc: boom"), "{e}");
+        answers.send(Ok(addr("10.0.0.3:80"))).unwrap();
+        wait_until(|| {
+            block_on(r.lookup(Duration::from_millis(20)))
+                .is_ok_and(|a| a.to_vec() == addr("10.0.0.3:80"))
+        });
+    }
+
+    fn wait_until(mut f: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !f() {
+            assert!(std::time::Instant::now() < deadline, "condition never held");
+        }
     }
 
     #[test]
