@@ -328,3 +328,31 @@ fn drain_hook_by_host_name_arrives_when_no_thread_can_be_created() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_url_by_host_name() {
+    let dir = tempdir("client-check");
+    let server = Server::start(&dir, 503);
+    let url = format!("http://localhost:{}/ready", server.port);
+    let check = || {
+        let out = Command::new(drainit())
+            .args(["check", "--url", &url])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = check();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("answered 503"), "{stderr}");
+    server.status.store(200, Ordering::SeqCst);
+    let (code, stderr) = check();
+    assert_eq!(code, Some(0), "{stderr}");
+    let heads = server.heads();
+    assert!(
+        heads.iter().all(|h| h.starts_with("GET /ready HTTP/1.1")),
+        "{heads:?}"
+    );
+}

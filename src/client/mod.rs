@@ -175,7 +175,8 @@ pub fn check_once(url: &str, timeout: Duration) -> Result<(), String> {
     let endpoint = Endpoint::prepare(url, timeout)?;
     let mut spares = Spares::default();
     let get = endpoint.send(Method::GET, &mut spares);
-    match rt.block_on(tokio::time::timeout(timeout, get)) {
+    // The timer must be made inside the runtime.
+    match rt.block_on(async { tokio::time::timeout(timeout, get).await }) {
         Ok(Ok(status)) if (200..300).contains(&status) => Ok(()),
         Ok(Ok(status)) => Err(format!("{url} answered {status}")),
         Ok(Err(e)) => Err(format!("{url}: {e}")),
@@ -186,7 +187,11 @@ pub fn check_once(url: &str, timeout: Duration) -> Result<(), String> {
 /// Interim, until the supervisor owns the gate interval: checks every
 /// `interval` and sends each result; stops when the receiver is dropped.
 pub fn spawn_gate(probe: Probe, interval: Duration, tx: tokio::sync::mpsc::UnboundedSender<bool>) {
-    tokio::spawn(async move {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        tracing::error!("readiness gate: no runtime to check it from");
+        return;
+    };
+    rt.spawn(async move {
         let mut last = None;
         loop {
             let ok = probe.check().await;
