@@ -94,7 +94,7 @@ pub fn parse_host_port(text: &str) -> Result<Target, String> {
 
 /// Visible ASCII that the HTTP request line carries as is (RFC 3986's
 /// unreserved, sub-delims, `%`, `:`, `@`, `/`, `?`): no space, no quote,
-/// none of `<`, `>`, `\\`, `^`, backquote, `{`, `|`, `}`.
+/// none of `<`, `>`, `\`, `^`, backquote, `{`, `|`, `}`.
 fn is_path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%:@/?".contains(c)
 }
