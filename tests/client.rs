@@ -1,7 +1,8 @@
 //! The HTTP/TCP client with real processes and a real local HTTP server:
 //! the drain hook and the readiness gate by host name, and the hook when
 //! drainit can create no thread and no process at drain time (a pids
-//! cgroup full to the last task).
+//! cgroup full to the last task, and the same in Docker with
+//! `--pids-limit`: the reproduction from issue 11).
 
 mod common;
 
@@ -355,4 +356,151 @@ fn check_url_by_host_name() {
         heads.iter().all(|h| h.starts_with("GET /ready HTTP/1.1")),
         "{heads:?}"
     );
+}
+
+/// The app for the Docker test: busybox sh, fork-free once started. It
+/// listens for the hook with nc (its stdin a pipe that stays open: at
+/// end of input busybox nc closes the connection), fills the pids budget with sleeps (a
+/// subshell forks until it cannot and dies; its slot is taken by one more),
+/// and on SIGTERM waits (builtins only) until the hook's request arrived.
+const DOCKER_APP: &str = r#"
+sleep 1000 | nc -l -p 8080 > /tmp/hook &
+( while :; do sleep 1000 & done ) 2>/dev/null
+sleep 1000 &
+trap 'until read l < /tmp/hook && [ "${l#POST /drain}" != "$l" ]; do :; done; echo "app: hook seen, exiting"; exit 7' TERM
+echo "app: pids budget full"
+while :; do wait; done
+"#;
+
+fn docker(args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run docker")
+}
+
+/// Removes the container and the image even when the test fails.
+struct DockerGuard(String, String);
+
+impl Drop for DockerGuard {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "-f", &self.0]);
+        let _ = docker(&["rmi", "-f", &self.1]);
+    }
+}
+
+/// A FROM scratch image: the static drainit and busybox.
+fn scratch_image(tag: &str) -> Result<(), String> {
+    let bin = static_dir().join("drainit");
+    if !bin.exists() {
+        return Err(format!("{} is missing: run `make static`", bin.display()));
+    }
+    let busybox = Path::new("/bin/busybox");
+    let ctx = tempdir("client-image");
+    let root = ctx.join("root");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    std::fs::copy(&bin, root.join("drainit")).unwrap();
+    std::fs::copy(busybox, root.join("bin/busybox")).map_err(|e| format!("busybox: {e}"))?;
+    for applet in ["sh", "sleep", "nc"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY root/ /\nENV PATH=/bin\n",
+    )
+    .unwrap();
+    let out = docker(&["build", "-q", "-t", tag, ctx.to_str().unwrap()]);
+    out.status
+        .success()
+        .then_some(())
+        .ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The reproduction from issue 11: `docker run --pids-limit 64` with the
+/// app's pid budget used up, `--drain-url` by host name, SIGTERM.
+#[test]
+fn docker_pids_limit_full_at_sigterm_with_a_host_name_hook() {
+    let engine = Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !engine {
+        skip("no Docker engine answers");
+        return;
+    }
+    let tag = format!("client-drainit-pids-{}:latest", std::process::id());
+    let name = format!("client-drainit-pids-{}", std::process::id());
+    let _guard = DockerGuard(name.clone(), tag.clone());
+    if let Err(e) = scratch_image(&tag) {
+        skip(&format!("cannot build the test image: {e}"));
+        return;
+    }
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--pids-limit",
+        "64",
+        "--user",
+        "10001",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:uid=10001",
+        "--cap-drop",
+        "ALL",
+        &tag,
+        "/drainit",
+        "-v",
+        "--drain-url",
+        "http://localhost:8080/drain",
+        "--drain-delay",
+        "1s",
+        "--",
+        "sh",
+        "-c",
+        DOCKER_APP,
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let logs = || {
+        let out = docker(&["logs", &name]);
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    wait_for(LONG, || logs().contains("pids budget full").then_some(()))
+        .unwrap_or_else(|| panic!("app never started:\n{}", logs()));
+    let id = String::from_utf8_lossy(&docker(&["inspect", "-f", "{{.Id}}", &name]).stdout)
+        .trim()
+        .to_string();
+    for pids in [
+        format!("/sys/fs/cgroup/pids/docker/{id}/pids.current"),
+        format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/pids.current"),
+    ] {
+        if let Ok(n) = std::fs::read_to_string(&pids) {
+            assert_eq!(n.trim(), "64", "the pids budget is not full");
+        }
+    }
+    assert!(docker(&["kill", "-s", "TERM", &name]).status.success());
+    let code = wait_for(LONG, || {
+        let out = docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Running}} {{.State.ExitCode}}",
+            &name,
+        ]);
+        let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        state.strip_prefix("false ").map(str::to_string)
+    })
+    .unwrap_or_else(|| panic!("container never exited:\n{}", logs()));
+    let logs = logs();
+    assert_eq!(code, "7", "exit code is not the app's:\n{logs}");
+    assert!(logs.contains("app: hook seen, exiting"), "{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
 }
