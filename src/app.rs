@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::Options;
+use crate::client::{Hook, Probe};
 use crate::metrics::Shared;
 use crate::readiness::file::ReadyFile;
-use crate::readiness::probe::{Hook, Probe};
 use crate::supervisor::{Config, Mode, Quiet, Supervisor};
 use crate::{logging, memory, process, readiness, runtime, signals, traffic};
 

@@ -80,25 +80,5 @@ fn check_file(path: &std::path::Path) -> Result<(), String> {
 }
 
 fn check_url(url: &str, timeout: Duration) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let resp = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("{url} answered {}", resp.status()))
-        }
-    })
+    crate::client::check_once(url, timeout)
 }

@@ -368,32 +368,14 @@ impl RunArgs {
     }
 }
 
-/// Accepts `http://host[:port]/path` only: the static binary carries no TLS.
+/// Accepts `http://host[:port]/path` only: the static binary carries no
+/// TLS. The grammar is the client's own (client/url.rs).
 pub fn parse_http_url(text: &str) -> Result<String, String> {
-    let url = reqwest::Url::parse(text).map_err(|e| {
-        format!("'{text}' is not a URL ({e}): use e.g. http://127.0.0.1:8080/health")
-    })?;
-    if url.scheme() != "http" {
-        return Err(format!(
-            "'{text}' uses {}: only http:// is supported (probes stay inside the container)",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!(
-            "'{text}' has no host: use e.g. http://127.0.0.1:8080/health"
-        ));
-    }
-    Ok(text.to_string())
+    crate::client::url::parse_http_url(text).map(|_| text.to_string())
 }
 
 fn parse_host_port(text: &str) -> Result<String, String> {
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
-            Ok(text.to_string())
-        }
-        _ => Err(format!("'{text}' is not HOST:PORT, e.g. 127.0.0.1:8080")),
-    }
+    crate::client::url::parse_host_port(text).map(|_| text.to_string())
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod compat;
 pub mod duration;
 pub mod explain;

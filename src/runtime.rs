@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+use crate::client::{Hook, Probe};
 use crate::metrics::Shared;
 use crate::process;
 use crate::readiness::file::ReadyFile;
-use crate::readiness::probe::{Hook, Probe};
 use crate::signals::SignalStream;
 use crate::supervisor::{Action, Event, Kill, Purpose, Supervisor, Target};
 use crate::timeline::Line;

@@ -794,11 +794,9 @@ impl Supervisor {
         if due(&mut self.timers.trim, now) {
             out.push(Action::Trim);
         }
-        if due(&mut self.timers.probe, now) {
-            if self.serving() && self.probe_started.is_none() {
-                self.probe_started = Some(now);
-                out.push(Action::Probe);
-            }
+        if due(&mut self.timers.probe, now) && self.serving() && self.probe_started.is_none() {
+            self.probe_started = Some(now);
+            out.push(Action::Probe);
         }
         if due(&mut self.timers.forward, now) && self.phase == Phase::Draining {
             self.forward_at_maximum(now, out);

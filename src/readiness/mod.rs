@@ -3,4 +3,3 @@
 
 pub mod file;
 pub mod http;
-pub mod probe;

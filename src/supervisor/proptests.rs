@@ -334,10 +334,8 @@ impl Model {
         for a in &actions {
             match a {
                 // Invariant 2: nothing is SIGKILLed before the grace deadline.
-                Action::Kill { first: false, .. } => {
-                    if self.killed_at.is_none() {
-                        return Err(self.fail("a re-sweep before the first SIGKILL".into()));
-                    }
+                Action::Kill { first: false, .. } if self.killed_at.is_none() => {
+                    return Err(self.fail("a re-sweep before the first SIGKILL".into()));
                 }
                 Action::Kill { first: true, .. } => {
                     let from = self.kill_allowed_from();

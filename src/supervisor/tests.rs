@@ -4,7 +4,6 @@ use super::*;
 
 const TERM: i32 = libc::SIGTERM;
 const PID: i32 = 42;
-const CHILD: Target = Target::Pid(PID);
 const GROUP: Target = Target::Group(PID);
 const LEFTOVERS: Target = Target::Leftovers { group: None };
 const KILL_TREE: Action = Action::Kill {
