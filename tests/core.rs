@@ -104,10 +104,8 @@ impl Logger {
         };
         let l = Logger { run, out, grand };
         for f in [&l.out, &l.grand] {
-            wait_for(Duration::from_secs(10), || {
-                read(f).contains("ready").then_some(())
-            })
-            .unwrap_or_else(|| panic!("{} never became ready", f.display()));
+            wait_for(LONG, || read(f).contains("ready").then_some(()))
+                .unwrap_or_else(|| panic!("{} never became ready", f.display()));
         }
         l
     }
@@ -122,10 +120,7 @@ fn received(p: &Path) -> Vec<i32> {
 }
 
 fn wait_received(p: &Path, sig: i32) -> bool {
-    wait_for(Duration::from_secs(3), || {
-        received(p).contains(&sig).then_some(())
-    })
-    .is_some()
+    wait_for(LONG, || received(p).contains(&sig).then_some(())).is_some()
 }
 
 /// Every catchable signal but CHLD (and TERM, which drains) plus a few
@@ -206,10 +201,7 @@ fn cascade_gives_the_stop_signal_to_what_the_child_leaves_behind() {
     let out = dir.join("grand");
     let script = format!("python3 {SIGLOG} {} & wait", out.display());
     let mut r = Running::pid1(&["sh", "-c", &script]);
-    wait_for(Duration::from_secs(10), || {
-        read(&out).contains("ready").then_some(())
-    })
-    .unwrap();
+    wait_for(LONG, || read(&out).contains("ready").then_some(())).unwrap();
     r.signal(libc::SIGTERM);
     assert_eq!(r.code(LONG), 143, "the shell died of TERM");
     assert!(
@@ -279,9 +271,7 @@ fn orphan_storm_leaves_no_zombies() {
     let mut r = Running::pid1(&["python3", "-c", &py]);
     wait_for(Duration::from_secs(60), || done.exists().then_some(()))
         .expect("storm never finished");
-    let clean = wait_for(Duration::from_secs(5), || {
-        (zombies_under(r.pid) == 0).then_some(())
-    });
+    let clean = wait_for(LONG, || (zombies_under(r.pid) == 0).then_some(()));
     assert!(clean.is_some(), "{} zombies left", zombies_under(r.pid));
     r.signal(libc::SIGTERM);
     assert_eq!(r.code(LONG), 143);
@@ -307,11 +297,11 @@ fn shell_wrapper_marker(init: &[&str]) -> bool {
         .spawn()
         .unwrap();
     let mut r = Running {
-        pid: wait_for(Duration::from_secs(5), || first_child(child.id() as i32)).unwrap(),
+        pid: wait_for(LONG, || first_child(child.id() as i32)).unwrap(),
         child,
         started: Instant::now(),
     };
-    wait_for(Duration::from_secs(5), || started.exists().then_some(())).expect("app never started");
+    wait_for(LONG, || started.exists().then_some(())).expect("app never started");
     r.signal(libc::SIGTERM);
     r.wait(LONG).expect("init did not exit");
     marker.exists()
@@ -342,12 +332,10 @@ fn no_signal_is_lost_at_start_up_in_500_runs() {
     for _ in 0..500 {
         let mut r = Running::plain(&["sleep", "30"]);
         // As early as drainit can hold a signal: the moment it has blocked them.
-        wait_for(Duration::from_secs(5), || {
-            signals_blocked(r.pid).then_some(())
-        })
-        .expect("drainit never blocked signals");
+        wait_for(LONG, || signals_blocked(r.pid).then_some(()))
+            .expect("drainit never blocked signals");
         r.signal(libc::SIGTERM);
-        match r.wait(Duration::from_secs(5)) {
+        match r.wait(LONG) {
             Some(s) if s.code() == Some(143) => {}
             _ => {
                 lost += 1;
@@ -386,7 +374,7 @@ fn a_child_ignoring_term_is_killed_after_the_grace() {
     let fwd = must(&log, "forwarded").num("after_s");
     let kill = must(&log, "grace_reached").num("after_s");
     assert!(
-        kill >= fwd + 1.0,
+        kill + 1e-6 >= fwd + 1.0, // 1e-6: the figures are f64
         "SIGKILL at {kill}s, the stop signal at {fwd}s"
     );
     assert_eq!(must(&log, "exiting").num("code"), 137.0);
@@ -597,10 +585,7 @@ fn tini_compat_process_group_from_flag_and_env() {
         ]);
         let mut r = Running::plain(&a);
         std::env::remove_var("TINI_KILL_PROCESS_GROUP");
-        wait_for(Duration::from_secs(10), || {
-            read(&grand).contains("ready").then_some(())
-        })
-        .unwrap();
+        wait_for(LONG, || read(&grand).contains("ready").then_some(())).unwrap();
         r.signal(libc::SIGUSR1);
         assert!(
             wait_received(&grand, libc::SIGUSR1),
@@ -643,10 +628,7 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
             cmd.env("DUMB_INIT_SETSID", v);
         }
         let mut child = cmd.spawn().unwrap();
-        wait_for(Duration::from_secs(10), || {
-            read(&grand).contains("ready").then_some(())
-        })
-        .unwrap();
+        wait_for(LONG, || read(&grand).contains("ready").then_some(())).unwrap();
         unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
         let want = if args.contains(&"-r") {
             libc::SIGUSR2
@@ -746,18 +728,12 @@ fn pdeathsig_stops_drainit_when_its_parent_dies() {
         ])
         .spawn()
         .unwrap();
-    let pid: i32 = wait_for(Duration::from_secs(5), || {
-        read(&pidfile).trim().parse().ok()
-    })
-    .unwrap();
-    wait_for(Duration::from_secs(5), || {
-        signals_blocked(pid).then_some(())
-    })
-    .unwrap();
+    let pid: i32 = wait_for(LONG, || read(&pidfile).trim().parse().ok()).unwrap();
+    wait_for(LONG, || signals_blocked(pid).then_some(())).unwrap();
     unsafe { libc::kill(parent.id() as i32, libc::SIGKILL) };
     let mut parent = parent;
     parent.wait().unwrap();
-    let gone = wait_for(Duration::from_secs(5), || {
+    let gone = wait_for(LONG, || {
         (!Path::new(&format!("/proc/{pid}")).exists()
             || std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .is_ok_and(|s| s.contains(") Z")))
