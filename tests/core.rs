@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use common::*;
 
 const SIGLOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/siglog.py");
-const LONG: Duration = Duration::from_secs(20);
+/// A generous limit for conditions and exits (the machine may be loaded).
+const LONG: Duration = Duration::from_secs(60);
 
 fn run_pid1(args: &[&str]) -> i32 {
     let mut r = Running::pid1(args);
@@ -269,7 +270,7 @@ fn orphan_storm_leaves_no_zombies() {
         done.display()
     );
     let mut r = Running::pid1(&["python3", "-c", &py]);
-    wait_for(Duration::from_secs(60), || done.exists().then_some(()))
+    wait_for(Duration::from_secs(180), || done.exists().then_some(()))
         .expect("storm never finished");
     let clean = wait_for(LONG, || (zombies_under(r.pid) == 0).then_some(()));
     assert!(clean.is_some(), "{} zombies left", zombies_under(r.pid));
