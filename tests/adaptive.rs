@@ -195,7 +195,7 @@ impl Load {
                     break; // the app stopped listening: the drain is over
                 }
                 sent2.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(every);
+                std::thread::sleep(every); // the load's pace (the scenario)
             }
         });
         Load {
@@ -231,7 +231,7 @@ fn forward_after(log: &[LogEvent], test: &str) -> f64 {
 
 /// The forward came from a quiet period of at least `quiet` seconds, before
 /// the `max` seconds maximum; returns the event.
-fn quiet_forward<'a>(log: &'a [LogEvent], quiet: f64, max: f64) -> &'a LogEvent {
+fn quiet_forward(log: &[LogEvent], quiet: f64, max: f64) -> &LogEvent {
     assert!(event(log, "traffic_never_quiet").is_none(), "{log:#?}");
     let q = must(log, "traffic_quiet");
     assert!(q.num("quiet_s") >= quiet, "{}", q.line);

@@ -380,7 +380,7 @@ fn sample_zombies(pid: i32, done: &Path, limit: Duration) -> (Vec<usize>, Durati
             Instant::now() < deadline,
             "not finished or zombies left: {z}"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100)); // the sampling period
     }
 }
 
@@ -742,7 +742,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
                     if stop.load(Ordering::Relaxed) || s.write_all(&[*b]).is_err() {
                         break;
                     }
-                    std::thread::sleep(Duration::from_millis(50));
+                    std::thread::sleep(Duration::from_millis(50)); // a trickle's pace
                 }
                 lasted.lock().unwrap().push(t.elapsed());
             }
@@ -772,7 +772,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
             while !stop.load(Ordering::Relaxed) {
                 r.fetch_max(rss_kb(pid) as usize, Ordering::Relaxed);
                 f.fetch_max(fd_count(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(20)); // the sampling period
             }
         }));
     }
@@ -812,12 +812,12 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
             let n = reader.read(&mut buf).unwrap();
             pending.push_str(std::str::from_utf8(&buf[..n]).unwrap());
             if n == 0 {
-                std::thread::sleep(Duration::from_micros(50));
+                std::thread::sleep(Duration::from_micros(50)); // poll the stamps file
             }
         };
         let at: u64 = got.split(' ').nth(1).unwrap().parse().unwrap();
         lat_us.push(at.saturating_sub(sent) / 1000);
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(2)); // the signals' pace
     }
     stop.store(true, Ordering::Relaxed);
     let trickle_open_while_flooded = trickle_lasted.lock().unwrap().clone();
