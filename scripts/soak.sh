@@ -46,7 +46,7 @@ if [ "${SOAK_TIMING:-1}" != 0 ]; then
         -- --nocapture --test-threads=1 >target/soak-timing.log 2>&1 || timing_status=1
     [ "$timing_status" = 0 ] || say "FAIL: an integration test failed (target/soak-timing.log)"
     DOCKER_OK=$docker_ok python3 - target/soak-timing.log <<'EOF' | tee -a "$out" || timing_status=1
-import os, sys
+import os, re, sys
 
 # name: (low, high, what the limit says); seconds unless the name says ms/us.
 LIMITS = {
@@ -83,10 +83,9 @@ LIMITS = {
     "docker.compose_stop_s": (4.9, 10, "docker-compose stop of the example"),
 }
 seen = {}
-for line in open(sys.argv[1], errors="replace"):
-    parts = line.split()
-    if len(parts) == 3 and parts[0] == "FIGURE":
-        seen.setdefault(parts[1], []).append(float(parts[2]))
+# With --nocapture a figure may follow the harness's "test NAME ... " on its line.
+for m in re.finditer(r"FIGURE (\S+) (-?[0-9.]+(?:e-?[0-9]+)?)", open(sys.argv[1], errors="replace").read()):
+    seen.setdefault(m.group(1), []).append(float(m.group(2)))
 bad = 0
 for name, (lo, hi, what) in LIMITS.items():
     values = seen.get(name)
