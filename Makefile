@@ -1,4 +1,5 @@
-# drainit — make targets. Every target installs what it needs.
+# drainit — make targets. Every target but `test` installs what it needs
+# (on a fresh machine: `make deps test`).
 SHELL := /bin/bash
 MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
@@ -10,7 +11,9 @@ all: build
 build:
 	cargo build --release --workspace
 
-# Debian packages the tests and benchmarks compare against or run.
+# Debian packages the tests and benchmarks compare against or run. `make
+# test` does not install them (no apt-get in the test loop): run `make deps
+# test` on a fresh machine; .ci/run runs scripts/deps.sh first.
 deps:
 	bash scripts/deps.sh
 
@@ -25,7 +28,7 @@ static:
 layout:
 	bash scripts/layout/profile.sh
 
-test: deps static
+test: static
 	bash scripts/test.sh
 
 lint:

@@ -13,6 +13,13 @@
 #      rolling-restart scenario (drainit rows) over and over until step 2
 #      ends; the failed requests of each drainit row are printed and summed.
 #
+#   0. First, the timing limits the integration tests no longer assert
+#      (tests assert behaviour; how fast is measured here): the tests run
+#      one at a time, print `FIGURE name value`, and each figure is held to
+#      its limit in the table below (a missing figure fails too, except the
+#      Docker ones without a Docker engine). SOAK_TIMING=0 skips this step;
+#      SOAK_ONLY=timing runs only it.
+#
 # Exit status: non-zero when a check fails. Figures go to stdout and to
 # target/soak.txt.
 set -euo pipefail
@@ -25,6 +32,85 @@ mkdir -p target
 say() { echo "soak: $*" | tee -a "$out"; }
 
 cargo build --release -p drainit
+
+timing_status=0
+if [ "${SOAK_TIMING:-1}" != 0 ]; then
+    say "0/3 timing figures of the integration tests, one test at a time"
+    tests=(--test core --test drain --test adaptive --test hardening)
+    docker_ok=0
+    if [ -x "$(command -v docker)" ] && docker info >/dev/null 2>&1; then
+        tests+=(--test docker)
+        docker_ok=1
+    fi
+    DRAINIT_STATIC_DIR="$PWD/target/static" cargo test --release -p drainit "${tests[@]}" \
+        -- --nocapture --test-threads=1 >target/soak-timing.log 2>&1 || timing_status=1
+    [ "$timing_status" = 0 ] || say "FAIL: an integration test failed (target/soak-timing.log)"
+    DOCKER_OK=$docker_ok python3 - target/soak-timing.log <<'EOF' | tee -a "$out" || timing_status=1
+import os, re, sys
+
+# name: (low, high, what the limit says); seconds unless the name says ms/us.
+LIMITS = {
+    "drain.ready_file_gone_ms": (0, 50, "ready file removed within 50 ms of TERM"),
+    "drain.stop_signal_late_ms": (0, 50, "stop signal at the 1.5 s delay, +50 ms"),
+    "drain.kill_late_s": (0, 0.05, "SIGKILL at delay + grace, +50 ms"),
+    "drain.kill_exit_after_term_ms": (1950, 2500, "exit 2 s after TERM (delay 1 s + grace 1 s)"),
+    "drain.cut_short_ms": (0, 50, "second signal cuts the delay short within 50 ms"),
+    "core.grace_kill_exit_s": (0.95, 5, "exit at the 1 s grace"),
+    "core.leftover_grace_s": (4.95, 9, "leftovers SIGKILLed after the default 5 s"),
+    "core.env_grace_kill_s": (0.3, 3, "DRAINIT_GRACE=300ms kill"),
+    "adaptive.quiet_after_stop.forwarded_after_s": (0.7, 1.3, "quiet 1 s, forward at ~1 s"),
+    "adaptive.never_quiet.forwarded_after_s": (3.7, 4.3, "never quiet: the 4 s maximum"),
+    "adaptive.keep_alive.forwarded_after_s": (3.7, 4.3, "kept-alive traffic: the 4 s maximum"),
+    "adaptive.lower_bound.forwarded_after_s": (2.7, 3.3, "the 3 s minimum"),
+    "adaptive.ipv6.forwarded_after_s": (2.2, 3.0, "busy 1.5 s, then quiet 1 s"),
+    "adaptive.drain_port.forwarded_after_s": (2.2, 3.0, "busy 1.5 s, then quiet 1 s"),
+    "adaptive.other_port.forwarded_after_s": (0.7, 1.3, "unwatched traffic: ~1 s"),
+    "hardening.storm_term_ms": (0, 100, "TERM forwarded within 100 ms after 100,000 signals"),
+    "hardening.escape_exit_s": (0.9, 3, "escapers SIGKILLed at the 1 s grace"),
+    "hardening.hopper_exit_s": (0, 3, "pid hoppers killed within 3 s"),
+    "hardening.abuse_probe_max_ms": (0, 100, "GET /ready under endpoint abuse, max"),
+    "hardening.abuse_forward_p99_us": (0, 1000, "signal forwarding p99 under endpoint abuse"),
+    "hardening.abuse_slow_client_cut_s": (0, 7, "slow-header client cut"),
+    "docker.wrapper_stop_s": (0, 4, "docker stop of the shell-wrapped app"),
+    "docker.storm_stop_s": (0, 2, "docker stop after the orphan storm"),
+    "docker.sh_pid1_stop_s": (2.9, 60, "sh as PID 1 waits out docker stop -t 3"),
+    "docker.drainit_pid1_stop_s": (0, 1, "drainit as PID 1: docker stop -t 3"),
+    "docker.timeline_stop_s": (4.9, 8, "docker stop with a 5 s drain delay"),
+    "docker.timeline_readiness_off_s": (0, 0.1, "readiness off after the drain starts"),
+    "docker.timeline_forwarded_after_s": (4.7, 5.3, "forward at the 5 s delay"),
+    "docker.timeline_exit_after_forward_s": (0, 1.0, "exit after the forward"),
+    "docker.example_stop_s": (4.9, 8, "docker stop of the example image"),
+    "docker.compose_stop_s": (4.9, 10, "docker-compose stop of the example"),
+}
+seen = {}
+# With --nocapture a figure may follow the harness's "test NAME ... " on its line.
+for m in re.finditer(r"FIGURE (\S+) (-?[0-9.]+(?:e-?[0-9]+)?)", open(sys.argv[1], errors="replace").read()):
+    seen.setdefault(m.group(1), []).append(float(m.group(2)))
+bad = 0
+for name, (lo, hi, what) in LIMITS.items():
+    values = seen.get(name)
+    if not values:
+        if name.startswith("docker.") and os.environ.get("DOCKER_OK") != "1":
+            print(f"soak: timing {name}: skipped (no Docker engine)")
+            continue
+        print(f"soak: timing {name}: FAIL, not measured ({what})")
+        bad += 1
+        continue
+    for v in values:
+        ok = lo <= v <= hi
+        bad += not ok
+        print(f"soak: timing {name} = {v:.4g} (limit {lo}..{hi}: {what}): {'ok' if ok else 'FAIL'}")
+for name in sorted(set(seen) - set(LIMITS)):
+    print(f"soak: timing {name} = {', '.join('%.4g' % v for v in seen[name])} (no limit)")
+print(f"soak: timing: {bad} figure(s) out of their limits")
+sys.exit(1 if bad else 0)
+EOF
+fi
+if [ "${SOAK_ONLY:-}" = timing ]; then
+    say "figures written to $out"
+    exit "$timing_status"
+fi
+
 say "1/3 orphan storm for ${ORPHAN_SECS}s"
 DRAINIT_ORPHAN_SECS=$ORPHAN_SECS cargo test --release -p drainit --test hardening \
     continuous_orphan_storm -- --nocapture 2>&1 | tee /dev/stderr | grep FIGURES >>"$out"
@@ -183,4 +269,5 @@ EOF
     [ -f target/soak-e2e.err ] && cat target/soak-e2e.err
 fi
 say "figures written to $out"
+[ "$timing_status" = 0 ] || status=1
 exit "$status"

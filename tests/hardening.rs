@@ -256,7 +256,9 @@ fn signal_storm_keeps_drainit_small_and_the_drain_prompt() {
     let o = out.to_str().unwrap();
     let mut d = start(pid1, &helper_args(&py, &[], &["count", o]));
     wait_file(&dir.join("counts.ready"), Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(200));
+    // The baseline is taken once drainit has trimmed its start-up pages
+    // (100 ms after start): RSS growth is what the storm adds after that.
+    settle_after_start_up(&d);
     let rss_before = rss_kb(d.pid);
 
     let rt = libc::SIGRTMIN();
@@ -337,10 +339,22 @@ fn signal_storm_keeps_drainit_small_and_the_drain_prompt() {
         growth < 10.0,
         "RSS grew {growth:.1}% ({rss_before} -> {rss_after} KiB)"
     );
+    // How fast TERM got through after the storm is a figure (make soak
+    // holds it to its limit); here it must have arrived at all.
+    figure("hardening.storm_term_ms", term_ms);
     assert!(
-        term_ms < 100.0,
-        "TERM after the storm took {term_ms:.1} ms to be forwarded"
+        got.get(&libc::SIGTERM).is_some_and(|&n| n >= 1),
+        "TERM after the storm never reached the child"
     );
+}
+
+/// Waits until drainit's one planned start-up wakeup (the trim, 100 ms
+/// after start) is behind it, so figures taken next are steady state.
+fn settle_after_start_up(d: &Running) {
+    let trim = Duration::from_millis(300);
+    if let Some(left) = trim.checked_sub(d.started.elapsed()) {
+        std::thread::sleep(left);
+    }
 }
 
 // --------------------------------------------------------------- 2. orphans
@@ -366,7 +380,7 @@ fn sample_zombies(pid: i32, done: &Path, limit: Duration) -> (Vec<usize>, Durati
             Instant::now() < deadline,
             "not finished or zombies left: {z}"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100)); // the sampling period
     }
 }
 
@@ -428,7 +442,11 @@ fn continuous_orphan_storm_keeps_zombies_bounded() {
             &["flood", &secs.to_string(), mark.to_str().unwrap()],
         ),
     );
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for(Duration::from_secs(10), || {
+        (!children(d.pid).is_empty()).then_some(())
+    })
+    .expect("the flood never started");
+    settle_after_start_up(&d);
     rss0.store(rss_kb(d.pid) as usize, Ordering::Relaxed);
     let fds0 = fd_count(d.pid);
     let (samples, cleared) = sample_zombies(d.pid, &mark, Duration::from_secs_f64(secs + 60.0));
@@ -474,17 +492,21 @@ struct Escape {
     took: Duration,
     pids: BTreeMap<String, i32>,
     termed: Vec<String>,
+    log: Vec<LogEvent>,
 }
 
 fn escape(pid1: bool, mode: &[&str], kinds: &str, grace: &str) -> Option<Escape> {
     let py = python()?;
     let dir = tempdir("escape");
-    let mut args = vec!["--grace", grace];
+    let mut args = vec!["--log-format", "json", "--grace", grace];
     args.extend_from_slice(mode);
-    let mut d = start(
-        pid1,
-        &helper_args(&py, &args, &["escape", dir.to_str().unwrap(), kinds]),
-    );
+    let a = helper_args(&py, &args, &["escape", dir.to_str().unwrap(), kinds]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut d = if pid1 {
+        Running::pid1(&a)
+    } else {
+        Running::plain_captured(&a)
+    };
     wait_file(&dir.join("ready"), Duration::from_secs(10));
     let mut pids = BTreeMap::new();
     for k in kinds.split(',') {
@@ -509,6 +531,7 @@ fn escape(pid1: bool, mode: &[&str], kinds: &str, grace: &str) -> Option<Escape>
         took,
         pids,
         termed,
+        log: events(&d.stderr()),
     })
 }
 
@@ -542,11 +565,8 @@ fn check_escape(pid1: bool, mode: &[&str]) {
     );
     assert_eq!(e.termed, kinds.split(',').collect::<Vec<_>>());
     assert_eq!(e.code, 128 + libc::SIGTERM, "the child died of TERM");
-    assert!(
-        e.took >= Duration::from_millis(900) && e.took < Duration::from_secs(3),
-        "SIGKILL at the grace deadline: took {:?}",
-        e.took
-    );
+    figure("hardening.escape_exit_s", e.took.as_secs_f64());
+    assert_grace_kill(&e.log, 1.0);
     if !pid1 {
         let left: Vec<_> = e.pids.iter().filter(|(_, &p)| alive(p)).collect();
         assert!(left.is_empty(), "outlived drainit: {left:?}");
@@ -587,8 +607,32 @@ fn a_pid_hopping_descendant_is_killed_too() {
             e.took.as_secs_f64() * 1e3
         );
         assert_eq!(e.code, 128 + libc::SIGTERM);
-        assert!(e.took < Duration::from_secs(3), "took {:?}", e.took);
+        figure("hardening.hopper_exit_s", e.took.as_secs_f64());
+        assert_grace_kill(&e.log, 0.5);
     }
+}
+
+/// The leftovers were SIGKILLed at the grace deadline, not before, and
+/// drainit exited after that.
+fn assert_grace_kill(log: &[LogEvent], grace: f64) {
+    assert_order(
+        log,
+        &[
+            "draining",
+            "forwarded",
+            "grace_reached",
+            "killed",
+            "exiting",
+        ],
+    );
+    let fwd = must(log, "forwarded").num("after_s");
+    let kill = must(log, "grace_reached").num("after_s");
+    // 1e-6: the figures are f64 renderings of exact durations.
+    assert!(
+        kill + 1e-6 >= fwd + grace,
+        "SIGKILL at {kill}s, TERM at {fwd}s"
+    );
+    assert!(must(log, "killed").num("count") >= 1.0);
 }
 
 // --------------------------------------------------------------- 4. endpoint
@@ -698,7 +742,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
                     if stop.load(Ordering::Relaxed) || s.write_all(&[*b]).is_err() {
                         break;
                     }
-                    std::thread::sleep(Duration::from_millis(50));
+                    std::thread::sleep(Duration::from_millis(50)); // a trickle's pace
                 }
                 lasted.lock().unwrap().push(t.elapsed());
             }
@@ -728,7 +772,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
             while !stop.load(Ordering::Relaxed) {
                 r.fetch_max(rss_kb(pid) as usize, Ordering::Relaxed);
                 f.fetch_max(fd_count(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(20)); // the sampling period
             }
         }));
     }
@@ -768,12 +812,12 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
             let n = reader.read(&mut buf).unwrap();
             pending.push_str(std::str::from_utf8(&buf[..n]).unwrap());
             if n == 0 {
-                std::thread::sleep(Duration::from_micros(50));
+                std::thread::sleep(Duration::from_micros(50)); // poll the stamps file
             }
         };
         let at: u64 = got.split(' ').nth(1).unwrap().parse().unwrap();
         lat_us.push(at.saturating_sub(sent) / 1000);
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(2)); // the signals' pace
     }
     stop.store(true, Ordering::Relaxed);
     let trickle_open_while_flooded = trickle_lasted.lock().unwrap().clone();
@@ -788,26 +832,30 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
         })
         .count();
     drop(idle);
-    std::thread::sleep(Duration::from_millis(300));
-    let (rss1, fds1) = (rss_kb(d.pid), fd_count(d.pid));
+    // drainit closes its side of the dropped connections as it sees them go.
+    let fds1 = wait_for(Duration::from_secs(10), || {
+        Some(fd_count(d.pid)).filter(|&n| n <= fds0 + 1)
+    })
+    .unwrap_or_else(|| fd_count(d.pid));
+    let rss1 = rss_kb(d.pid);
 
-    // The slow client alone: the header timeout closes it.
-    let slow = {
+    // The slow client alone (a byte every 50 ms, the scenario's pace): the
+    // header timeout closes it before it has sent its 430 bytes (21 s).
+    let (slow, cut) = {
         let mut s = TcpStream::connect(&addr).unwrap();
         let t = Instant::now();
+        let mut cut = false;
         for b in b"GET /ready HTTP/1.1\r\nX-Slow: "
             .iter()
             .chain([b'a'; 400].iter())
         {
             if s.write_all(&[*b]).is_err() {
+                cut = true;
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
-            if t.elapsed() > Duration::from_secs(8) {
-                break;
-            }
         }
-        t.elapsed()
+        (t.elapsed(), cut)
     };
     d.signal(libc::SIGTERM);
     assert_eq!(d.code(Duration::from_secs(10)), 0);
@@ -832,9 +880,11 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
         max_rss.load(Ordering::Relaxed),
         slow.as_secs_f64()
     );
+    figure("hardening.abuse_probe_max_ms", probe_max);
+    figure("hardening.abuse_forward_p99_us", p99 as f64);
+    figure("hardening.abuse_slow_client_cut_s", slow.as_secs_f64());
     assert!(probe_fail.is_empty(), "GET /ready failed: {probe_fail:?}");
-    assert!(probe_max < 100.0, "GET /ready took {probe_max:.1} ms");
-    assert!(p99 < 1000, "forwarding p99 {p99} us");
+    assert!(!lat_us.is_empty(), "no SIGUSR1 forwarded during the flood");
     let bound = fds0 + readiness_max_connections() + 4;
     assert!(
         max_fds.load(Ordering::Relaxed) <= bound,
@@ -846,10 +896,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
         "memory bounded"
     );
     assert!(fds1 <= fds0 + 1, "connections released: {fds0} -> {fds1}");
-    assert!(
-        slow < Duration::from_secs(7),
-        "slow header cut after {slow:?}"
-    );
+    assert!(cut, "the slow header was never cut ({slow:?})");
 }
 
 /// `MAX_CONNECTIONS` of src/readiness/http.rs.
@@ -911,12 +958,13 @@ fn a_stale_ready_file_is_gone_before_the_app_is_ready() {
         "sh",
         "-c",
         &format!(
-            "test -e {} && echo STALE >{}/seen; exec sleep 30",
-            ready.display(),
-            dir.display()
+            "test -e {r} && echo STALE >{d}/seen; touch {d}/started; exec sleep 30",
+            r = ready.display(),
+            d = dir.display()
         ),
     ]);
-    std::thread::sleep(Duration::from_millis(500));
+    wait_file(&dir.join("started"), Duration::from_secs(10));
+    let _ = std::fs::remove_file(dir.join("started"));
     assert!(!exists_any(&ready), "stale file removed, not ready yet");
     assert!(!dir.join("seen").exists(), "the child saw the stale file");
     let listener = std::net::TcpListener::bind(&gate).unwrap();
@@ -933,11 +981,16 @@ fn no_ready_file_after_any_exit_path() {
     let dir = tempdir("rf-exit");
     let ready = dir.join("ready");
     let r = ready.to_str().unwrap();
+    let trapped = dir.join("trapped");
+    let trap_then_wait = format!(
+        "trap '' TERM; touch {}; sleep 30 & wait; wait",
+        trapped.display()
+    );
     let cases: [(&str, Vec<&str>, Option<i32>, i32); 4] = [
         ("normal exit", vec!["sh", "-c", "sleep 0.3"], None, 0),
         (
             "grace kill",
-            vec!["sh", "-c", "trap '' TERM; sleep 30 & wait; wait"],
+            vec!["sh", "-c", &trap_then_wait],
             Some(libc::SIGTERM),
             137,
         ),
@@ -957,8 +1010,8 @@ fn no_ready_file_after_any_exit_path() {
                     .filter(|t| t == "ready\n")
             })
             .expect("ready");
-            // Let the shell set its trap before the stop signal.
-            std::thread::sleep(Duration::from_millis(200));
+            wait_file(&trapped, Duration::from_secs(10));
+            let _ = std::fs::remove_file(&trapped);
             d.signal(sig);
         }
         let code = d.code(Duration::from_secs(10));
@@ -1044,7 +1097,15 @@ fn fast_pid_hoppers_are_killed_by_a_subreaper() {
     }
     for round in 0..10 {
         let mut d = Running::plain(&["--grace", "300ms", "--", bin.to_str().unwrap()]);
-        std::thread::sleep(Duration::from_millis(300));
+        // All four hoppers are running (they hop, so count them by their
+        // sessions: each setsid'd hopper keeps its session id).
+        let hopping = wait_for(Duration::from_secs(10), || {
+            (hopper_sessions(d.pid) >= 4).then_some(())
+        });
+        if hopping.is_none() {
+            sweep_and_kill(&mut d);
+            panic!("round {round}: the hoppers never started");
+        }
         d.signal(libc::SIGTERM);
         let exited = d.wait(Duration::from_secs(5));
         if exited.is_none() {
@@ -1052,4 +1113,26 @@ fn fast_pid_hoppers_are_killed_by_a_subreaper() {
             panic!("round {round}: drainit still waiting 4.7 s after the grace deadline");
         }
     }
+}
+
+/// How many sessions among drainit's descendants have lost their leader:
+/// each is a hopper that has hopped at least once (it called setsid, then
+/// the leader forked and exited).
+fn hopper_sessions(pid: i32) -> usize {
+    let session = |p: i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .ok()
+            .and_then(|s| {
+                let (_, rest) = s.rsplit_once(')')?;
+                rest.split_whitespace().nth(3)?.parse::<i32>().ok()
+            })
+    };
+    let mut ids: Vec<i32> = descendants(pid)
+        .into_iter()
+        .filter_map(session)
+        .filter(|&s| !alive(s))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
 }

@@ -83,7 +83,23 @@ impl Running {
         }
     }
 
-    /// Same, with stdout and stderr captured.
+    /// drainit ARGS started in the directory DIR, not PID 1.
+    pub fn plain_in(dir: &std::path::Path, args: &[&str]) -> Running {
+        let child = Command::new(drainit())
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn drainit");
+        let pid = child.id() as i32;
+        Running {
+            child,
+            pid,
+            started: Instant::now(),
+        }
+    }
+
+    /// drainit ARGS, not PID 1, with stdout and stderr captured.
     pub fn plain_captured(args: &[&str]) -> Running {
         let child = Command::new(drainit())
             .args(args)
@@ -302,4 +318,402 @@ pub fn mono_ns() -> i128 {
     };
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
+
+// ------------------------------------------------------------ JSON log
+
+/// A value of drainit's JSON log (`--log-format json`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Parses one JSON document; Err says where it went wrong.
+    pub fn parse(text: &str) -> Result<Json, String> {
+        let mut p = JsonParser {
+            s: text.as_bytes(),
+            at: 0,
+        };
+        let v = p.value()?;
+        p.space();
+        if p.at != p.s.len() {
+            return Err(format!("trailing text at byte {}", p.at));
+        }
+        Ok(v)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Obj(kv) => kv.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Json::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+struct JsonParser<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl JsonParser<'_> {
+    fn space(&mut self) {
+        while self.s.get(self.at).is_some_and(|c| c.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    fn err<T>(&self, what: &str) -> Result<T, String> {
+        Err(format!("{what} at byte {}", self.at))
+    }
+
+    fn eat(&mut self, c: u8) -> Result<(), String> {
+        self.space();
+        if self.s.get(self.at) == Some(&c) {
+            self.at += 1;
+            Ok(())
+        } else {
+            self.err(&format!("expected '{}'", c as char))
+        }
+    }
+
+    fn word(&mut self, w: &str, v: Json) -> Result<Json, String> {
+        if self.s[self.at..].starts_with(w.as_bytes()) {
+            self.at += w.len();
+            Ok(v)
+        } else {
+            self.err("unknown word")
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        self.space();
+        match self.s.get(self.at) {
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => self.string().map(Json::Str),
+            Some(b't') => self.word("true", Json::Bool(true)),
+            Some(b'f') => self.word("false", Json::Bool(false)),
+            Some(b'n') => self.word("null", Json::Null),
+            Some(c) if *c == b'-' || c.is_ascii_digit() => self.number(),
+            _ => self.err("expected a value"),
+        }
+    }
+
+    fn object(&mut self) -> Result<Json, String> {
+        self.eat(b'{')?;
+        let mut kv = Vec::new();
+        self.space();
+        if self.s.get(self.at) == Some(&b'}') {
+            self.at += 1;
+            return Ok(Json::Obj(kv));
+        }
+        loop {
+            self.space();
+            let k = self.string()?;
+            self.eat(b':')?;
+            kv.push((k, self.value()?));
+            self.space();
+            match self.s.get(self.at) {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(Json::Obj(kv));
+                }
+                _ => return self.err("expected ',' or '}'"),
+            }
+        }
+    }
+
+    fn array(&mut self) -> Result<Json, String> {
+        self.eat(b'[')?;
+        let mut v = Vec::new();
+        self.space();
+        if self.s.get(self.at) == Some(&b']') {
+            self.at += 1;
+            return Ok(Json::Arr(v));
+        }
+        loop {
+            v.push(self.value()?);
+            self.space();
+            match self.s.get(self.at) {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    return Ok(Json::Arr(v));
+                }
+                _ => return self.err("expected ',' or ']'"),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Json, String> {
+        let start = self.at;
+        while self
+            .s
+            .get(self.at)
+            .is_some_and(|c| c.is_ascii_digit() || b"+-.eE".contains(c))
+        {
+            self.at += 1;
+        }
+        let text = std::str::from_utf8(&self.s[start..self.at]).unwrap_or("");
+        text.parse()
+            .map(Json::Num)
+            .or_else(|_| self.err("bad number"))
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.eat(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            let Some(&c) = self.s.get(self.at) else {
+                return self.err("unterminated string");
+            };
+            self.at += 1;
+            match c {
+                b'"' => return String::from_utf8(out).or_else(|_| self.err("bad UTF-8")),
+                b'\\' => {
+                    let Some(&e) = self.s.get(self.at) else {
+                        return self.err("unterminated escape");
+                    };
+                    self.at += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'u' => {
+                            let hex = self
+                                .s
+                                .get(self.at..self.at + 4)
+                                .and_then(|h| std::str::from_utf8(h).ok())
+                                .and_then(|h| u32::from_str_radix(h, 16).ok());
+                            self.at += 4;
+                            hex.and_then(char::from_u32)
+                                .map_or_else(|| self.err("bad \\u escape"), Ok)?
+                        }
+                        _ => return self.err("bad escape"),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                c => out.push(c),
+            }
+        }
+    }
+}
+
+/// One line of drainit's JSON log:
+/// `{"timestamp":"...","level":"INFO","fields":{"message":"...","event":"forwarded",...}}`.
+#[derive(Clone, Debug)]
+pub struct LogEvent {
+    pub timestamp: String,
+    pub level: String,
+    pub fields: Json,
+    /// The line as logged, for failure messages.
+    pub line: String,
+}
+
+impl LogEvent {
+    /// Parses one log line; None for a line that is not JSON at all (the
+    /// child's own output shares stderr). A line that starts like JSON but
+    /// does not parse fails the test: drainit wrote a broken line.
+    pub fn parse(line: &str) -> Option<LogEvent> {
+        let line = line.trim();
+        if !line.starts_with('{') {
+            return None;
+        }
+        let v = Json::parse(line).unwrap_or_else(|e| panic!("bad JSON log line ({e}): {line}"));
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Json::as_str)
+                .unwrap_or_else(|| panic!("log line without \"{k}\": {line}"))
+                .to_string()
+        };
+        Some(LogEvent {
+            timestamp: text("timestamp"),
+            level: text("level"),
+            fields: v
+                .get("fields")
+                .cloned()
+                .unwrap_or_else(|| panic!("log line without \"fields\": {line}")),
+            line: line.to_string(),
+        })
+    }
+
+    /// The `event` field of a timeline line ("" for other lines).
+    pub fn name(&self) -> &str {
+        self.str("event").unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.str("message").unwrap_or("")
+    }
+
+    pub fn field(&self, key: &str) -> Option<&Json> {
+        self.fields.get(key)
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.field(key).and_then(Json::as_str)
+    }
+
+    pub fn f64(&self, key: &str) -> Option<f64> {
+        self.field(key).and_then(Json::as_f64)
+    }
+
+    pub fn i64(&self, key: &str) -> Option<i64> {
+        self.f64(key).map(|n| n as i64)
+    }
+
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.field(key).and_then(Json::as_bool)
+    }
+
+    /// A field that must be there, for assertions: fails the test naming
+    /// the line otherwise.
+    pub fn num(&self, key: &str) -> f64 {
+        self.f64(key)
+            .unwrap_or_else(|| panic!("no number \"{key}\" in {}", self.line))
+    }
+
+    pub fn text(&self, key: &str) -> &str {
+        self.str(key)
+            .unwrap_or_else(|| panic!("no string \"{key}\" in {}", self.line))
+    }
+
+    /// The timestamp as seconds since the epoch (UTC, microseconds).
+    pub fn time_s(&self) -> f64 {
+        parse_rfc3339(&self.timestamp)
+            .unwrap_or_else(|| panic!("bad timestamp {:?}", self.timestamp))
+    }
+}
+
+/// `2026-11-23T05:47:56.123456Z` as seconds since the epoch.
+fn parse_rfc3339(t: &str) -> Option<f64> {
+    let (date, time) = t.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut hms = time.split(':');
+    let (h, min): (i64, i64) = (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
+    let sec: f64 = hms.next()?.parse().ok()?;
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + min * 60) as f64 + sec)
+}
+
+/// Every JSON line of a captured stderr, in order (other lines skipped).
+pub fn events(stderr: &str) -> Vec<LogEvent> {
+    stderr.lines().filter_map(LogEvent::parse).collect()
+}
+
+/// The first line with `event` NAME.
+pub fn event<'a>(events: &'a [LogEvent], name: &str) -> Option<&'a LogEvent> {
+    events.iter().find(|e| e.name() == name)
+}
+
+/// Every line with `event` NAME.
+pub fn all_events<'a>(events: &'a [LogEvent], name: &str) -> Vec<&'a LogEvent> {
+    events.iter().filter(|e| e.name() == name).collect()
+}
+
+/// The first line with `event` NAME, failing the test with the whole log
+/// when there is none.
+pub fn must<'a>(events: &'a [LogEvent], name: &str) -> &'a LogEvent {
+    event(events, name).unwrap_or_else(|| {
+        panic!(
+            "no \"{name}\" event in the log:\n{}",
+            events
+                .iter()
+                .map(|e| e.line.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+/// The timeline's event names in order (lines without `event` left out).
+pub fn event_names(events: &[LogEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .map(LogEvent::name)
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Fails unless `want` appear in this order among the timeline's events
+/// (others may come between).
+pub fn assert_order(events: &[LogEvent], want: &[&str]) {
+    let names = event_names(events);
+    let mut at = 0;
+    for w in want {
+        match names[at..].iter().position(|n| n == w) {
+            Some(i) => at += i + 1,
+            None => panic!("events {want:?} not in this order in {names:?}"),
+        }
+    }
+}
+
+/// A measured figure, for `make soak` to compare with its limits (see
+/// scripts/soak.sh): `FIGURE NAME VALUE` on stderr. Tests print timings
+/// here instead of asserting on them.
+pub fn figure(name: &str, value: f64) {
+    eprintln!("FIGURE {name} {value:.6}");
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_timeline_line() {
+        let e = LogEvent::parse(
+            r#"{"timestamp":"2026-11-23T05:47:56.123456Z","level":"INFO","fields":{"message":"forwarded SIGTERM to the child after 1.5s","event":"forwarded","signal":"SIGTERM","to":"child","after_s":1.5,"passed":true,"q":"a\"\\\u0001"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.name(), "forwarded");
+        assert_eq!(e.str("signal"), Some("SIGTERM"));
+        assert_eq!(e.f64("after_s"), Some(1.5));
+        assert_eq!(e.bool("passed"), Some(true));
+        assert_eq!(e.str("q"), Some("a\"\\\u{1}"));
+        assert_eq!(e.level, "INFO");
+        assert!((e.time_s() - 1_795_412_876.123456).abs() < 1e-6);
+        assert!(LogEvent::parse("child output").is_none());
+    }
 }
