@@ -328,6 +328,10 @@ fn tini_signal(name: &str) -> Option<i32> {
 
 /// tini's `-e`: strtol over the whole value, 0 to 255.
 fn tini_exit_code(text: &str) -> Option<i32> {
+    // strtol of "" reads nothing and stops at the end: tini takes it as 0.
+    if text.is_empty() {
+        return Some(0);
+    }
     let t = text.trim_start();
     let body = t.strip_prefix(['+', '-']).unwrap_or(t);
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
@@ -337,7 +341,32 @@ fn tini_exit_code(text: &str) -> Option<i32> {
     (0..=255).contains(&n).then_some(n as i32)
 }
 
+/// Writes an anchor's stderr text exactly (usage texts end with a blank
+/// line, `-p ''` with a space) and exits without printing anything else.
+fn verbatim(inv: Invocation) -> Invocation {
+    match inv {
+        Invocation::Exit {
+            message,
+            code,
+            to_stderr: true,
+        } => {
+            use std::io::Write as _;
+            let _ = std::io::stderr().write_all(message.as_bytes());
+            exit(String::new(), code, false)
+        }
+        other => other,
+    }
+}
+
 pub fn parse_tini(argv: Vec<OsString>) -> Invocation {
+    verbatim(tini(argv))
+}
+
+pub fn parse_dumb_init(argv: Vec<OsString>) -> Invocation {
+    verbatim(dumb_init(argv))
+}
+
+fn tini(argv: Vec<OsString>) -> Invocation {
     let flavor = Flavor::Tini;
     // tini handles --version only when it is the one argument.
     if argv.len() == 2 && argv[1] == "--version" {
@@ -390,6 +419,10 @@ pub fn parse_tini(argv: Vec<OsString>) -> Invocation {
     if let Ok(v) = std::env::var("TINI_VERBOSITY") {
         verbosity = atoi(&v);
     }
+    // tini ignores SIGTTIN and SIGTTOU (to hand the terminal over) and so
+    // never forwards them.
+    o.rewrites.insert(libc::SIGTTIN, 0);
+    o.rewrites.insert(libc::SIGTTOU, 0);
     // tini's verbosity 1 (its default) shows warnings, as drainit's 0 does.
     o.verbosity = u8::try_from(verbosity.clamp(1, 255) - 1).unwrap_or(0);
     match drain_from_env(flavor) {
@@ -550,7 +583,7 @@ fn dumb_init_options(argv: &[OsString], o: &mut Options) -> Result<usize, Invoca
     Ok(pos)
 }
 
-pub fn parse_dumb_init(argv: Vec<OsString>) -> Invocation {
+fn dumb_init(argv: Vec<OsString>) -> Invocation {
     let flavor = Flavor::DumbInit;
     let mut o = base(flavor, Mode::Group, 0, DrainOptions::default());
     let pos = match dumb_init_options(&argv, &mut o) {
@@ -626,7 +659,7 @@ mod tests {
 
     #[test]
     fn tini_flags() {
-        let o = opts(parse_tini(argv(&[
+        let o = opts(tini(argv(&[
             "tini",
             "-g",
             "-e",
@@ -647,10 +680,10 @@ mod tests {
 
     #[test]
     fn tini_permutes_like_glibc_getopt() {
-        let o = opts(parse_tini(argv(&["tini", "sleep", "-g", "5", "--", "-x"])));
+        let o = opts(tini(argv(&["tini", "sleep", "-g", "5", "--", "-x"])));
         assert_eq!(o.mode, Mode::Group);
         assert_eq!(o.command, ["sleep", "5", "-x"]);
-        let (msg, code, err) = exit_of(parse_tini(argv(&["tini", "grep", "-E", "x"])));
+        let (msg, code, err) = exit_of(tini(argv(&["tini", "grep", "-E", "x"])));
         assert!(msg.starts_with("tini: invalid option -- 'E'\ntini (tini version"));
         assert_eq!((code, err), (1, true));
     }
@@ -664,16 +697,16 @@ mod tests {
             &["tini", "-p", "KILL", "true"],
             &["tini", "--version", "true"],
         ] {
-            let (_, code, to_stderr) = exit_of(parse_tini(argv(a)));
+            let (_, code, to_stderr) = exit_of(tini(argv(a)));
             assert_eq!((code, to_stderr), (1, true), "{a:?}");
         }
-        let (msg, ..) = exit_of(parse_tini(argv(&["/sbin/docker-init"])));
+        let (msg, ..) = exit_of(tini(argv(&["/sbin/docker-init"])));
         assert!(msg.starts_with("docker-init (tini version "), "{msg}");
     }
 
     #[test]
     fn tini_version_keeps_dockers_shape() {
-        let (msg, code, to_stderr) = exit_of(parse_tini(argv(&["tini", "--version"])));
+        let (msg, code, to_stderr) = exit_of(tini(argv(&["tini", "--version"])));
         assert_eq!((code, to_stderr), (0, false));
         assert!(
             msg.starts_with("tini version ") && msg.ends_with('\n'),
@@ -683,7 +716,7 @@ mod tests {
 
     #[test]
     fn dumb_init_flags() {
-        let o = opts(parse_dumb_init(argv(&[
+        let o = opts(dumb_init(argv(&[
             "dumb-init",
             "-c",
             "-r",
@@ -697,11 +730,11 @@ mod tests {
         assert_eq!(o.rewrites.apply(1), None);
         assert_eq!(o.rewrites.apply(libc::SIGTSTP), Some(libc::SIGTSTP));
         assert_eq!(o.verbosity, 2);
-        let o = opts(parse_dumb_init(argv(&["dumb-init", "app", "-c"])));
+        let o = opts(dumb_init(argv(&["dumb-init", "app", "-c"])));
         assert_eq!(o.mode, Mode::Group, "setsid mode is dumb-init's default");
         assert_eq!(o.rewrites.apply(libc::SIGTSTP), Some(libc::SIGSTOP));
         assert_eq!(o.command, ["app", "-c"]);
-        let o = opts(parse_dumb_init(argv(&[
+        let o = opts(dumb_init(argv(&[
             "dumb-init",
             "-r",
             "20:0",
@@ -729,7 +762,7 @@ mod tests {
         ] {
             assert_eq!(dumb_init_rewrite(bad), None, "{bad}");
         }
-        let (msg, code, _) = exit_of(parse_dumb_init(argv(&["dumb-init", "-r", "x", "a"])));
+        let (msg, code, _) = exit_of(dumb_init(argv(&["dumb-init", "-r", "x", "a"])));
         assert_eq!((msg.as_str(), code), (DUMB_INIT_REWRITE_USAGE, 1));
     }
 
@@ -761,7 +794,7 @@ mod tests {
                 "Usage: dumb-init [option] program [args]\nTry dumb-init --help for full usage.\n",
             ),
         ] {
-            let (msg, code, to_stderr) = exit_of(parse_dumb_init(argv(a)));
+            let (msg, code, to_stderr) = exit_of(dumb_init(argv(a)));
             assert_eq!((msg.as_str(), code, to_stderr), (want, 1, true), "{a:?}");
         }
     }

@@ -193,9 +193,16 @@ pub fn is_ignored(sig: i32) -> bool {
 /// Every signal drainit blocks and reads from its signalfd: all of them,
 /// except a fault signal that was ignored when drainit started. That one
 /// stays ignored, as under tini (which leaves fault signals unblocked): the
-/// kernel discards it, and the child inherits it ignored.
+/// kernel discards it, and the child inherits it ignored. dumb-init blocks
+/// and forwards everything, ignored or not: so does drainit under its name.
 pub fn blockable_set() -> SigSet {
     let mut set = SigSet::all();
+    let dumb_init = std::env::args_os()
+        .next()
+        .is_some_and(|a| crate::cli::Flavor::from_argv0(&a) == crate::cli::Flavor::DumbInit);
+    if dumb_init {
+        return set;
+    }
     for &sig in FAULT_SIGNALS {
         if let (Ok(s), true) = (Signal::try_from(sig), is_ignored(sig)) {
             set.remove(s);
