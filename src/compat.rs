@@ -130,7 +130,7 @@ fn drain_from_env(flavor: Flavor) -> Result<DrainOptions, Invocation> {
         .try_get_matches_from(Vec::<OsString>::new())
         .and_then(|m| DrainOptions::from_arg_matches(&m));
     parsed.map_err(|e| match crate::cli::clap_exit(e) {
-        Invocation::Exit { message, .. } => exit(message, flavor.usage_code(), true),
+        Invocation::Exit { message, .. } => exit(format!("{message}\n"), flavor.usage_code(), true),
         other => other,
     })
 }
@@ -284,7 +284,7 @@ fn tini_usage(argv: &[OsString]) -> String {
 
 /// `[FATAL tini (PID)] ...`, as tini prints its fatal errors.
 fn tini_fatal(text: &str) -> String {
-    format!("[FATAL tini ({})] {text}", std::process::id())
+    format!("[FATAL tini ({})] {text}\n", std::process::id())
 }
 
 /// tini's `-p` takes exactly the names of its table (`SIGKILL`, not `KILL`,

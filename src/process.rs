@@ -95,18 +95,21 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
         });
     };
     let sigs = child_signals(cfg, flavor);
+    // tini and drainit put the child in a process group of its own;
+    // dumb-init's -c leaves it in dumb-init's (so the child may setsid).
+    let own_group = !cfg.new_session && flavor != Flavor::DumbInit;
     let spawned = if !cfg.new_session && !cfg.tty {
         // The common container case needs nothing posix_spawn cannot do.
-        spawn_fast(program, args, &sigs)
+        spawn_fast(program, args, &sigs, own_group)
     } else {
-        spawn_forked(program, args, cfg, &sigs)
+        spawn_forked(program, args, cfg, &sigs, own_group)
     };
     let pid = match (spawned, flavor) {
         (Ok(pid), _) => pid,
         (Err(e), Flavor::Drainit) => return Err(spawn_error(program, &e)),
         (Err(e), _) => report_in_child(&anchor_exec_error(flavor, program, &e))?,
     };
-    if !cfg.new_session {
+    if own_group {
         // The child did this too; doing it here as well closes the race
         // where a signal to the group arrives before the child ran.
         // EACCES after exec is expected and harmless.
@@ -208,6 +211,7 @@ fn spawn_forked(
     args: &[OsString],
     cfg: &SpawnConfig,
     sigs: &ChildSignals,
+    own_group: bool,
 ) -> io::Result<i32> {
     let mut cmd = Command::new(program);
     cmd.args(args);
@@ -219,7 +223,9 @@ fn spawn_forked(
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe syscalls; it allocates nothing.
     unsafe {
-        cmd.pre_exec(move || prepare_child(new_session, tty, &mask, &defaults, &ignored));
+        cmd.pre_exec(move || {
+            prepare_child(new_session, own_group, tty, &mask, &defaults, &ignored)
+        });
     }
     let child = cmd.spawn()?;
     let pid = child.id() as i32;
@@ -235,7 +241,12 @@ extern "C" {
 /// posix_spawnp with vfork semantics (no page-table copy): the child gets
 /// its own process group, the mask and dispositions of `sigs`. Used when
 /// there is no terminal to hand over.
-fn spawn_fast(program: &OsString, args: &[OsString], sigs: &ChildSignals) -> io::Result<i32> {
+fn spawn_fast(
+    program: &OsString,
+    args: &[OsString],
+    sigs: &ChildSignals,
+    own_group: bool,
+) -> io::Result<i32> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     let cstr = |s: &OsString| CString::new(s.as_bytes());
@@ -270,9 +281,10 @@ fn spawn_fast(program: &OsString, args: &[OsString], sigs: &ChildSignals) -> io:
         libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
         libc::posix_spawnattr_setsigmask(&mut attr, sigs.mask.as_ref());
         libc::posix_spawnattr_setpgroup(&mut attr, 0);
-        let flags = libc::POSIX_SPAWN_SETSIGMASK
-            | libc::POSIX_SPAWN_SETSIGDEF
-            | libc::POSIX_SPAWN_SETPGROUP;
+        let mut flags = libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
+        if own_group {
+            flags |= libc::POSIX_SPAWN_SETPGROUP;
+        }
         libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short);
         let rc = libc::posix_spawnp(
             &mut pid,
@@ -331,6 +343,7 @@ fn internal_signal_ignored(sig: i32) -> bool {
 /// and reset SIGPIPE: what follows sets what `sigs` says).
 fn prepare_child(
     new_session: bool,
+    own_group: bool,
     tty: bool,
     mask: &SigSet,
     defaults: &[i32],
@@ -348,7 +361,7 @@ fn prepare_child(
                 // when another session owns it.
                 libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0);
             }
-        } else {
+        } else if own_group {
             if libc::setpgid(0, 0) < 0 {
                 return Err(io::Error::last_os_error());
             }

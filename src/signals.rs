@@ -200,15 +200,32 @@ pub fn blockable_set() -> SigSet {
     let dumb_init = std::env::args_os()
         .next()
         .is_some_and(|a| crate::cli::Flavor::from_argv0(&a) == crate::cli::Flavor::DumbInit);
-    if dumb_init {
-        return set;
-    }
-    for &sig in FAULT_SIGNALS {
-        if let (Ok(s), true) = (Signal::try_from(sig), is_ignored(sig)) {
-            set.remove(s);
+    if !dumb_init {
+        for &sig in FAULT_SIGNALS {
+            if let (Ok(s), true) = (Signal::try_from(sig), is_ignored(sig)) {
+                set.remove(s);
+            }
         }
     }
-    set
+    with_signal_34(set)
+}
+
+/// musl keeps signal 34 for itself (SIGRTMIN is 35 there) and leaves it out
+/// of a full set; glibc's tini-static blocks and forwards it as SIGRTMIN.
+/// musl needs it only for `__synccall` (setuid, setrlimit and the like),
+/// which drainit never calls, so the musl build blocks and forwards it too.
+/// Its bit is set directly: musl's sigaddset refuses it.
+fn with_signal_34(set: SigSet) -> SigSet {
+    if rt_min() <= 34 {
+        return set;
+    }
+    let mut raw: libc::sigset_t = *set.as_ref();
+    // SAFETY: sigset_t on Linux starts with an array of unsigned longs
+    // (bit N-1 of the first word for signal N).
+    let words = unsafe { &mut *(&mut raw as *mut libc::sigset_t).cast::<[libc::c_ulong; 1]>() };
+    words[0] |= 1 << (34 - 1);
+    // SAFETY: `raw` is an initialised sigset_t.
+    unsafe { SigSet::from_sigset_t_unchecked(raw) }
 }
 
 /// Blocks every signal drainit reads (see `blockable_set`) for the calling
