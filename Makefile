@@ -3,7 +3,7 @@ SHELL := /bin/bash
 MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 
-.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz clean
+.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz clean compat
 
 all: build
 
@@ -52,3 +52,9 @@ fuzz:
 
 clean:
 	cargo clean
+
+# The differential harness alone: every scenario under tini, tini-static and
+# dumb-init and under drainit by the same name (glibc and musl builds); prints
+# the scenario count, the improvements and the pending differences.
+compat: deps static
+	DRAINIT_STATIC_DIR=$(STATIC_DIR) cargo test --release --test compat -- --nocapture
