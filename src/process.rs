@@ -104,6 +104,10 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     } else {
         spawn_forked(program, args, cfg, &sigs, own_group)
     };
+    // musl's posix_spawn restores a mask it read through pthread_sigmask,
+    // which leaves out musl's own signals 32-34: block 34 again (see
+    // signals::blockable_set). Blocking what is blocked changes nothing else.
+    let _ = signals::block_all();
     let pid = match (spawned, flavor) {
         (Ok(pid), _) => pid,
         (Err(e), Flavor::Drainit) => return Err(spawn_error(program, &e)),

@@ -244,6 +244,20 @@ impl Scenario {
     }
 }
 
+/// Environment variables of a table row.
+type Env = &'static [(&'static str, &'static str)];
+/// (anchor, mode name, init options, environment).
+type ModeRow = (Anchor, &'static str, &'static [&'static str], Env);
+/// (what, init options, environment, probe flags).
+type TiniRow = (
+    &'static str,
+    &'static [&'static str],
+    Env,
+    &'static [&'static str],
+);
+/// (what, init options, environment, steps).
+type DumbInitRow = (&'static str, &'static [&'static str], Env, Vec<Step>);
+
 /// Signals under test: 1-31 but KILL, STOP and CHLD, and real-time ones.
 fn test_signals() -> Vec<i32> {
     (1..=31)
@@ -254,7 +268,7 @@ fn test_signals() -> Vec<i32> {
 
 fn scenarios() -> Vec<Scenario> {
     let mut all = Vec::new();
-    let modes: &[(Anchor, &str, &[&str], &[(&str, &str)])] = &[
+    let modes: &[ModeRow] = &[
         (Anchor::Tini, "default", &["-s"], &[]),
         (Anchor::Tini, "-g", &["-s", "-g"], &[]),
         (Anchor::TiniStatic, "default", &["-s"], &[]),
@@ -448,7 +462,7 @@ fn command_line_scenarios() -> Vec<Scenario> {
         }
     }
     // tini's options and variables.
-    let tini_cases: &[(&str, &[&str], &[(&str, &str)], &[&str])] = &[
+    let tini_cases: &[TiniRow] = &[
         ("-e 3", &["-s", "-e", "3"], &[], &exit3),
         ("-e3", &["-s", "-e3"], &[], &exit3),
         ("-e 4 (not the code)", &["-s", "-e", "4"], &[], &exit3),
@@ -567,7 +581,7 @@ fn command_line_scenarios() -> Vec<Scenario> {
             .cmd(&["sh", "-c", "exit 7"]),
     );
     // dumb-init's options and variables.
-    let di_cases: &[(&str, &[&str], &[(&str, &str)], Vec<Step>)] = &[
+    let di_cases: &[DumbInitRow] = &[
         ("-r 15:10", &["-r", "15:10"], &[], vec![Step::Signal(15)]),
         (
             "-r 15:0",
