@@ -84,14 +84,6 @@ const PENDING: &[(&str, &str)] = &[
         "dumb-init's terminal hand-off in setsid mode: TIOCNOTTY before the fork (the child takes the terminal with TIOCSCTTY), the SIGHUP and SIGCONT it causes ignored once",
     ),
     (
-        "open-musl-34",
-        "NOT YET FIXED (compat's own): the musl build is killed by signal 34, which tini-static forwards (musl reserves it; setting its bit in the blocked set did not take)",
-    ),
-    (
-        "open-pty-intr",
-        "NOT YET EXPLAINED (compat's own): dumb-init -c on a pty, the first Ctrl-C reaches the child once under drainit, twice under dumb-init (the init's forwarded copy)",
-    ),
-    (
         "tini-exit",
         "tini when the child exits: exit at once, leftovers are left to the kernel (PID 1) or to whoever reaps them",
     ),
@@ -399,7 +391,7 @@ fn command_line_scenarios() -> Vec<Scenario> {
     let mut all = Vec::new();
     let tini = Anchor::Tini;
     let di = Anchor::DumbInit;
-    let exit3 = ["-x", "3"];
+    const EXIT3: &[&str] = &["-x", "3"];
     let usage: &[(&str, Anchor, &[&str])] = &[
         ("--version", tini, &["--version"]),
         ("--version with more", tini, &["--version", "x"]),
@@ -463,77 +455,77 @@ fn command_line_scenarios() -> Vec<Scenario> {
     }
     // tini's options and variables.
     let tini_cases: &[TiniRow] = &[
-        ("-e 3", &["-s", "-e", "3"], &[], &exit3),
-        ("-e3", &["-s", "-e3"], &[], &exit3),
-        ("-e 4 (not the code)", &["-s", "-e", "4"], &[], &exit3),
-        ("-e 256", &["-s", "-e", "256"], &[], &exit3),
-        ("-e x", &["-s", "-e", "x"], &[], &exit3),
-        ("-e empty", &["-s", "-e", ""], &[], &exit3),
-        ("-p SIGKILL", &["-s", "-p", "SIGKILL"], &[], &exit3),
-        ("-p KILL", &["-s", "-p", "KILL"], &[], &exit3),
-        ("-p 9", &["-s", "-p", "9"], &[], &exit3),
-        ("-p empty", &["-s", "-p", ""], &[], &exit3),
-        ("-s", &["-s"], &[], &exit3),
-        ("no -s", &[], &[], &exit3),
-        ("TINI_SUBREAPER", &[], &[("TINI_SUBREAPER", "1")], &exit3),
+        ("-e 3", &["-s", "-e", "3"], &[], EXIT3),
+        ("-e3", &["-s", "-e3"], &[], EXIT3),
+        ("-e 4 (not the code)", &["-s", "-e", "4"], &[], EXIT3),
+        ("-e 256", &["-s", "-e", "256"], &[], EXIT3),
+        ("-e x", &["-s", "-e", "x"], &[], EXIT3),
+        ("-e empty", &["-s", "-e", ""], &[], EXIT3),
+        ("-p SIGKILL", &["-s", "-p", "SIGKILL"], &[], EXIT3),
+        ("-p KILL", &["-s", "-p", "KILL"], &[], EXIT3),
+        ("-p 9", &["-s", "-p", "9"], &[], EXIT3),
+        ("-p empty", &["-s", "-p", ""], &[], EXIT3),
+        ("-s", &["-s"], &[], EXIT3),
+        ("no -s", &[], &[], EXIT3),
+        ("TINI_SUBREAPER", &[], &[("TINI_SUBREAPER", "1")], EXIT3),
         (
             "TINI_SUBREAPER empty",
             &[],
             &[("TINI_SUBREAPER", "")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_VERBOSITY=0",
             &["-s"],
             &[("TINI_VERBOSITY", "0")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_VERBOSITY=0 no -s",
             &[],
             &[("TINI_VERBOSITY", "0")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_VERBOSITY=1",
             &["-s"],
             &[("TINI_VERBOSITY", "1")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_VERBOSITY=2",
             &["-s"],
             &[("TINI_VERBOSITY", "2")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_VERBOSITY=3",
             &["-s"],
             &[("TINI_VERBOSITY", "3")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_VERBOSITY=x",
             &["-s"],
             &[("TINI_VERBOSITY", "x")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_VERBOSITY empty",
             &["-s"],
             &[("TINI_VERBOSITY", "")],
-            &exit3,
+            EXIT3,
         ),
-        ("-v", &["-s", "-v"], &[], &exit3),
-        ("-vv", &["-s", "-vv"], &[], &exit3),
-        ("-vvv", &["-s", "-vvv"], &[], &exit3),
+        ("-v", &["-s", "-v"], &[], EXIT3),
+        ("-vv", &["-s", "-vv"], &[], EXIT3),
+        ("-vvv", &["-s", "-vvv"], &[], EXIT3),
         (
             "-vvv TINI_VERBOSITY=1",
             &["-s", "-vvv"],
             &[("TINI_VERBOSITY", "1")],
-            &exit3,
+            EXIT3,
         ),
-        ("-w", &["-s", "-w"], &[], &exit3),
+        ("-w", &["-s", "-w"], &[], EXIT3),
         (
             "-w orphan",
             &["-s", "-w"],
@@ -544,13 +536,13 @@ fn command_line_scenarios() -> Vec<Scenario> {
             "TINI_KILL_PROCESS_GROUP",
             &["-s"],
             &[("TINI_KILL_PROCESS_GROUP", "1")],
-            &exit3,
+            EXIT3,
         ),
         (
             "TINI_KILL_PROCESS_GROUP empty",
             &["-s"],
             &[("TINI_KILL_PROCESS_GROUP", "")],
-            &exit3,
+            EXIT3,
         ),
         ("options after the command", &[], &[], &["-x", "3"]),
         ("-- then options", &["-s", "--"], &[], &["-x", "3"]),
@@ -1539,11 +1531,7 @@ fn judge(s: &Scenario, bins: &Bins, tally: &Mutex<Tally>, thread: usize) {
         let text = format!("{name}\n    {}", d.join("\n    "));
         if let Some(id) = improvement(s, &anchor, &ours, &d) {
             *t.improved.entry(id).or_default() += 1;
-        } else if let Some(id) = (build == "musl"
-            && s.steps.iter().any(|st| matches!(st, Step::Signal(34))))
-        .then_some("open-musl-34")
-        .or_else(|| pending(s, &d))
-        {
+        } else if let Some(id) = pending(s, &d) {
             t.pending.push(format!("[{id}] {text}"));
         } else {
             t.failures.push(text);
@@ -1696,12 +1684,12 @@ fn a_terminal_behaves_the_same() {
             let name = format!("{} {args:?} keys {keys}", anchor.name());
             if a == b {
                 same += 1;
-            } else if anchor == Anchor::DumbInit {
+            } else if anchor == Anchor::DumbInit && (args.is_empty() || keys.starts_with("susp")) {
                 pend += 1;
-                let id = match (args.is_empty(), keys.starts_with("susp")) {
-                    (true, _) => "dumb-init-tty",
-                    (false, true) => "dumb-init-stop",
-                    (false, false) => "open-pty-intr",
+                let id = if args.is_empty() {
+                    "dumb-init-tty"
+                } else {
+                    "dumb-init-stop"
                 };
                 eprintln!("PENDING [{id}] pty {name}\n      anchor:  {a}\n      drainit: {b}");
             } else {
