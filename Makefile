@@ -4,7 +4,7 @@ SHELL := /bin/bash
 MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 
-.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz faults clean
+.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz faults compat engines clean
 
 all: build
 
@@ -65,3 +65,9 @@ engines: deps static
 # The whole syscall fault-injection matrix (strace); `make test` runs a sample.
 faults: deps static
 	bash scripts/faults.sh
+
+# The differential harness alone: every scenario under tini, tini-static and
+# dumb-init and under drainit by the same name (glibc and musl builds); prints
+# the scenario count, the improvements and the pending differences.
+compat: deps static
+	DRAINIT_STATIC_DIR=$(STATIC_DIR) cargo test --release --test compat -- --nocapture

@@ -75,7 +75,6 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
     }
     let tty = process::stdin_is_tty();
     let reset_to_default = process::ignore_tty_signals(tty);
-    signals::install_fault_forwarding();
     // Everything that can fail on bad input fails here, before the child starts.
     let ready_file = o
         .drain
@@ -123,7 +122,6 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
             }
         };
         tracing::debug!("started {:?} as pid {child}", o.command);
-        signals::set_fault_target(if o.mode == Mode::Group { -child } else { child });
         // Pin no mount point of the container.
         let _ = std::env::set_current_dir("/");
         runtime::Runtime::new(

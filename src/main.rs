@@ -30,7 +30,12 @@ fn main() {
             to_stderr,
         } => {
             if to_stderr {
-                eprintln!("{}", message.trim_end());
+                // As given: the anchors' usage texts end in a blank line.
+                if message.ends_with('\n') {
+                    eprint!("{message}");
+                } else {
+                    eprintln!("{message}");
+                }
             } else {
                 print!("{message}");
                 let _ = std::io::stdout().flush();

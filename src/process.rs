@@ -10,6 +10,8 @@ use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use crate::cli::Flavor;
+use crate::signals;
 use crate::supervisor::ChildStatus;
 
 /// Exit codes for a command that cannot be started (tini's convention).
@@ -35,22 +37,175 @@ pub struct SpawnError {
     pub message: String,
 }
 
-/// Starts the main child and returns its pid once it has exec'd.
-pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
-    let (program, args) = cfg.argv.split_first().expect("clap requires a command");
-    let pid = if !cfg.new_session && !cfg.tty {
-        // The common container case needs nothing posix_spawn cannot do.
-        spawn_fast(program, args, &cfg.original_mask, &cfg.reset_to_default)?
+/// What the child starts with, decided by the flavor: drainit and tini
+/// give back exactly the mask and dispositions drainit was started with;
+/// dumb-init resets signals 1-31 to their defaults and unblocks everything
+/// (it installs a handler for each and unblocks all in its child).
+struct ChildSignals {
+    mask: SigSet,
+    /// Set to SIG_DFL in the child.
+    defaults: Vec<i32>,
+    /// Set to SIG_IGN in the child (it was ignored when drainit started).
+    ignored: Vec<i32>,
+}
+
+/// glibc's and musl's internal signals (32-34 at most): posix_spawn sets
+/// them to SIG_IGN in the child unless they are in the default set.
+const INTERNAL_SIGNALS: [i32; 3] = [32, 33, 34];
+
+fn child_signals(cfg: &SpawnConfig, flavor: Flavor) -> ChildSignals {
+    if flavor == Flavor::DumbInit {
+        let defaults = (1..=31)
+            .filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP)
+            .collect();
+        return ChildSignals {
+            mask: SigSet::empty(),
+            defaults,
+            ignored: Vec::new(),
+        };
+    }
+    let mut defaults = cfg.reset_to_default.clone();
+    let mut ignored = Vec::new();
+    // Rust's start-up ignores SIGPIPE and main() resets it: give back the
+    // disposition drainit really started with.
+    if signals::sigpipe_was_ignored() {
+        ignored.push(libc::SIGPIPE);
     } else {
-        spawn_forked(program, args, cfg)?
+        defaults.push(libc::SIGPIPE);
+    }
+    ChildSignals {
+        mask: cfg.original_mask,
+        defaults,
+        ignored,
+    }
+}
+
+/// Starts the main child and returns its pid once it has exec'd. Under the
+/// tini and dumb-init names a command that cannot run is reported as they
+/// report it: their forked child prints the line and exits with their code,
+/// so drainit exits with it too (`-e` applies, as under tini).
+pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
+    let flavor = std::env::args_os()
+        .next()
+        .map_or(Flavor::Drainit, |a| Flavor::from_argv0(&a));
+    let Some((program, args)) = cfg.argv.split_first() else {
+        return Err(SpawnError {
+            code: EXIT_NOT_FOUND,
+            message: "no command given".into(),
+        });
     };
-    if !cfg.new_session {
+    let sigs = child_signals(cfg, flavor);
+    // tini and drainit put the child in a process group of its own;
+    // dumb-init's -c leaves it in dumb-init's (so the child may setsid).
+    let own_group = !cfg.new_session && flavor != Flavor::DumbInit;
+    let spawned = if !cfg.new_session && !cfg.tty {
+        // The common container case needs nothing posix_spawn cannot do.
+        spawn_fast(program, args, &sigs, own_group)
+    } else {
+        spawn_forked(program, args, cfg, &sigs, own_group)
+    };
+    // musl's posix_spawn restores a mask it read through pthread_sigmask,
+    // which leaves out musl's own signals 32-34: block 34 again (see
+    // signals::blockable_set). Blocking what is blocked changes nothing else.
+    let _ = signals::block_all();
+    let pid = match (spawned, flavor) {
+        (Ok(pid), _) => pid,
+        (Err(e), Flavor::Drainit) => return Err(spawn_error(program, &e)),
+        (Err(e), _) => report_in_child(&anchor_exec_error(flavor, program, &e))?,
+    };
+    if own_group {
         // The child did this too; doing it here as well closes the race
         // where a signal to the group arrives before the child ran.
         // EACCES after exec is expected and harmless.
+        // SAFETY: setpgid takes plain integers.
         unsafe { libc::setpgid(pid, pid) };
     }
     Ok(pid)
+}
+
+/// The line an anchor's child prints when exec fails, split around the pid
+/// tini puts in it, and the anchor's exit code.
+struct AnchorError {
+    before_pid: String,
+    after_pid: String,
+    code: i32,
+}
+
+fn anchor_exec_error(flavor: Flavor, program: &OsString, e: &io::Error) -> AnchorError {
+    let name = program.to_string_lossy();
+    let reason = strerror(e);
+    if flavor == Flavor::DumbInit {
+        return AnchorError {
+            before_pid: format!("[dumb-init] {name}: {reason}\n"),
+            after_pid: String::new(),
+            code: 2,
+        };
+    }
+    // tini: 127 for ENOENT, 126 for EACCES, 1 for anything else.
+    let code = match e.raw_os_error() {
+        Some(libc::ENOENT) => EXIT_NOT_FOUND,
+        Some(libc::EACCES) => EXIT_NOT_EXECUTABLE,
+        _ => 1,
+    };
+    AnchorError {
+        before_pid: "[FATAL tini (".into(),
+        after_pid: format!(")] exec {name} failed: {reason}\n"),
+        code,
+    }
+}
+
+/// C's strerror text, without Rust's " (os error N)".
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// Forks a child that writes the anchor's line (with its own pid where
+/// tini puts one) and exits with the anchor's code.
+fn report_in_child(err: &AnchorError) -> Result<i32, SpawnError> {
+    // SAFETY: between fork and _exit the child only calls getpid, write
+    // and _exit (async-signal-safe) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(SpawnError {
+            code: err.code,
+            message: format!("cannot fork: {}", io::Error::last_os_error()),
+        });
+    }
+    if pid == 0 {
+        let mut digits = [0u8; 12];
+        // SAFETY: getpid has no preconditions.
+        let n = format_pid(unsafe { libc::getpid() }, &mut digits);
+        let parts: [&[u8]; 3] = [
+            err.before_pid.as_bytes(),
+            if err.after_pid.is_empty() { &[] } else { n },
+            err.after_pid.as_bytes(),
+        ];
+        for part in parts {
+            // SAFETY: writes a valid buffer to stderr.
+            unsafe { libc::write(libc::STDERR_FILENO, part.as_ptr().cast(), part.len()) };
+        }
+        // SAFETY: ends the forked child without running any destructor.
+        unsafe { libc::_exit(err.code) };
+    }
+    Ok(pid)
+}
+
+/// Decimal digits of `n` at the end of `buf`, without allocating.
+fn format_pid(mut n: i32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    &buf[at..]
 }
 
 /// fork + exec through std, for what posix_spawn cannot do: a new session
@@ -59,19 +214,24 @@ fn spawn_forked(
     program: &OsString,
     args: &[OsString],
     cfg: &SpawnConfig,
-) -> Result<i32, SpawnError> {
+    sigs: &ChildSignals,
+    own_group: bool,
+) -> io::Result<i32> {
     let mut cmd = Command::new(program);
     cmd.args(args);
     let new_session = cfg.new_session;
     let tty = cfg.tty;
-    let mask = cfg.original_mask;
-    let reset = cfg.reset_to_default.clone();
+    let mask = sigs.mask;
+    let defaults = sigs.defaults.clone();
+    let ignored = sigs.ignored.clone();
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe syscalls; it allocates nothing.
     unsafe {
-        cmd.pre_exec(move || prepare_child(new_session, tty, &mask, &reset));
+        cmd.pre_exec(move || {
+            prepare_child(new_session, own_group, tty, &mask, &defaults, &ignored)
+        });
     }
-    let child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
+    let child = cmd.spawn()?;
     let pid = child.id() as i32;
     // The std handle would only reap through waitpid(pid); we reap ourselves.
     std::mem::forget(child);
@@ -83,24 +243,18 @@ extern "C" {
 }
 
 /// posix_spawnp with vfork semantics (no page-table copy): the child gets
-/// its own process group, the original signal mask, and default actions
-/// for what drainit changed. Used when there is no terminal to hand over.
+/// its own process group, the mask and dispositions of `sigs`. Used when
+/// there is no terminal to hand over.
 fn spawn_fast(
     program: &OsString,
     args: &[OsString],
-    mask: &SigSet,
-    reset: &[i32],
-) -> Result<i32, SpawnError> {
+    sigs: &ChildSignals,
+    own_group: bool,
+) -> io::Result<i32> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     let cstr = |s: &OsString| CString::new(s.as_bytes());
-    let nul_error = |_| SpawnError {
-        code: EXIT_NOT_EXECUTABLE,
-        message: format!(
-            "command '{}' contains a NUL byte",
-            program.to_string_lossy()
-        ),
-    };
+    let nul_error = |_| io::Error::from_raw_os_error(libc::EINVAL);
     let file = cstr(program).map_err(nul_error)?;
     let argv_owned: Vec<CString> = std::iter::once(program)
         .chain(args)
@@ -110,6 +264,12 @@ fn spawn_fast(
     let mut argv: Vec<*mut libc::c_char> =
         argv_owned.iter().map(|a| a.as_ptr() as *mut _).collect();
     argv.push(std::ptr::null_mut());
+    for &sig in &sigs.ignored {
+        // posix_spawn cannot set SIG_IGN: the child inherits drainit's own
+        // disposition, and a blocked signal reaches the signalfd ignored or not.
+        // SAFETY: a plain disposition change of a blocked signal.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+    }
     let mut pid: libc::pid_t = 0;
     // SAFETY: every pointer outlives the call; attr is initialised before
     // use and destroyed after.
@@ -118,16 +278,17 @@ fn spawn_fast(
         libc::posix_spawnattr_init(&mut attr);
         let mut defaults: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut defaults);
-        libc::sigaddset(&mut defaults, libc::SIGPIPE);
-        for &sig in reset {
+        for &sig in &sigs.defaults {
             libc::sigaddset(&mut defaults, sig);
         }
+        add_internal_signals(&mut defaults);
         libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
-        libc::posix_spawnattr_setsigmask(&mut attr, mask.as_ref());
+        libc::posix_spawnattr_setsigmask(&mut attr, sigs.mask.as_ref());
         libc::posix_spawnattr_setpgroup(&mut attr, 0);
-        let flags = libc::POSIX_SPAWN_SETSIGMASK
-            | libc::POSIX_SPAWN_SETSIGDEF
-            | libc::POSIX_SPAWN_SETPGROUP;
+        let mut flags = libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
+        if own_group {
+            flags |= libc::POSIX_SPAWN_SETPGROUP;
+        }
         libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short);
         let rc = libc::posix_spawnp(
             &mut pid,
@@ -141,13 +302,59 @@ fn spawn_fast(
         rc
     };
     if rc != 0 {
-        return Err(spawn_error(program, &io::Error::from_raw_os_error(rc)));
+        return Err(io::Error::from_raw_os_error(rc));
     }
     Ok(pid)
 }
 
-/// Runs in the forked child, before exec.
-fn prepare_child(new_session: bool, tty: bool, mask: &SigSet, reset: &[i32]) -> io::Result<()> {
+/// glibc's posix_spawn sets its internal signals (32 and 33) to SIG_IGN in
+/// the child, and SIG_IGN survives exec: the child would start with
+/// `SigIgn: 0x180000000`, which neither tini nor drainit's own start had.
+/// They are kept at their default when they are in the default set, which
+/// sigaddset refuses for them; so their bits are set directly (the kernel's
+/// layout: bit N-1 of the first word for signal N, on 64-bit Linux).
+/// Unless drainit itself was started with one ignored.
+fn add_internal_signals(set: &mut libc::sigset_t) {
+    // SAFETY: sigset_t on Linux starts with an array of unsigned longs.
+    let words = unsafe { &mut *(set as *mut libc::sigset_t).cast::<[libc::c_ulong; 1]>() };
+    for sig in INTERNAL_SIGNALS {
+        if !internal_signal_ignored(sig) {
+            words[0] |= 1 << (sig - 1);
+        }
+    }
+}
+
+/// The real disposition of an internal signal (libc's sigaction refuses
+/// them), read with the raw system call.
+fn internal_signal_ignored(sig: i32) -> bool {
+    // The kernel's struct sigaction: handler, flags, restorer, mask.
+    let mut old = [0 as libc::c_ulong; 4];
+    // SAFETY: rt_sigaction with a null new action only writes `old`, whose
+    // size covers the kernel's struct with an 8-byte mask.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            std::ptr::null::<libc::c_void>(),
+            old.as_mut_ptr(),
+            8usize,
+        )
+    };
+    rc == 0 && old[0] == libc::SIG_IGN as libc::c_ulong
+}
+
+/// Runs in the forked child, before exec (std has already emptied the mask
+/// and reset SIGPIPE: what follows sets what `sigs` says).
+fn prepare_child(
+    new_session: bool,
+    own_group: bool,
+    tty: bool,
+    mask: &SigSet,
+    defaults: &[i32],
+    ignored: &[i32],
+) -> io::Result<()> {
+    // SAFETY: plain syscalls on this process and its stdin, between fork
+    // and exec; nothing is allocated.
     unsafe {
         if new_session {
             if libc::setsid() < 0 {
@@ -158,7 +365,7 @@ fn prepare_child(new_session: bool, tty: bool, mask: &SigSet, reset: &[i32]) -> 
                 // when another session owns it.
                 libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0);
             }
-        } else {
+        } else if own_group {
             if libc::setpgid(0, 0) < 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -168,8 +375,11 @@ fn prepare_child(new_session: bool, tty: bool, mask: &SigSet, reset: &[i32]) -> 
                 libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid());
             }
         }
-        for &sig in reset {
+        for &sig in defaults {
             libc::signal(sig, libc::SIG_DFL);
+        }
+        for &sig in ignored {
+            libc::signal(sig, libc::SIG_IGN);
         }
     }
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None)?;

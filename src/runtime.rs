@@ -165,7 +165,6 @@ impl Runtime {
                 orphans.push((r.pid, r.status));
             }
             if r.pid == self.child {
-                crate::signals::set_fault_target(0);
                 self.shared.set_live(false);
                 self.pending.push_back(Event::ChildExited(r.status));
             } else if self.parts.warn_on_reap {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -51,8 +51,11 @@ const NAMES: &[(&str, i32)] = &[
     ("SYS", libc::SIGSYS),
 ];
 
-/// Signals that report a fault in drainit itself: left unblocked so a bug
-/// crashes loudly instead of hanging PID 1.
+/// Signals the kernel raises for a fault (a bad access, a bad instruction,
+/// seccomp). drainit blocks them like every other signal: the kernel
+/// unblocks a fault signal it forces, so a real fault in drainit still kills
+/// it with a core, while the same numbers sent with kill(2) (`docker kill -s
+/// SEGV`) reach the signalfd and go through forwarding and rewrites.
 pub const FAULT_SIGNALS: &[i32] = &[
     libc::SIGSEGV,
     libc::SIGBUS,
@@ -135,6 +138,11 @@ impl Rewrites {
         self.map.insert(from, to);
     }
 
+    /// Whether `sig` has a rewrite of its own.
+    pub fn contains(&self, sig: i32) -> bool {
+        self.map.contains_key(&sig)
+    }
+
     /// The signal to forward for `sig`, or `None` when it is dropped.
     pub fn apply(&self, sig: i32) -> Option<i32> {
         match self.map.get(&sig).copied().unwrap_or(sig) {
@@ -154,19 +162,74 @@ pub fn parse_rewrite(text: &str) -> Result<(i32, i32), String> {
     Ok((from, to))
 }
 
-/// Every signal drainit blocks: all but the fault signals.
-pub fn blockable_set() -> SigSet {
-    let mut set = SigSet::all();
-    for &sig in FAULT_SIGNALS {
-        if let Ok(s) = Signal::try_from(sig) {
-            set.remove(s);
-        }
-    }
-    set
+/// The original disposition of SIGPIPE, recorded before Rust's start-up
+/// sets it to SIG_IGN (see `record_sigpipe`).
+static SIGPIPE_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
+
+/// Runs from `.init_array`, before Rust's runtime changes SIGPIPE, so the
+/// child can get back the disposition drainit was started with.
+extern "C" fn record_sigpipe() {
+    SIGPIPE_WAS_IGNORED.store(is_ignored(libc::SIGPIPE), Ordering::Relaxed);
 }
 
-/// Blocks every non-fault signal for the calling thread and returns the
-/// previous mask, which the child gets back before exec.
+#[used]
+#[link_section = ".init_array"]
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+
+/// Whether drainit was started with SIGPIPE ignored.
+pub fn sigpipe_was_ignored() -> bool {
+    SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed)
+}
+
+/// Whether `sig` is set to SIG_IGN right now.
+pub fn is_ignored(sig: i32) -> bool {
+    // SAFETY: sigaction only reads the current action into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Every signal drainit blocks and reads from its signalfd: all of them,
+/// except a fault signal that was ignored when drainit started. That one
+/// stays ignored, as under tini (which leaves fault signals unblocked): the
+/// kernel discards it, and the child inherits it ignored. dumb-init blocks
+/// and forwards everything, ignored or not: so does drainit under its name.
+pub fn blockable_set() -> SigSet {
+    let mut set = SigSet::all();
+    let dumb_init = std::env::args_os()
+        .next()
+        .is_some_and(|a| crate::cli::Flavor::from_argv0(&a) == crate::cli::Flavor::DumbInit);
+    if !dumb_init {
+        for &sig in FAULT_SIGNALS {
+            if let (Ok(s), true) = (Signal::try_from(sig), is_ignored(sig)) {
+                set.remove(s);
+            }
+        }
+    }
+    with_signal_34(set)
+}
+
+/// musl keeps signal 34 for itself (SIGRTMIN is 35 there) and leaves it out
+/// of a full set; glibc's tini-static blocks and forwards it as SIGRTMIN.
+/// musl needs it only for `__synccall` (setuid, setrlimit and the like),
+/// which drainit never calls, so the musl build blocks and forwards it too.
+/// Its bit is set directly: musl's sigaddset refuses it.
+fn with_signal_34(set: SigSet) -> SigSet {
+    if rt_min() <= 34 {
+        return set;
+    }
+    let mut raw: libc::sigset_t = *set.as_ref();
+    // SAFETY: sigset_t on Linux starts with an array of unsigned longs
+    // (bit N-1 of the first word for signal N).
+    let words = unsafe { &mut *(&mut raw as *mut libc::sigset_t).cast::<[libc::c_ulong; 1]>() };
+    words[0] |= 1 << (34 - 1);
+    // SAFETY: `raw` is an initialised sigset_t.
+    unsafe { SigSet::from_sigset_t_unchecked(raw) }
+}
+
+/// Blocks every signal drainit reads (see `blockable_set`) for the calling
+/// thread and returns the previous mask, which the child gets back.
 pub fn block_all() -> io::Result<SigSet> {
     let mut old = SigSet::empty();
     nix::sys::signal::sigprocmask(
@@ -177,45 +240,28 @@ pub fn block_all() -> io::Result<SigSet> {
     Ok(old)
 }
 
-/// Where a fault signal sent with kill(2) is forwarded: the child's pid,
-/// minus the group id in group mode, 0 once the child is gone.
-static FAULT_TARGET: AtomicI32 = AtomicI32::new(0);
-
-pub fn set_fault_target(target: i32) {
-    FAULT_TARGET.store(target, Ordering::Relaxed);
+/// A fault signal that drainit sent itself (abort(): `tkill(self,
+/// SIGABRT)`; a `kill(getpid(), ...)` from any of its threads) is drainit's
+/// own failure, never the child's business: drainit dies of it, as it
+/// would have without blocking.
+fn self_inflicted(info: &libc::signalfd_siginfo) -> bool {
+    let sig = info.ssi_signo as i32;
+    // SI_USER 0, SI_QUEUE -1, SI_TKILL -6: sent by a process; > 0 the kernel.
+    FAULT_SIGNALS.contains(&sig) && info.ssi_code <= 0 && info.ssi_pid == std::process::id()
 }
 
-/// Fault signals stay unblocked so a real fault in drainit crashes it
-/// loudly. The same numbers sent by another process (`docker kill -s SEGV`)
-/// are forwarded like any other signal, and as PID 1 they would otherwise
-/// be dropped by the kernel. Rewrites do not apply to them.
-pub fn install_fault_forwarding() {
-    for &sig in FAULT_SIGNALS {
-        // SAFETY: a plain sigaction with an async-signal-safe handler.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_fault_signal as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
+fn die_of(sig: i32) -> ! {
+    // SAFETY: resets one disposition, unblocks and raises the signal; the
+    // process ends here with the signal's default action.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+        libc::_exit(128 + sig)
     }
-}
-
-extern "C" fn on_fault_signal(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
-    // si_code <= 0 means a process sent it (SI_USER, SI_QUEUE, SI_TKILL);
-    // > 0 means the kernel raised it for a real fault.
-    let sent = unsafe { info.as_ref() }.is_some_and(|i| i.si_code <= 0);
-    if sent {
-        let target = FAULT_TARGET.load(Ordering::Relaxed);
-        if target != 0 {
-            unsafe { libc::kill(target, sig) };
-        }
-        return;
-    }
-    // A real fault: restore the default action and return, so the faulting
-    // instruction runs again and the kernel kills drainit with a core.
-    unsafe { libc::signal(sig, libc::SIG_DFL) };
 }
 
 /// Blocked signals read from a non-blocking signalfd registered with tokio.
@@ -277,8 +323,11 @@ impl SignalStream {
             }
             for info in &buf[..count] {
                 // SAFETY: the kernel wrote the first `count` entries.
-                self.queued
-                    .push_back(unsafe { info.assume_init_ref() }.ssi_signo as i32);
+                let info = unsafe { info.assume_init_ref() };
+                if self_inflicted(info) {
+                    die_of(info.ssi_signo as i32);
+                }
+                self.queued.push_back(info.ssi_signo as i32);
             }
         }
     }
