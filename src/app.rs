@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::Options;
+use crate::cli::{Flavor, Options};
 use crate::client::{Hook, Probe};
 use crate::metrics::Shared;
 use crate::readiness::file::ReadyFile;
@@ -53,6 +53,8 @@ fn supervisor_config(o: &Options) -> Config {
         pid1: std::process::id() == 1,
         trim_after: Some(memory::TRIM_AFTER),
         root: std::process::id() as i32,
+        suspend_on_tty_signals: o.flavor == Flavor::DumbInit,
+        exit_with_child: o.flavor == Flavor::DumbInit && o.mode == Mode::SingleChild,
         ..Config::default()
     }
 }

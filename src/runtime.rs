@@ -210,6 +210,9 @@ impl Runtime {
             Action::Probe => self.probe(),
             Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
             Action::Reap => self.reap(),
+            Action::SuspendSelf => {
+                tree::send(std::process::id() as i32, libc::SIGSTOP);
+            }
             Action::Trim => crate::memory::trim_startup_pages(),
             Action::Log(line) => line.emit(),
             Action::Exit(code) => return Some(code),

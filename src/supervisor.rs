@@ -68,6 +68,12 @@ pub struct Config {
     pub trim_after: Option<Duration>,
     /// drainit's own pid: the root of the tree it routes leftovers in.
     pub root: i32,
+    /// dumb-init: after passing on TSTP/TTIN/TTOU, stop drainit itself
+    /// too (a shell that backgrounds the job sees it stopped).
+    pub suspend_on_tty_signals: bool,
+    /// dumb-init -c: exit as soon as the main child does, sending nothing
+    /// to what it left behind.
+    pub exit_with_child: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +98,8 @@ impl Default for Config {
             pid1: false,
             trim_after: None,
             root: 1,
+            suspend_on_tty_signals: false,
+            exit_with_child: false,
         }
     }
 }
@@ -242,6 +250,8 @@ pub enum Action {
     },
     /// Run a reaping pass now (after a failed one).
     Reap,
+    /// Stop drainit itself (SIGSTOP to its own pid; nothing as PID 1).
+    SuspendSelf,
     Log(Line),
     Exit(i32),
 }
@@ -591,6 +601,11 @@ impl Supervisor {
             Phase::Killing => {}
             _ => self.forward(sig, out),
         }
+        if self.cfg.suspend_on_tty_signals
+            && matches!(sig, libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+        {
+            out.push(Action::SuspendSelf);
+        }
     }
 
     fn start_drain(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
@@ -710,6 +725,10 @@ impl Supervisor {
             after: self.since_drain(now),
         }));
         if self.phase == Phase::Killing {
+            return;
+        }
+        if self.cfg.exit_with_child {
+            self.on_tree_empty(now, out);
             return;
         }
         // Processes the child left behind get the stop signal and a

@@ -124,6 +124,8 @@ fn config() -> impl Strategy<Value = Config> {
                     pid1,
                     trim_after: Some(Duration::from_millis(100)),
                     root: 1,
+                    suspend_on_tty_signals: false,
+                    exit_with_child: false,
                 }
             },
         )

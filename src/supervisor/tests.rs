@@ -822,3 +822,28 @@ fn a_wrapper_that_passes_the_status_on_is_reported_as_is() {
     c.at(1000, Event::ChildExited(ChildStatus::Exited(3)));
     assert_eq!(c.at(1001, Event::TreeEmpty), vec![Action::Exit(3)]);
 }
+
+#[test]
+fn as_dumb_init_tty_stop_signals_suspend_drainit_too() {
+    let mut c = Clock::new(Config {
+        mode: Mode::SingleChild,
+        suspend_on_tty_signals: true,
+        ..Config::default()
+    });
+    for sig in [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+        let out = c.at(0, Event::Signal(sig));
+        assert_eq!(out.last(), Some(&Action::SuspendSelf), "{sig}");
+    }
+    assert!(!c.at(0, Event::Signal(libc::SIGCONT)).contains(&Action::SuspendSelf));
+}
+
+#[test]
+fn as_dumb_init_single_child_exits_with_the_child_at_once() {
+    let mut c = Clock::new(Config {
+        mode: Mode::SingleChild,
+        exit_with_child: true,
+        ..Config::default()
+    });
+    let out = c.at(5, Event::ChildExited(ChildStatus::Exited(3)));
+    assert_eq!(out, vec![Action::SetReady(false), Action::Exit(3)]);
+}
