@@ -52,3 +52,12 @@ fuzz:
 
 clean:
 	cargo clean
+
+# The recipes matrix: nginx, httpd, php-fpm, gunicorn, uvicorn, Node, Java,
+# HAProxy from Debian's packages, each behind an entrypoint script without
+# exec, under tini, dumb-init and drainit; rows merged into
+# docker/e2e/RESULTS.md. DRAINIT_BIN=PATH tests another binary;
+# RECIPES="--only nginx --inits drainit" re-runs one row.
+.PHONY: e2e-recipes
+e2e-recipes: deps static
+	bash docker/e2e/run.sh recipes $(RECIPES)
