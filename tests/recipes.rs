@@ -111,10 +111,15 @@ fn recipes_short_rolling_restart() {
                 }
                 let own = f("own_exit");
                 if f("exits").split(',').any(|c| c != own) {
-                    bad.push(format!("{what}: exit codes {}, the app's own is {own}", f("exits")));
+                    bad.push(format!(
+                        "{what}: exit codes {}, the app's own is {own}",
+                        f("exits")
+                    ));
                 }
                 if f("wrapper_done") != f("cycles") {
-                    bad.push(format!("{what}: the entrypoint script did not run to its end"));
+                    bad.push(format!(
+                        "{what}: the entrypoint script did not run to its end"
+                    ));
                 }
             }
             "tini" => {
@@ -129,7 +134,10 @@ fn recipes_short_rolling_restart() {
             _ => {}
         }
     }
-    assert_eq!(seen, 4, "expected 2 servers x (tini, drainit) rows in:\n{text}");
+    assert_eq!(
+        seen, 4,
+        "expected 2 servers x (tini, drainit) rows in:\n{text}"
+    );
     assert!(
         bad.is_empty(),
         "drainit rows short of the recipe goal (issue 12):\n{}",

@@ -79,7 +79,7 @@ SERVERS = [
            note="no handler: Node dies of TERM, no graceful stop to log"),
     Server("java", "java", "TERM", [r"java: graceful stop"], 143,
            note="shutdown hook; the JVM exits 143 after it"),
-    Server("haproxy", "haproxy", "USR1", [r"Proxy app stopped"], 0, ["--drain-signal=USR1"]),
+    Server("haproxy", "haproxy", "USR1", [r"Proxy app stopped", r"All workers exited\. Exiting\.\.\. \(0\)"], 0, ["--drain-signal=USR1"]),
 ]
 INITS = ("tini", "dumb-init", "drainit")
 
@@ -122,11 +122,19 @@ class Row:
         return LAG + QUIET + SLOW + 1.0
 
     def goal_met(self):
-        s = self.server
-        return (self.failed == 0 and self.requests > 0
-                and self.graceful == self.cycles
-                and all(c == s.own_exit for c in self.exits)
-                and all(t <= self.budget for t in self.stops))
+        return goal_met(to_json(self, ""))
+
+
+def goal_met(j):
+    """The recipe's goal for a drainit row (issue 12): 0 failed, the app's
+    own graceful stop logged by every replica, the app's own exit status
+    (known to be the app's only when the wrapper ran on and passed it),
+    every stop within lag + quiet + app drain + 1 s."""
+    return (j["failed"] == 0 and j["requests"] > 0
+            and (j["graceful"] == j["cycles"] or not j["graceful_expected"])
+            and j["wrapper_done"] == j["cycles"]
+            and all(c == j["own_exit"] for c in j["exits"])
+            and all(t <= j["budget"] for t in j["stops"]))
 
 
 # --- images -----------------------------------------------------------------
@@ -248,7 +256,9 @@ class Rollout:
             for s in self.slots:
                 self.start(s)
             # k8s-like: no health checks; the harness disables and enables.
-            lb = e2e.HAProxy(self.logdir, self.slots, "k8s", None)
+            lbdir = os.path.join(self.logdir, f"haproxy-{r.server.name}-{r.init}")
+            os.makedirs(lbdir, exist_ok=True)
+            lb = e2e.HAProxy(lbdir, self.slots, "k8s", None)
             for s in self.slots:
                 self.wait_ready(s, lb)
             base = f"http://127.0.0.1:{lb.port}"
@@ -309,7 +319,6 @@ def to_json(r, binary):
             "budget": r.budget, "exits": r.exits, "own_exit": r.server.own_exit,
             "graceful": r.graceful, "graceful_expected": bool(r.server.graceful),
             "wrapper_done": r.wrapper_done, "errors": r.errors,
-            "goal_met": r.goal_met() if r.init == "drainit" else None,
             "binary": binary if r.init == "drainit" else "",
             "date": time.strftime("%Y-%m-%d")}
 
@@ -326,8 +335,8 @@ def render(rows):
             init = f"drainit `{j['flags']}`"
         graceful = f"{j['graceful']}/{j['cycles']}" if j["graceful_expected"] else "n/a"
         goal = ""
-        if j["goal_met"] is not None:
-            goal = "**met**" if j["goal_met"] else "**not met**"
+        if j["init"] == "drainit":
+            goal = "**met**" if goal_met(j) else "**not met**"
         stop = max(j["stops"]) if j["stops"] else 0
         lines.append(
             f"| {j['server']} ({j['stopsignal']}) | {init} | {j['requests']} "
@@ -361,11 +370,14 @@ Measured {', '.join(dates)}; drainit binary: {'; '.join(binaries) or '-'}.
   line(s) (nginx "gracefully shutting down", httpd "caught SIGWINCH, shutting
   down gracefully", php-fpm "Finishing", gunicorn "Handling signal: term" +
   "Shutting down: Master", uvicorn "Finished server process", the Node and
-  Java apps' own lines, HAProxy "Proxy app stopped").
+  Java apps' own lines, HAProxy "Proxy app stopped" + "All workers
+  exited. Exiting... (0)").
 - wrapper finished: replicas whose entrypoint script ran its last line
   (`entrypoint: APP exited with N`), i.e. the wrapper was not killed.
-- goal (drainit rows): 0 failed, graceful stop logged by every replica, every
-  exit code the app's own, every stop within lag + quiet + app drain + 1 s
+- goal (drainit rows): 0 failed, graceful stop logged by every replica, the
+  wrapper finished and every exit code the app's own (the code is the app's
+  only when the wrapper ran on and passed it: a shell killed by TERM also
+  exits 143), every stop within lag + quiet + app drain + 1 s
   = {LAG + QUIET + SLOW + 1:g} s.
 - Re-run: `DRAINIT_BIN=path make e2e-recipes` (all), or
   `python3 docker/e2e/recipes.py full --only nginx --inits drainit` (one row;
@@ -462,13 +474,16 @@ def main():
             log(f"    {row.requests} requests, {row.failed} failed ({row.slow_failed} slow), "
                 f"rollout {row.rollout:.1f} s, stops {j['stops']}, exits {row.exits}, "
                 f"graceful {row.graceful}/{row.cycles}, wrapper {row.wrapper_done}/{row.cycles}"
-                f"{', goal met' if j['goal_met'] else ''} {row.errors or ''}")
+                f"{', goal met' if goal_met(j) else ''} {row.errors or ''}")
             results.append(j)
+            if mode == "full":
+                # Row by row: an interrupted matrix keeps what it measured.
+                write_results([j], binary)
     finally:
         e2e.cleanup()
     log(f"{len(results)} rows in {(time.monotonic() - started) / 60:.1f} min; logs in {logdir}")
     if mode == "full":
-        print(write_results(results, binary))
+        print(write_results([], binary))
     else:
         md = f"# Recipes, short run\n\n{notes(results)}\n{render(results)}\n"
         path = os.path.join(ROOT, "target", "e2e-recipes-short.md")
