@@ -22,6 +22,7 @@ Load: two `hey` clients through HAProxy, short GET / and GET /slow (1.5 s of
 the app's own work), so requests are in flight when the stop signal lands.
 """
 
+import calendar
 import hashlib
 import json
 import os
@@ -181,6 +182,13 @@ def build_image(directory, base):
 
 # --- one row: three replicas, the rollout -----------------------------------
 
+def finished_at(stamp):
+    """Seconds since the epoch from Docker's RFC 3339 time (nanoseconds, Z)."""
+    day, _, frac = stamp.rstrip("Z").partition(".")
+    whole = calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S"))
+    return whole + float("0." + (frac or "0"))
+
+
 @dataclass
 class Slot:
     index: int
@@ -222,7 +230,7 @@ class Rollout:
 
     def replace(self, slot, lb):
         r = self.row
-        t0 = time.monotonic()
+        t0 = time.time()
         stopper = threading.Thread(target=sh, args=("docker", "stop", "-t",
                                                     str(stop_timeout(r.init)), slot.name),
                                    kwargs={"timeout": 120})
@@ -230,8 +238,12 @@ class Rollout:
         time.sleep(LAG)
         lb.command(f"disable server be/s{slot.index}")
         stopper.join()
-        r.stops.append(time.monotonic() - t0)
-        r.exits.append(int(sh("docker", "inspect", "-f", "{{.State.ExitCode}}", slot.name)))
+        code, finished = sh("docker", "inspect", "-f", "{{.State.ExitCode}} {{.State.FinishedAt}}",
+                            slot.name).split()
+        # The engine's exit time, not `docker stop` returning: tearing a
+        # container down takes the loaded engine seconds more.
+        r.stops.append(finished_at(finished) - t0)
+        r.exits.append(int(code))
         self.judge_logs(slot)
         sh("docker", "rm", "-f", slot.name, check=False)
         self.start(slot)
@@ -316,7 +328,7 @@ def to_json(r, binary):
             "cycles": r.cycles, "requests": r.requests, "failed": r.failed,
             "slow_requests": r.slow_requests, "slow_failed": r.slow_failed,
             "rollout": round(r.rollout, 2), "stops": [round(t, 2) for t in r.stops],
-            "budget": r.budget, "exits": r.exits, "own_exit": r.server.own_exit,
+            "stop_clock": "engine", "budget": r.budget, "exits": r.exits, "own_exit": r.server.own_exit,
             "graceful": r.graceful, "graceful_expected": bool(r.server.graceful),
             "wrapper_done": r.wrapper_done, "errors": r.errors,
             "binary": binary if r.init == "drainit" else "",
@@ -337,11 +349,13 @@ def render(rows):
         goal = ""
         if j["init"] == "drainit":
             goal = "**met**" if goal_met(j) else "**not met**"
-        stop = max(j["stops"]) if j["stops"] else 0
+        stop = f"{max(j['stops']) if j['stops'] else 0:.1f} s"
+        if j.get("stop_clock") != "engine":
+            stop += " †"
         lines.append(
             f"| {j['server']} ({j['stopsignal']}) | {init} | {j['requests']} "
             f"({j['slow_requests']}) | {j['failed']} ({j['slow_failed']}) | {j['rollout']:.1f} s "
-            f"| {stop:.1f} s | {' '.join(map(str, j['exits']))} (app's own: {j['own_exit']}) "
+            f"| {stop} | {' '.join(map(str, j['exits']))} (app's own: {j['own_exit']}) "
             f"| {graceful} | {j['wrapper_done']}/{j['cycles']} | {goal} |")
     return "\n".join(lines)
 
@@ -364,8 +378,10 @@ Measured {', '.join(dates)}; drainit binary: {'; '.join(binaries) or '-'}.
 
 - failed: non-2xx answers and connection errors seen by hey (slow: of `/slow`).
 - rollout: the first `docker stop` to the last successor taking traffic
-  (includes the successors' start-up); stop, max: the longest `docker stop`
-  (stop signal to the container's exit).
+  (includes the successors' start-up); stop, max: the longest time from
+  `docker stop` to the container's exit (the engine's FinishedAt; in rows
+  marked † it is until `docker stop` returned, which adds the loaded
+  engine's teardown, up to 4 s here).
 - graceful stop logged: replicas whose log has the app's own graceful-stop
   line(s) (nginx "gracefully shutting down", httpd "caught SIGWINCH, shutting
   down gracefully", php-fpm "Finishing", gunicorn "Handling signal: term" +
