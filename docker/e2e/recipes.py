@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -122,8 +123,6 @@ class Row:
     def budget(self):
         return LAG + QUIET + SLOW + 1.0
 
-    def goal_met(self):
-        return goal_met(to_json(self, ""))
 
 
 def goal_met(j):
@@ -286,7 +285,7 @@ class Rollout:
             time.sleep(2)  # the last successor takes traffic
             outs = []
             for c in clients:
-                c.send_signal(2)
+                c.send_signal(signal.SIGINT)
             for c in clients:
                 out, _ = c.communicate(timeout=60)
                 outs.append(out)
@@ -462,9 +461,8 @@ def main():
     if not os.access(drainit_bin, os.X_OK):
         sys.exit(f"recipes.py: {drainit_bin} is not executable: run `make static` or set "
                  "DRAINIT_BIN")
-    for sig in ("SIGTERM", "SIGINT"):
-        import signal as signals
-        signals.signal(getattr(signals, sig), e2e.on_signal)
+    signal.signal(signal.SIGTERM, e2e.on_signal)
+    signal.signal(signal.SIGINT, e2e.on_signal)
     e2e.ensure_tools()
     t_base = time.monotonic()
     base = base_image()
