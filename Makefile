@@ -3,7 +3,7 @@ SHELL := /bin/bash
 MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 
-.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz clean
+.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz faults clean
 
 all: build
 
@@ -52,6 +52,16 @@ fuzz:
 
 clean:
 	cargo clean
+
+# drainit as the --init of a second dockerd and of Podman, each in state of
+# its own (tests/engines.rs, scripts/engines/); also part of `make test`.
+.PHONY: engines
+engines: deps static
+	DRAINIT_STATIC_DIR=$(CURDIR)/$(STATIC_DIR) cargo test --release --test engines -- --nocapture
+
+# The whole syscall fault-injection matrix (strace); `make test` runs a sample.
+faults: deps static
+	bash scripts/faults.sh
 
 # The recipes matrix: nginx, httpd, php-fpm, gunicorn, uvicorn, Node, Java,
 # HAProxy from Debian's packages, each behind an entrypoint script without

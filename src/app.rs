@@ -2,10 +2,12 @@
 //! spawn the child, drive the supervisor until it says exit.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::cli::Options;
+use crate::metrics::Shared;
 use crate::readiness::file::ReadyFile;
-use crate::readiness::Shared;
+use crate::readiness::probe::{Hook, Probe};
 use crate::supervisor::{Config, Mode, Quiet, Supervisor};
 use crate::{logging, memory, process, readiness, runtime, signals, traffic};
 
@@ -13,6 +15,24 @@ use crate::{logging, memory, process, readiness, runtime, signals, traffic};
 pub fn fail(code: i32, message: &str) -> ! {
     eprintln!("{message}");
     std::process::exit(code);
+}
+
+/// The gate, the hook and the traffic watcher, all made before the drain
+/// can start (nothing is created at drain time).
+fn runtime_parts(o: &Options) -> Result<runtime::Parts, String> {
+    let d = &o.drain;
+    let timeout = d
+        .ready_interval
+        .clamp(Duration::from_millis(100), Duration::from_secs(2));
+    Ok(runtime::Parts {
+        ready_file: None,
+        hook: d.drain_url.as_deref().map(Hook::prepare).transpose()?,
+        gate: d.gate().map(|g| Probe::prepare(&g, timeout)).transpose()?,
+        traffic: d
+            .drain_quiet
+            .map(|_| traffic::TrafficWatcher::new(d.drain_ports.clone())),
+        warn_on_reap: o.warn_on_reap,
+    })
 }
 
 fn supervisor_config(o: &Options) -> Config {
@@ -24,11 +44,15 @@ fn supervisor_config(o: &Options) -> Config {
         grace: d.grace,
         rewrites: o.rewrites.clone(),
         remap_exit: o.remap_exit.clone(),
-        gated: d.gate().is_some(),
+        gate_every: d.gate().map(|_| d.ready_interval),
         quiet: d.drain_quiet.map(|period| Quiet {
             period,
             min: d.drain_min.unwrap_or(period),
         }),
+        hook: d.drain_url.is_some(),
+        pid1: std::process::id() == 1,
+        trim_after: Some(memory::TRIM_AFTER),
+        root: std::process::id() as i32,
         ..Config::default()
     }
 }
@@ -83,6 +107,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
                 fail(usage, &format!("drainit: --http: {e}"));
             }
         }
+        let parts = runtime_parts(&o).unwrap_or_else(|e| fail(usage, &format!("drainit: {e}")));
         let spawn_cfg = process::SpawnConfig {
             argv: o.command.clone(),
             new_session: o.mode == Mode::Group,
@@ -101,28 +126,16 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
         signals::set_fault_target(if o.mode == Mode::Group { -child } else { child });
         // Pin no mount point of the container.
         let _ = std::env::set_current_dir("/");
-        let probes = o.drain.gate().map(|gate| {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            readiness::probe::spawn_gate(gate, o.drain.ready_interval, tx);
-            rx
-        });
-        let traffic = o
-            .drain
-            .drain_quiet
-            .map(|_| traffic::TrafficWatcher::new(o.drain.drain_ports.clone()));
-        runtime::Runtime {
-            sup: Supervisor::new(supervisor_config(&o)),
+        runtime::Runtime::new(
+            Supervisor::new(supervisor_config(&o)),
             signals,
             child,
             shared,
-            ready_file,
-            probes,
-            drain_url: o.drain.drain_url.clone(),
-            traffic,
-            warn_on_reap: o.warn_on_reap,
-            no_children: false,
-            trim_at: Some(std::time::Instant::now() + memory::TRIM_AFTER),
-        }
+            runtime::Parts {
+                ready_file,
+                ..parts
+            },
+        )
         .run()
         .await
     });
@@ -130,5 +143,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
     // tears the runtime and the heap down faster than their destructors
     // would, one munmap at a time. drainit never writes to stdout here, and
     // its logs on stderr are unbuffered.
+    // SAFETY: _exit ends the process; nothing runs after it that could see
+    // half-torn state.
     unsafe { libc::_exit(code) }
 }

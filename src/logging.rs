@@ -110,7 +110,32 @@ impl Subscriber for Logger {
 #[derive(Default)]
 struct Fields {
     message: String,
-    others: Vec<(&'static str, String)>,
+    others: Vec<(&'static str, Value)>,
+}
+
+/// A field as JSON should see it: a string, or a number/bool as is.
+enum Value {
+    Str(String),
+    Raw(String),
+}
+
+impl Value {
+    fn text(&self) -> &str {
+        match self {
+            Value::Str(s) | Value::Raw(s) => s,
+        }
+    }
+}
+
+impl Fields {
+    /// Timeline lines carry an `event` field: their message says it all.
+    fn is_timeline(&self) -> bool {
+        self.others.iter().any(|(name, _)| *name == "event")
+    }
+
+    fn push(&mut self, field: &Field, value: Value) {
+        self.others.push((field.name(), value));
+    }
 }
 
 impl Visit for Fields {
@@ -118,15 +143,36 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message.push_str(value);
         } else {
-            self.others.push((field.name(), format!("{value:?}")));
+            self.push(field, Value::Str(value.to_string()));
         }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        let v = if value.is_finite() {
+            Value::Raw(format!("{value}"))
+        } else {
+            Value::Str(format!("{value}"))
+        };
+        self.push(field, v);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field, Value::Raw(value.to_string()));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field, Value::Raw(value.to_string()));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field, Value::Raw(value.to_string()));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
-            self.others.push((field.name(), format!("{value:?}")));
+            self.push(field, Value::Str(format!("{value:?}")));
         }
     }
 }
@@ -138,8 +184,10 @@ fn text_line(elapsed: f64, level: Level, fields: &Fields) -> String {
         level.as_str(),
         fields.message
     );
-    for (name, value) in &fields.others {
-        let _ = write!(line, " {name}={value}");
+    if !fields.is_timeline() {
+        for (name, value) in &fields.others {
+            let _ = write!(line, " {name}={}", value.text());
+        }
     }
     line.push('\n');
     line
@@ -157,7 +205,10 @@ fn json_line(now: SystemTime, level: Level, fields: &Fields) -> String {
         line.push(',');
         json_string(&mut line, name);
         line.push(':');
-        json_string(&mut line, value);
+        match value {
+            Value::Str(v) => json_string(&mut line, v),
+            Value::Raw(v) => line.push_str(v),
+        }
     }
     line.push_str("}}\n");
     line
@@ -219,7 +270,7 @@ mod tests {
     fn fields(message: &str) -> Fields {
         Fields {
             message: message.into(),
-            others: vec![("port", "8080".into())],
+            others: vec![("port", Value::Raw("8080".into()))],
         }
     }
 
@@ -239,7 +290,7 @@ mod tests {
         assert_eq!(
             json_line(t, Level::WARN, &fields("say \"hi\"\n\\ \u{1}")),
             "{\"timestamp\":\"2026-11-23T05:47:56.123456Z\",\"level\":\"WARN\",\
-             \"fields\":{\"message\":\"say \\\"hi\\\"\\n\\\\ \\u0001\",\"port\":\"8080\"}}\n"
+             \"fields\":{\"message\":\"say \\\"hi\\\"\\n\\\\ \\u0001\",\"port\":8080}}\n"
         );
     }
 

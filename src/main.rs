@@ -9,7 +9,7 @@ use drainit::cli::{self, Invocation};
 use drainit::{check, explain, signals};
 
 fn main() {
-    let first_ppid = unsafe { libc::getppid() };
+    let first_ppid = std::os::unix::process::parent_id() as i32;
     // First thing, before any thread exists: every signal from now on is
     // queued for the signalfd, none is lost before the child runs.
     let original_mask = match signals::block_all() {
@@ -18,6 +18,7 @@ fn main() {
     };
     // Rust ignores SIGPIPE at start-up; an ignored signal never reaches the
     // signalfd, and drainit forwards every catchable signal.
+    // SAFETY: SIG_DFL installs no handler, and no other thread exists yet.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let code = match cli::parse(std::env::args_os().collect()) {
         Invocation::Run(opts) => app::run(*opts, original_mask, first_ppid),
@@ -39,5 +40,3 @@ fn main() {
     };
     std::process::exit(code);
 }
-
-

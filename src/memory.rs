@@ -60,6 +60,8 @@ fn stack_start() -> Option<usize> {
     usize::from_str_radix(line.split('-').next()?, 16).ok()
 }
 
+/// # Safety
+/// Called by `dl_iterate_phdr` only, with `data` the `Vec` passed to it.
 unsafe extern "C" fn collect_clean(
     info: *mut libc::dl_phdr_info,
     _size: usize,

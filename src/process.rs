@@ -209,11 +209,19 @@ pub struct ReapPass {
     pub reaped: Vec<Reaped>,
     /// No children at all remain (ECHILD).
     pub none_left: bool,
+    /// waitpid failed (EINTR over and over, or another error): the pass
+    /// may have left zombies behind and must be tried again later.
+    pub failed: bool,
 }
+
+/// EINTR retries within one pass before it is left to a later one, so a
+/// waitpid that keeps failing cannot spin the loop.
+const EINTR_RETRIES: u32 = 3;
 
 /// Reaps every exited child without blocking, until none is ready.
 pub fn reap_all() -> ReapPass {
     let mut pass = ReapPass::default();
+    let mut interrupted = 0;
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(pid, code)) => pass.reaped.push(Reaped {
@@ -226,13 +234,14 @@ pub fn reap_all() -> ReapPass {
             }),
             Ok(WaitStatus::StillAlive) => return pass,
             Ok(_) => continue,
-            Err(Errno::EINTR) => continue,
+            Err(Errno::EINTR) if interrupted < EINTR_RETRIES => interrupted += 1,
             Err(Errno::ECHILD) => {
                 pass.none_left = true;
                 return pass;
             }
             Err(e) => {
-                tracing::error!("waitpid failed: {e}");
+                tracing::error!("waitpid failed ({e}): reaping again shortly");
+                pass.failed = true;
                 return pass;
             }
         }

@@ -1,199 +1,343 @@
 //! The runtime shell around the supervisor: a tokio current-thread loop
-//! that turns the signalfd, waitpid, timers and probes into events, and
-//! carries out the supervisor's actions with syscalls.
+//! that turns the signalfd, waitpid, probe results and the supervisor's
+//! own deadline into events, and carries out the supervisor's actions with
+//! syscalls. It decides nothing: who gets a signal, when to look, probe or
+//! kill, and what to log all come from the supervisor.
 //!
 //! While nothing happens it sleeps in epoll with no timer armed: a sleeping
 //! child costs zero wakeups.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+use crate::metrics::Shared;
 use crate::process;
 use crate::readiness::file::ReadyFile;
-use crate::readiness::{probe, Shared};
-use crate::signals::{self, SignalStream};
-use crate::supervisor::{Action, Event, Supervisor, Target};
+use crate::readiness::probe::{Hook, Probe};
+use crate::signals::SignalStream;
+use crate::supervisor::{Action, Event, Kill, Purpose, Supervisor, Target};
+use crate::timeline::Line;
 use crate::traffic::TrafficWatcher;
 use crate::tree;
 
-/// How long one SIGKILL sweep of the tree may chase forking processes.
-const KILL_SWEEP: std::time::Duration = std::time::Duration::from_millis(200);
+/// What the runtime drives besides the supervisor; all of it is created
+/// before the child starts, so a drain creates no thread, process or
+/// descriptor of its own.
+#[derive(Default)]
+pub struct Parts {
+    pub ready_file: Option<ReadyFile>,
+    pub hook: Option<Hook>,
+    pub gate: Option<Probe>,
+    pub traffic: Option<TrafficWatcher>,
+    /// Log reaped orphans at warning level (tini's -w).
+    pub warn_on_reap: bool,
+}
 
 pub struct Runtime {
-    pub sup: Supervisor,
-    pub signals: SignalStream,
-    pub child: i32,
-    pub shared: Arc<Shared>,
-    pub ready_file: Option<ReadyFile>,
-    pub probes: Option<UnboundedReceiver<bool>>,
-    pub drain_url: Option<String>,
-    pub traffic: Option<TrafficWatcher>,
-    pub warn_on_reap: bool,
+    sup: Supervisor,
+    signals: SignalStream,
+    child: i32,
+    shared: Arc<Shared>,
+    parts: Parts,
+    probe_tx: UnboundedSender<bool>,
+    probe_rx: UnboundedReceiver<bool>,
+    /// Events produced while handling others (reaps, look results).
+    pending: VecDeque<Event>,
     /// The last reaping pass found no children at all.
-    pub no_children: bool,
-    /// When to give back the start-up pages (see memory.rs).
-    pub trim_at: Option<Instant>,
+    no_children: bool,
+    /// Consecutive failed reads of the signalfd.
+    signal_errors: u32,
 }
 
 impl Runtime {
+    pub fn new(
+        sup: Supervisor,
+        signals: SignalStream,
+        child: i32,
+        shared: Arc<Shared>,
+        parts: Parts,
+    ) -> Self {
+        let (probe_tx, probe_rx) = unbounded_channel();
+        Self {
+            sup,
+            signals,
+            child,
+            shared,
+            parts,
+            probe_tx,
+            probe_rx,
+            pending: VecDeque::new(),
+            no_children: false,
+            signal_errors: 0,
+        }
+    }
+
     /// Runs until the supervisor says exit; returns the exit code.
     pub async fn run(mut self) -> i32 {
         self.shared.set_live(true);
-        self.dispatch(Event::Started);
+        self.pending.push_back(Event::Started { pid: self.child });
         loop {
-            if let Some(code) = self.sup.exit_code() {
-                self.cleanup();
-                return code;
+            while let Some(event) = self.pending.pop_front() {
+                if let Some(code) = self.dispatch(event) {
+                    self.cleanup();
+                    return code;
+                }
             }
             let event = self.next_event().await;
-            match event {
-                Some(Event::Signal(libc::SIGCHLD)) => self.reap(),
-                Some(event) => self.dispatch(event),
-                None => {}
-            }
+            self.pending.push_back(event);
         }
     }
 
-    async fn next_event(&mut self) -> Option<Event> {
+    async fn next_event(&mut self) -> Event {
         let deadline = self.sup.next_deadline().map(tokio::time::Instant::from_std);
-        let watching = self.sup.watching_traffic();
-        let trim_at = self.trim_at.map(tokio::time::Instant::from_std);
         tokio::select! {
-            // Once, shortly after start: a command that is over by then
-            // (`drainit -- true`) never pays for it.
-            _ = sleep_opt(trim_at) => {
-                self.trim_at = None;
-                crate::memory::trim_startup_pages();
-                None
-            },
+            // Signals first: a probe result or a due timer never delays a
+            // forwarded signal.
+            biased;
             sig = self.signals.recv() => match sig {
-                Ok(sig) => Some(Event::Signal(sig)),
-                Err(e) => {
-                    tracing::error!("reading signals failed: {e}");
-                    None
+                Ok(sig) => {
+                    self.signal_errors = 0;
+                    Event::Signal(sig)
                 }
+                Err(e) => self.signal_read_failed(e).await,
             },
-            Some(ok) = recv_opt(&mut self.probes) => Some(Event::Probe(ok)),
-            _ = sleep_opt(deadline) => Some(Event::Tick),
-            n = look_opt(&mut self.traffic, watching) => Some(Event::Traffic { new_connections: n }),
+            Some(ok) = self.probe_rx.recv() => Event::Probe(ok),
+            _ = sleep_opt(deadline) => Event::Tick,
         }
     }
 
-    fn dispatch(&mut self, event: Event) {
+    /// A failed signalfd read: log it, reap in case a SIGCHLD was in it,
+    /// and back off a little if it keeps failing, so a broken descriptor
+    /// cannot spin the loop.
+    async fn signal_read_failed(&mut self, e: std::io::Error) -> Event {
+        self.signal_errors += 1;
+        if self.signal_errors == 1 {
+            tracing::error!("reading signals failed ({e}): retrying");
+        } else if self.signal_errors > 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Event::Signal(libc::SIGCHLD)
+    }
+
+    /// Hands one event to the supervisor and carries out its actions;
+    /// returns the exit code once it says exit.
+    fn dispatch(&mut self, event: Event) -> Option<i32> {
         if let Event::Signal(sig) = event {
             *self.shared.metrics().received.entry(sig).or_default() += 1;
+            if sig == libc::SIGCHLD {
+                self.reap();
+                return None;
+            }
         }
         let now = Instant::now();
         let actions = self.sup.handle(event, now);
-        self.shared.metrics().phase = self.sup.phase().name();
-        for action in actions {
-            self.apply(action, now);
+        {
+            let mut m = self.shared.metrics();
+            m.phase = self.sup.phase().name();
+            m.drain = *self.sup.stats();
         }
+        let mut exit = None;
+        for action in actions {
+            if let Some(code) = self.apply(action) {
+                exit = Some(code);
+            }
+        }
+        exit
     }
 
-    /// Reaps everything that exited; recognises the main child in the loop.
+    /// Reaps everything that exited; recognises the main child in the loop
+    /// and queues what the supervisor must hear.
     fn reap(&mut self) {
         let pass = process::reap_all();
         self.no_children = pass.none_left;
+        if pass.failed {
+            self.pending.push_back(Event::ReapFailed);
+        }
         // One lock for the whole pass: a burst can be tens of thousands.
         self.shared.metrics().reaped += pass.reaped.len() as u64;
+        let report = self.sup.wants_reaps();
+        let mut orphans = Vec::new();
         for r in &pass.reaped {
+            if report && r.pid != self.child {
+                orphans.push((r.pid, r.status));
+            }
             if r.pid == self.child {
-                signals::set_fault_target(0);
+                crate::signals::set_fault_target(0);
                 self.shared.set_live(false);
-                let after = self.drain_elapsed();
-                self.shared.metrics().child_exited_after = after;
-                self.dispatch(Event::ChildExited(r.status));
-            } else if self.warn_on_reap {
+                self.pending.push_back(Event::ChildExited(r.status));
+            } else if self.parts.warn_on_reap {
                 tracing::warn!("reaped orphan {} ({:?})", r.pid, r.status);
             } else {
                 tracing::trace!("reaped orphan {} ({:?})", r.pid, r.status);
             }
         }
+        if !orphans.is_empty() {
+            // Before the main child's exit and TreeEmpty: the status to
+            // report may be one of these.
+            let at = self
+                .pending
+                .len()
+                .saturating_sub(usize::from(pass.reaped.iter().any(|r| r.pid == self.child)));
+            self.pending.insert(at, Event::OrphansReaped(orphans));
+        }
         if pass.none_left {
-            self.dispatch(Event::TreeEmpty);
-        } else if self.sup.phase() == crate::supervisor::Phase::Killing && std::process::id() != 1 {
-            // Something is still alive after the SIGKILL: a process that
-            // forked after the sweep. Sweep again on every exit we see.
-            let n = tree::kill_tree(std::process::id() as i32, self.child, KILL_SWEEP);
-            self.shared.metrics().killed += n as u64;
+            self.pending.push_back(Event::TreeEmpty);
         }
     }
 
-    fn drain_elapsed(&self) -> Option<f64> {
-        let started = self.shared.metrics().drain_started?;
-        Some(started.elapsed().as_secs_f64())
-    }
-
-    fn apply(&mut self, action: Action, now: Instant) {
+    fn apply(&mut self, action: Action) -> Option<i32> {
         match action {
-            Action::Send { signal, target } => self.send(signal, target, now),
-            Action::KillAll => self.kill_all(),
+            Action::Send { signal, target } => self.send(signal, target),
+            Action::Kill { how, first } => self.kill(how, first),
             Action::SetReady(ready) => self.set_ready(ready),
-            Action::DrainStarted => self.drain_started(now),
-            Action::Exit(_) => {}
+            Action::CallHook => {
+                if let Some(hook) = &self.parts.hook {
+                    hook.fire();
+                }
+            }
+            Action::WatchTraffic => {
+                if let Some(t) = &mut self.parts.traffic {
+                    t.start(self.child);
+                }
+            }
+            Action::LookTraffic => {
+                let n = self.parts.traffic.as_mut().map_or(1, |t| t.look());
+                self.pending
+                    .push_back(Event::Traffic { new_connections: n });
+            }
+            Action::Probe => self.probe(),
+            Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
+            Action::Reap => self.reap(),
+            Action::Trim => crate::memory::trim_startup_pages(),
+            Action::Log(line) => line.emit(),
+            Action::Exit(code) => return Some(code),
         }
+        None
     }
 
-    fn send(&mut self, signal: i32, target: Target, now: Instant) {
-        let pids: Vec<i32> = match target {
-            Target::Child => vec![self.child],
-            Target::Group => vec![-self.child],
+    /// Sends to each pid; a failure other than "gone" goes back to the
+    /// supervisor, which sends again.
+    fn send_or_report(&mut self, signal: i32, pids: &[i32], target: &Target) -> usize {
+        let mut sent = 0;
+        for &pid in pids {
+            match tree::try_send(pid, signal) {
+                Ok(()) => sent += 1,
+                Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => self.pending.push_back(Event::SendFailed {
+                    signal,
+                    target: match target {
+                        Target::Pids(_) => Target::Pids(vec![pid]),
+                        t => t.clone(),
+                    },
+                    errno: e as i32,
+                }),
+            }
+        }
+        sent
+    }
+
+    fn send(&mut self, signal: i32, target: Target) {
+        let n = match &target {
+            Target::Pid(pid) => self.send_or_report(signal, &[*pid], &target),
+            Target::Pids(pids) => self.send_or_report(signal, pids, &target),
+            Target::Group(pgid) => self.send_or_report(signal, &[-pgid], &target),
             // No child at all means no descendant (we are PID 1 or a
             // subreaper): skip the /proc walk.
-            Target::Leftovers if self.no_children => Vec::new(),
-            Target::Leftovers => {
-                let mut pids = tree::descendants(std::process::id() as i32);
-                if self.sup_mode_group() {
-                    pids.push(-self.child);
+            Target::Leftovers { .. } if self.no_children => 0,
+            Target::Leftovers { group } => {
+                let mut pids = match tree::descendants(std::process::id() as i32) {
+                    Ok(pids) => pids,
+                    Err(e) => self.leftovers_unknown(e),
+                };
+                let found = pids.len();
+                pids.extend(group.map(|g| -g));
+                tree::signal_all(&pids, signal);
+                if found > 0 {
+                    Line::SentLeftovers {
+                        signal,
+                        count: found,
+                    }
+                    .emit();
                 }
-                pids
+                found
             }
         };
-        let n = tree::signal_all(&pids, signal);
-        *self.shared.metrics().forwarded.entry(signal).or_default() += 1;
-        if self.sup.phase() == crate::supervisor::Phase::Stopping {
-            let mut m = self.shared.metrics();
-            if let (Some(start), None) = (m.drain_started, m.stop_forwarded_after) {
-                m.stop_forwarded_after = Some(now.saturating_duration_since(start).as_secs_f64());
-                if let Some(a) = self.sup.adaptive() {
-                    m.drain_quiet_seen = Some(a.quiet_for.as_secs_f64());
-                    m.drain_saved = Some(a.saved.as_secs_f64());
-                }
+        if n > 0 {
+            *self.shared.metrics().forwarded.entry(signal).or_default() += 1;
+        }
+    }
+
+    /// /proc cannot say who is left (no descriptor, no memory): as PID 1
+    /// every other process of the namespace is ours, so -1 reaches them;
+    /// otherwise the main child's group, where a wrapper's children live.
+    fn leftovers_unknown(&self, e: std::io::Error) -> Vec<i32> {
+        let fallback = if self.sup_pid1() { -1 } else { -self.child };
+        tracing::warn!(
+            "cannot read /proc to find the remaining processes ({e}): signalling {}",
+            if fallback == -1 {
+                "every process of the namespace"
+            } else {
+                "the child's process group"
             }
-        }
-        if target == Target::Leftovers && !pids.is_empty() {
-            tracing::info!(
-                target: "drainit::timeline",
-                "sent {} to {n} remaining process(es)",
-                signals::name(signal)
-            );
-        }
+        );
+        vec![fallback]
     }
 
-    fn sup_mode_group(&self) -> bool {
-        self.sup.mode() == crate::supervisor::Mode::Group
+    fn sup_pid1(&self) -> bool {
+        std::process::id() == 1
     }
 
-    fn kill_all(&mut self) {
-        let me = std::process::id() as i32;
-        let mut killed = 0;
-        if me == 1 {
-            // As PID 1, kill(-1) reaches every process in the namespace at once.
-            killed += tree::descendants(me).len();
-            unsafe { libc::kill(-1, libc::SIGKILL) };
-        } else {
-            killed += tree::kill_tree(me, self.child, KILL_SWEEP);
-        }
+    fn kill(&mut self, how: Kill, first: bool) {
+        let killed = match how {
+            Kill::Namespace => {
+                let n = tree::descendants(1).map_or(0, |p| p.len());
+                tree::kill_everything();
+                n
+            }
+            Kill::Tree { main_child } => tree::kill_sweep(std::process::id() as i32, main_child),
+        };
         self.shared.metrics().killed += killed as u64;
-        tracing::warn!(target: "drainit::timeline", "SIGKILLed {killed} process(es)");
+        if first {
+            Line::Killed { count: killed }.emit();
+        } else if killed > 0 {
+            tracing::debug!("SIGKILLed {killed} more process(es)");
+        }
+    }
+
+    /// Reads what the forwarding rule needs from /proc and answers at once.
+    fn read_tree(&mut self, signal: i32, purpose: Purpose) {
+        let tree = match purpose {
+            Purpose::Forward | Purpose::Stop => crate::proctree::for_signal(&[self.child], signal),
+            Purpose::Leftovers if self.no_children => Default::default(),
+            Purpose::Leftovers => crate::proctree::for_leftovers(std::process::id() as i32, signal),
+        };
+        self.pending.push_front(Event::Tree {
+            signal,
+            purpose,
+            tree: Box::new(tree),
+            children: !self.no_children,
+        });
+    }
+
+    fn probe(&mut self) {
+        let Some(gate) = &self.parts.gate else {
+            // No gate configured: answer at once, as a failed check.
+            self.pending.push_front(Event::Probe(false));
+            return;
+        };
+        let check = gate.check();
+        let tx = self.probe_tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(check.await);
+        });
     }
 
     fn set_ready(&mut self, ready: bool) {
         self.shared.set_ready(ready);
-        if let Some(file) = &self.ready_file {
+        if let Some(file) = &self.parts.ready_file {
             if let Err(e) = file.set(ready) {
                 tracing::error!("ready file: {e}");
             }
@@ -201,27 +345,10 @@ impl Runtime {
         tracing::debug!("ready: {ready}");
     }
 
-    fn drain_started(&mut self, now: Instant) {
-        self.shared.metrics().drain_started = Some(now);
-        if let Some(url) = self.drain_url.clone() {
-            probe::spawn_drain_hook(url);
-        }
-        if let Some(t) = &mut self.traffic {
-            t.start(self.child);
-        }
-    }
-
     fn cleanup(&mut self) {
-        if let Some(file) = &self.ready_file {
+        if let Some(file) = &self.parts.ready_file {
             file.remove();
         }
-    }
-}
-
-async fn recv_opt(rx: &mut Option<UnboundedReceiver<bool>>) -> Option<bool> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
     }
 }
 
@@ -229,12 +356,5 @@ async fn sleep_opt(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-async fn look_opt(traffic: &mut Option<TrafficWatcher>, watching: bool) -> usize {
-    match traffic {
-        Some(t) if watching => t.next_look().await,
-        _ => std::future::pending().await,
     }
 }

@@ -1,7 +1,14 @@
 //! The supervisor: a pure state machine that turns events (signals, child
-//! exits, probe results, the clock) into actions (send a signal, flip
-//! readiness, exit). It makes no syscalls, so every shutdown timeline is a
-//! unit test with a fake clock: `now` is always passed in.
+//! exits, probe results, traffic looks, the clock) into actions (send a
+//! signal, flip readiness, probe, look, kill, log a line, exit). It makes no
+//! syscalls, so every shutdown timeline is a unit test with a fake clock:
+//! `now` is always passed in.
+//!
+//! It owns every timer: each one is an absolute deadline, and
+//! `next_deadline()` is the earliest of them. The runtime sleeps until that
+//! instant or the next event, whichever comes first, and recomputes it after
+//! every event: no stream of events can postpone a deadline, because none
+//! of them moves it.
 //!
 //! Phases: Starting -> Ready -> Draining -> Stopping -> Killing -> Exited.
 //! `Draining` is the drain delay (readiness off, traffic still served);
@@ -10,8 +17,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::duration::show;
-use crate::signals::{self, Rewrites};
+use crate::signals::Rewrites;
+use crate::timeline::{Line, Whom};
+use route::{Route, Tree};
 
 /// Where forwarded signals go while the main child runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +31,17 @@ pub enum Mode {
     /// Only the direct child, ever.
     SingleChild,
 }
+
+/// How often the adaptive drain looks at the app's connections.
+pub const LOOK_EVERY: Duration = Duration::from_millis(100);
+/// How often the tree is swept again while processes survive SIGKILL
+/// (descendants forking while they are killed).
+pub const RESWEEP_EVERY: Duration = Duration::from_millis(10);
+/// How soon a failed reaping pass is tried again.
+pub const REAP_RETRY: Duration = Duration::from_millis(20);
+/// How soon a signal that could not be sent is sent again, and how often.
+pub const RESEND_EVERY: Duration = Duration::from_millis(50);
+pub const RESEND_ATTEMPTS: u32 = 100;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -37,10 +56,18 @@ pub struct Config {
     pub leftover_grace: Duration,
     pub rewrites: Rewrites,
     pub remap_exit: Vec<i32>,
-    /// A readiness gate (URL or TCP probe) decides readiness.
-    pub gated: bool,
+    /// A readiness gate (URL or TCP probe), checked this often.
+    pub gate_every: Option<Duration>,
     /// Adaptive drain: forward once no new connection was seen this long.
     pub quiet: Option<Quiet>,
+    /// A drain hook (`--drain-url`) to call when the drain starts.
+    pub hook: bool,
+    /// drainit is PID 1 of its namespace: kill(-1) reaches every process.
+    pub pid1: bool,
+    /// Give back the start-up pages this long after start (memory.rs).
+    pub trim_after: Option<Duration>,
+    /// drainit's own pid: the root of the tree it routes leftovers in.
+    pub root: i32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +86,12 @@ impl Default for Config {
             leftover_grace: Duration::from_secs(5),
             rewrites: Rewrites::default(),
             remap_exit: Vec::new(),
-            gated: false,
+            gate_every: None,
             quiet: None,
+            hook: false,
+            pid1: false,
+            trim_after: None,
+            root: 1,
         }
     }
 }
@@ -76,6 +107,17 @@ pub struct Adaptive {
     pub saved: Duration,
 }
 
+/// The drain's figures, for /metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub drain_started: Option<Instant>,
+    /// From the drain signal to forwarding the stop signal.
+    pub forwarded_after: Option<Duration>,
+    /// From the drain signal to the main child's exit.
+    pub child_exited_after: Option<Duration>,
+    pub adaptive: Option<Adaptive>,
+}
+
 /// How the main child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChildStatus {
@@ -84,7 +126,7 @@ pub enum ChildStatus {
 }
 
 impl ChildStatus {
-    fn code(self) -> i32 {
+    pub fn code(self) -> i32 {
         match self {
             ChildStatus::Exited(c) => c,
             ChildStatus::Signaled(s) => 128 + s,
@@ -92,10 +134,12 @@ impl ChildStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Event {
-    /// The main child runs.
-    Started,
+    /// The main child runs, with this pid.
+    Started {
+        pid: i32,
+    },
     Signal(i32),
     /// The main child was reaped.
     ChildExited(ChildStatus),
@@ -110,28 +154,95 @@ pub enum Event {
     },
     /// The clock reached `next_deadline()`.
     Tick,
+    /// The answer to `Action::ReadTree`: the part of the process tree the
+    /// forwarding rule looks at for `signal`. `children` says whether the
+    /// last reaping pass saw any child at all (an empty snapshot with
+    /// children means /proc could not be read).
+    Tree {
+        signal: i32,
+        purpose: Purpose,
+        tree: Box<Tree>,
+        children: bool,
+    },
+    /// Processes other than the main child were reaped (only reported
+    /// while `wants_reaps()`: their statuses may be the one to report).
+    OrphansReaped(Vec<(i32, ChildStatus)>),
+    /// A reaping pass failed (waitpid errors): zombies may be left.
+    ReapFailed,
+    /// kill(2) failed for `target` with `errno` (not "no such process").
+    SendFailed {
+        signal: i32,
+        target: Target,
+        errno: i32,
+    },
 }
 
-/// Who receives a forwarded signal; the runtime resolves it to pids.
+/// Why the supervisor asked for a snapshot of the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    Child,
-    Group,
-    /// Every remaining descendant, after the main child exited.
+pub enum Purpose {
+    /// A signal forwarded while the main child runs.
+    Forward,
+    /// The stop signal, forwarded while the main child runs.
+    Stop,
+    /// A signal for what the main child left behind.
     Leftovers,
 }
 
+/// Who receives a signal; pids are decided here, the runtime only sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// This pid.
+    Pid(i32),
+    /// These pids (chosen by the forwarding rule, `route`).
+    Pids(Vec<i32>),
+    /// This process group.
+    Group(i32),
+    /// Every remaining descendant, after the main child exited, and the
+    /// main child's process group too in group mode.
+    Leftovers { group: Option<i32> },
+}
+
+/// How to SIGKILL what is left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kill {
+    /// PID 1: kill(-1) reaches every process of the namespace at once.
+    Namespace,
+    /// Not PID 1: sweep the descendants (and their own-session process
+    /// groups, and the main child's group) from /proc.
+    Tree { main_child: i32 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Send {
         signal: i32,
         target: Target,
     },
-    /// SIGKILL the whole tree.
-    KillAll,
+    /// SIGKILL everything left; `first` for the first sweep (logged).
+    Kill {
+        how: Kill,
+        first: bool,
+    },
     SetReady(bool),
-    /// The drain began: call the drain hook, start watching traffic.
-    DrainStarted,
+    /// POST the drain hook (never waited on).
+    CallHook,
+    /// Find the app's listeners and take the baseline look.
+    WatchTraffic,
+    /// Look at the connections now; answer with `Event::Traffic`.
+    LookTraffic,
+    /// Check the readiness gate; answer with `Event::Probe`.
+    Probe,
+    /// Give back the start-up pages.
+    Trim,
+    /// Read the process tree for routing `signal` (cascade mode); answer
+    /// with `Event::Tree` before any other event.
+    ReadTree {
+        signal: i32,
+        purpose: Purpose,
+    },
+    /// Run a reaping pass now (after a failed one).
+    Reap,
+    Log(Line),
     Exit(i32),
 }
 
@@ -158,19 +269,69 @@ impl Phase {
     }
 }
 
+/// Every timer, as an absolute instant. `None` is not armed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Timers {
+    trim: Option<Instant>,
+    probe: Option<Instant>,
+    forward: Option<Instant>,
+    look: Option<Instant>,
+    kill: Option<Instant>,
+    resweep: Option<Instant>,
+    reap: Option<Instant>,
+    resend: Option<Instant>,
+}
+
+impl Timers {
+    fn earliest(&self) -> Option<Instant> {
+        [
+            self.trim,
+            self.probe,
+            self.forward,
+            self.look,
+            self.kill,
+            self.resweep,
+            self.reap,
+            self.resend,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// Takes the timer if it is due at `now`.
+fn due(timer: &mut Option<Instant>, now: Instant) -> bool {
+    match *timer {
+        Some(at) if now >= at => {
+            *timer = None;
+            true
+        }
+        _ => false,
+    }
+}
+
 pub struct Supervisor {
     cfg: Config,
     phase: Phase,
     ready: bool,
     gate_ok: bool,
+    /// The main child's pid, from `Event::Started`.
+    pid: i32,
     child: Option<ChildStatus>,
     /// The signal that started the drain (before rewrites).
     stop_signal: i32,
-    drain_started: Option<Instant>,
-    forward_at: Option<Instant>,
-    kill_at: Option<Instant>,
+    timers: Timers,
+    /// When the probe in flight was started, if one is.
+    probe_started: Option<Instant>,
     last_new_connection: Option<Instant>,
-    adaptive: Option<Adaptive>,
+    /// Where the stop signal was routed while the main child ran.
+    stop_route: Option<Route>,
+    /// Statuses of reaped processes the stop route reached.
+    routed_reaped: Vec<(i32, ChildStatus)>,
+    /// Signals to send again (kill failed), with the attempts so far.
+    resends: Vec<(i32, Target, u32)>,
+    stats: Stats,
     killed: bool,
     exit_code: Option<i32>,
 }
@@ -183,13 +344,16 @@ impl Supervisor {
             phase: Phase::Starting,
             ready: false,
             gate_ok: false,
+            pid: 0,
             child: None,
             stop_signal,
-            drain_started: None,
-            forward_at: None,
-            kill_at: None,
+            timers: Timers::default(),
+            probe_started: None,
             last_new_connection: None,
-            adaptive: None,
+            stop_route: None,
+            routed_reaped: Vec::new(),
+            resends: Vec::new(),
+            stats: Stats::default(),
             killed: false,
             exit_code: None,
         }
@@ -197,10 +361,6 @@ impl Supervisor {
 
     pub fn phase(&self) -> Phase {
         self.phase
-    }
-
-    pub fn mode(&self) -> Mode {
-        self.cfg.mode
     }
 
     #[cfg(test)]
@@ -217,22 +377,28 @@ impl Supervisor {
         self.exit_code
     }
 
-    /// When the runtime must deliver `Event::Tick`; `None` means no timer.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        match self.phase {
-            Phase::Draining => self.forward_at,
-            Phase::Stopping => self.kill_at,
-            _ => None,
-        }
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
+    #[cfg(test)]
     pub fn adaptive(&self) -> Option<Adaptive> {
-        self.adaptive
+        self.stats.adaptive
     }
 
-    /// Whether the runtime should watch for new connections (adaptive drain).
-    pub fn watching_traffic(&self) -> bool {
-        self.phase == Phase::Draining && self.cfg.quiet.is_some()
+    /// Whether the runtime should report reaped orphans: only once the
+    /// stop signal passed over a wrapper, whose death by another signal
+    /// makes the app's own status the one to report (see route.rs).
+    pub fn wants_reaps(&self) -> bool {
+        self.stop_route
+            .as_ref()
+            .is_some_and(|r| !r.passed_over().is_empty())
+    }
+
+    /// When the runtime must deliver `Event::Tick`: the earliest timer.
+    /// `None` means no timer at all (an idle drainit never wakes up).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.earliest()
     }
 
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
@@ -241,38 +407,154 @@ impl Supervisor {
             return out;
         }
         match event {
-            Event::Started => self.on_started(&mut out),
+            Event::Started { pid } => self.on_started(pid, now, &mut out),
             Event::Signal(sig) => self.on_signal(sig, now, &mut out),
             Event::ChildExited(status) => self.on_child_exited(status, now, &mut out),
-            Event::TreeEmpty => self.on_tree_empty(&mut out),
-            Event::Probe(ok) => self.on_probe(ok, &mut out),
+            Event::TreeEmpty => self.on_tree_empty(now, &mut out),
+            Event::Probe(ok) => self.on_probe(ok, now, &mut out),
             Event::Traffic { new_connections } => self.on_traffic(new_connections, now, &mut out),
             Event::Tick => self.on_tick(now, &mut out),
+            Event::Tree {
+                signal,
+                purpose,
+                tree,
+                children,
+            } => self.on_tree(signal, purpose, &tree, children, &mut out),
+            Event::OrphansReaped(reaped) => self.on_orphans_reaped(reaped),
+            Event::ReapFailed => self.retry_reap(now),
+            Event::SendFailed {
+                signal,
+                target,
+                errno,
+            } => self.on_send_failed(signal, target, errno, now, &mut out),
         }
         out
     }
 
-    fn on_started(&mut self, out: &mut Vec<Action>) {
-        if !self.cfg.gated {
+    fn retry_reap(&mut self, now: Instant) {
+        if self.timers.reap.is_none() {
+            self.timers.reap = Some(now + REAP_RETRY);
+        }
+    }
+
+    /// A signal that did not go out is sent again shortly, a bounded
+    /// number of times (EAGAIN for a full real-time queue, a transient
+    /// EPERM): a stop signal must not be lost to one failed kill.
+    fn on_send_failed(
+        &mut self,
+        signal: i32,
+        target: Target,
+        errno: i32,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if self.phase == Phase::Killing {
+            return;
+        }
+        let attempts = match self
+            .resends
+            .iter()
+            .position(|(s, t, _)| *s == signal && *t == target)
+        {
+            Some(i) => self.resends.swap_remove(i).2,
+            None => 0,
+        };
+        if attempts == 0 {
+            out.push(Action::Log(Line::SendFailed {
+                signal,
+                errno,
+                retry: RESEND_EVERY,
+            }));
+        }
+        if attempts < RESEND_ATTEMPTS {
+            self.resends.push((signal, target, attempts + 1));
+            self.timers.resend.get_or_insert(now + RESEND_EVERY);
+        }
+    }
+
+    /// Routes a signal with the rule of `route.rs` over the snapshot.
+    fn on_tree(
+        &mut self,
+        signal: i32,
+        purpose: Purpose,
+        tree: &Tree,
+        children: bool,
+        out: &mut Vec<Action>,
+    ) {
+        let r = match purpose {
+            Purpose::Forward | Purpose::Stop => route::route(tree, self.pid, signal),
+            Purpose::Leftovers => {
+                let me = self.cfg.root;
+                route::leftovers(tree, me, signal, self.stop_route.as_ref())
+            }
+        };
+        let pids = r.recipients();
+        out.push(Action::Log(Line::Routed {
+            route: r.to_string(),
+        }));
+        if purpose == Purpose::Leftovers && pids.is_empty() && children && tree.is_empty() {
+            // Children exist but /proc showed none: send as before the rule.
+            out.push(Action::Send {
+                signal,
+                target: Target::Leftovers { group: None },
+            });
+            return;
+        }
+        if purpose == Purpose::Stop {
+            self.stop_route = Some(r);
+        }
+        if !pids.is_empty() {
+            out.push(Action::Send {
+                signal,
+                target: Target::Pids(pids),
+            });
+        }
+    }
+
+    fn on_orphans_reaped(&mut self, reaped: Vec<(i32, ChildStatus)>) {
+        let Some(r) = &self.stop_route else { return };
+        for (pid, status) in reaped {
+            if r.step(pid).is_some() {
+                self.routed_reaped.push((pid, status));
+            }
+        }
+    }
+
+    fn on_started(&mut self, pid: i32, now: Instant, out: &mut Vec<Action>) {
+        self.pid = pid;
+        self.timers.trim = self.cfg.trim_after.map(|d| now + d);
+        if self.cfg.gate_every.is_some() {
+            self.timers.probe = Some(now);
+        } else {
             self.gate_ok = true;
         }
         self.update_ready(out);
     }
 
-    fn on_probe(&mut self, ok: bool, out: &mut Vec<Action>) {
+    fn serving(&self) -> bool {
+        matches!(self.phase, Phase::Starting | Phase::Ready)
+    }
+
+    fn on_probe(&mut self, ok: bool, now: Instant, out: &mut Vec<Action>) {
+        let started = self.probe_started.take();
+        if !self.serving() {
+            return;
+        }
         if self.gate_ok != ok {
-            tracing::info!(
-                target: "drainit::timeline",
-                "readiness gate {}",
-                if ok { "passed" } else { "failed" }
-            );
+            out.push(Action::Log(Line::Gate { passed: ok }));
         }
         self.gate_ok = ok;
         self.update_ready(out);
+        // The next check is due one interval after this one started, and
+        // never in the past (a probe that took longer than the interval).
+        if let Some(every) = self.cfg.gate_every {
+            let next = started.map_or(now, |s| s + every);
+            self.timers.probe = Some(next.max(now));
+        }
     }
 
     fn update_ready(&mut self, out: &mut Vec<Action>) {
-        let serving = matches!(self.phase, Phase::Starting | Phase::Ready);
+        let serving = self.serving();
         let ready = serving && self.child.is_none() && self.gate_ok;
         if serving {
             self.phase = if ready { Phase::Ready } else { Phase::Starting };
@@ -287,10 +569,10 @@ impl Supervisor {
         self.cfg.drain_signals.contains(&sig)
     }
 
-    fn elapsed(&self, now: Instant) -> String {
-        self.drain_started
-            .map(|t| format!(" after {}", show(now.saturating_duration_since(t))))
-            .unwrap_or_default()
+    fn since_drain(&self, now: Instant) -> Option<Duration> {
+        self.stats
+            .drain_started
+            .map(|t| now.saturating_duration_since(t))
     }
 
     fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
@@ -300,12 +582,10 @@ impl Supervisor {
                 self.start_drain(sig, now, out)
             }
             Phase::Draining if drain || sig == libc::SIGINT => {
-                tracing::info!(
-                    target: "drainit::timeline",
-                    "received {}{}: cutting the drain delay short",
-                    signals::name(sig),
-                    self.elapsed(now)
-                );
+                out.push(Action::Log(Line::CutShort {
+                    signal: sig,
+                    after: self.since_drain(now).unwrap_or_default(),
+                }));
                 self.forward_stop(now, out);
             }
             Phase::Killing => {}
@@ -315,78 +595,102 @@ impl Supervisor {
 
     fn start_drain(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
         self.stop_signal = sig;
-        self.drain_started = Some(now);
+        self.stats.drain_started = Some(now);
         self.phase = Phase::Draining;
-        tracing::info!(
-            target: "drainit::timeline",
-            "received {}: draining (delay {}, grace {})",
-            signals::name(sig),
-            show(self.cfg.drain_delay),
-            self.cfg.grace.map(show).unwrap_or_else(|| "unset".into())
-        );
+        self.timers.probe = None;
+        out.push(Action::Log(Line::Draining {
+            signal: sig,
+            delay: self.cfg.drain_delay,
+            grace: self.cfg.grace,
+        }));
         if self.ready {
             self.ready = false;
             out.push(Action::SetReady(false));
-            tracing::info!(target: "drainit::timeline", "readiness off");
+            out.push(Action::Log(Line::ReadinessOff));
         }
-        out.push(Action::DrainStarted);
+        if self.cfg.hook {
+            out.push(Action::CallHook);
+        }
         if self.cfg.drain_delay.is_zero() {
             self.forward_stop(now, out);
-        } else {
-            self.forward_at = Some(now + self.cfg.drain_delay);
+            return;
+        }
+        self.timers.forward = Some(now + self.cfg.drain_delay);
+        if self.cfg.quiet.is_some() {
+            out.push(Action::WatchTraffic);
+            self.timers.look = Some(now + LOOK_EVERY);
         }
     }
 
     /// Sends the (rewritten) stop signal and starts the grace deadline.
     fn forward_stop(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.phase = Phase::Stopping;
-        self.forward_at = None;
-        self.kill_at = self.cfg.grace.map(|g| now + g);
+        self.timers.forward = None;
+        self.timers.look = None;
+        self.timers.kill = self.cfg.grace.map(|g| now + g);
+        self.stats.forwarded_after = self.since_drain(now);
         let sig = self.stop_signal;
         match self.cfg.rewrites.apply(sig) {
             Some(to) => {
-                let target = self.live_target();
-                tracing::info!(
-                    target: "drainit::timeline",
-                    "forwarded {} to the {}{}",
-                    signals::name(to),
-                    target_name(target),
-                    self.elapsed(now)
-                );
-                out.push(Action::Send { signal: to, target });
+                let (target, whom) = self.live_target();
+                out.push(Action::Log(Line::Forwarded {
+                    signal: to,
+                    whom,
+                    after: self.since_drain(now),
+                }));
+                out.push(self.send_live(to, target, Purpose::Stop));
             }
-            None => tracing::info!(
-                target: "drainit::timeline",
-                "stop signal {} dropped by a rewrite",
-                signals::name(sig)
-            ),
+            None => out.push(Action::Log(Line::StopDropped { signal: sig })),
         }
     }
 
     fn forward(&mut self, sig: i32, out: &mut Vec<Action>) {
         let Some(to) = self.cfg.rewrites.apply(sig) else {
-            tracing::debug!("dropped {} (rewrite)", signals::name(sig));
+            out.push(Action::Log(Line::Dropped { signal: sig }));
             return;
         };
-        let target = if self.child.is_none() {
-            self.live_target()
-        } else if self.cfg.mode == Mode::SingleChild {
-            return;
-        } else {
-            Target::Leftovers
-        };
-        tracing::debug!(
-            "forwarding {} to the {}",
-            signals::name(to),
-            target_name(target)
-        );
-        out.push(Action::Send { signal: to, target });
+        if self.child.is_none() {
+            let (target, whom) = self.live_target();
+            out.push(Action::Log(Line::Passed { signal: to, whom }));
+            out.push(self.send_live(to, target, Purpose::Forward));
+        } else if self.cfg.mode != Mode::SingleChild {
+            out.push(Action::Log(Line::Passed {
+                signal: to,
+                whom: Whom::Leftovers,
+            }));
+            out.push(self.send_leftovers(to));
+        }
     }
 
-    fn live_target(&self) -> Target {
+    fn live_target(&self) -> (Target, Whom) {
         match self.cfg.mode {
-            Mode::Group => Target::Group,
-            Mode::Cascade | Mode::SingleChild => Target::Child,
+            Mode::Group => (Target::Group(self.pid), Whom::Group),
+            Mode::Cascade | Mode::SingleChild => (Target::Pid(self.pid), Whom::Child),
+        }
+    }
+
+    /// A signal for the running main child: in cascade mode the rule
+    /// decides who gets it, from a snapshot the runtime reads first.
+    fn send_live(&self, signal: i32, target: Target, purpose: Purpose) -> Action {
+        match self.cfg.mode {
+            Mode::Cascade => Action::ReadTree { signal, purpose },
+            Mode::Group | Mode::SingleChild => Action::Send { signal, target },
+        }
+    }
+
+    /// A signal for what the main child left behind.
+    fn send_leftovers(&self, signal: i32) -> Action {
+        match self.cfg.mode {
+            Mode::Cascade => Action::ReadTree {
+                signal,
+                purpose: Purpose::Leftovers,
+            },
+            Mode::Group | Mode::SingleChild => Action::Send {
+                signal,
+                target: Target::Leftovers {
+                    group: (self.cfg.mode == Mode::Group).then_some(self.pid),
+                },
+            },
         }
     }
 
@@ -395,20 +699,16 @@ impl Supervisor {
             return;
         }
         self.child = Some(status);
+        self.stats.child_exited_after = self.since_drain(now);
         if self.ready {
             self.ready = false;
             out.push(Action::SetReady(false));
         }
-        let how = match status {
-            ChildStatus::Exited(c) => format!("exited with {c}"),
-            ChildStatus::Signaled(s) => format!("was killed by {}", signals::name(s)),
-        };
-        let level_info = self.drain_started.is_some();
-        if level_info {
-            tracing::info!(target: "drainit::timeline", "child {how}{}", self.elapsed(now));
-        } else {
-            tracing::debug!("child {how}");
-        }
+        self.timers.probe = None;
+        out.push(Action::Log(Line::ChildExited {
+            status,
+            after: self.since_drain(now),
+        }));
         if self.phase == Phase::Killing {
             return;
         }
@@ -416,34 +716,41 @@ impl Supervisor {
         // deadline; the runtime reports TreeEmpty at once if there are none.
         if self.cfg.mode != Mode::SingleChild {
             if let Some(to) = self.cfg.rewrites.apply(self.stop_signal) {
-                out.push(Action::Send {
-                    signal: to,
-                    target: Target::Leftovers,
-                });
+                out.push(self.send_leftovers(to));
             }
         }
-        let deadline = match (self.phase, self.kill_at) {
+        let deadline = match (self.phase, self.timers.kill) {
             (Phase::Stopping, Some(at)) => at,
             _ => now + self.cfg.grace.unwrap_or(self.cfg.leftover_grace),
         };
         self.phase = Phase::Stopping;
-        self.forward_at = None;
-        self.kill_at = Some(deadline);
+        self.timers.forward = None;
+        self.timers.look = None;
+        self.timers.kill = Some(deadline);
     }
 
-    fn on_tree_empty(&mut self, out: &mut Vec<Action>) {
-        let Some(status) = self.child else {
+    fn on_tree_empty(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(main) = self.child else {
+            // ECHILD with the main child never reaped cannot be true:
+            // look again shortly rather than wait for a SIGCHLD that came.
+            self.retry_reap(now);
             return;
         };
+        let status = route::reported_status(main, self.stop_route.as_ref(), &self.routed_reaped);
+        if status != main {
+            out.push(Action::Log(Line::AppStatus { status }));
+        }
         let mut code = status.code();
         if self.cfg.remap_exit.contains(&code) {
             code = 0;
         }
         self.phase = Phase::Exited;
+        self.timers = Timers::default();
         self.exit_code = Some(code);
-        if self.killed || self.drain_started.is_some() {
-            tracing::info!(target: "drainit::timeline", "exiting with {code}");
-        }
+        out.push(Action::Log(Line::Exiting {
+            code,
+            loud: self.killed || self.stats.drain_started.is_some(),
+        }));
         out.push(Action::Exit(code));
     }
 
@@ -460,7 +767,7 @@ impl Supervisor {
     /// Adaptive drain: forward early once traffic has been quiet long
     /// enough and the minimum delay has passed.
     fn check_quiet(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let (Some(q), Some(started)) = (self.cfg.quiet, self.drain_started) else {
+        let (Some(q), Some(started)) = (self.cfg.quiet, self.stats.drain_started) else {
             return;
         };
         let quiet_since = self.last_new_connection.unwrap_or(started);
@@ -468,15 +775,13 @@ impl Supervisor {
         let quiet_for = now.saturating_duration_since(quiet_since);
         if waited >= q.min && quiet_for >= q.period {
             let saved = self.cfg.drain_delay.saturating_sub(waited);
-            tracing::info!(
-                target: "drainit::timeline",
-                "traffic quiet for {}: forwarding after {}, {} before the {} maximum",
-                show(quiet_for),
-                show(waited),
-                show(saved),
-                show(self.cfg.drain_delay)
-            );
-            self.adaptive = Some(Adaptive {
+            out.push(Action::Log(Line::TrafficQuiet {
+                quiet_for,
+                waited,
+                saved,
+                max: self.cfg.drain_delay,
+            }));
+            self.stats.adaptive = Some(Adaptive {
                 waited,
                 quiet_for,
                 saved,
@@ -486,49 +791,78 @@ impl Supervisor {
     }
 
     fn on_tick(&mut self, now: Instant, out: &mut Vec<Action>) {
-        match self.phase {
-            Phase::Draining if self.forward_at.is_some_and(|at| now >= at) => {
-                if self.cfg.quiet.is_some() {
-                    let last = self.last_new_connection.or(self.drain_started);
-                    let quiet_for =
-                        last.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-                    tracing::info!(
-                        target: "drainit::timeline",
-                        "traffic never quiet for the period: forwarding at the {} maximum",
-                        show(self.cfg.drain_delay)
-                    );
-                    self.adaptive = Some(Adaptive {
-                        waited: self.cfg.drain_delay,
-                        quiet_for,
-                        saved: Duration::ZERO,
-                    });
-                }
-                self.forward_stop(now, out)
-            }
-            Phase::Draining => self.check_quiet(now, out),
-            Phase::Stopping if self.kill_at.is_some_and(|at| now >= at) => {
-                tracing::warn!(
-                    target: "drainit::timeline",
-                    "grace deadline reached{}: sending SIGKILL to what is left",
-                    self.elapsed(now)
-                );
-                self.phase = Phase::Killing;
-                self.killed = true;
-                self.kill_at = None;
-                out.push(Action::KillAll);
-            }
-            _ => {}
+        if due(&mut self.timers.trim, now) {
+            out.push(Action::Trim);
         }
+        if due(&mut self.timers.probe, now) {
+            if self.serving() && self.probe_started.is_none() {
+                self.probe_started = Some(now);
+                out.push(Action::Probe);
+            }
+        }
+        if due(&mut self.timers.forward, now) && self.phase == Phase::Draining {
+            self.forward_at_maximum(now, out);
+        }
+        if due(&mut self.timers.look, now) && self.phase == Phase::Draining {
+            // The next look stays on a fixed grid from the drain start.
+            self.timers.look = Some(now + LOOK_EVERY);
+            out.push(Action::LookTraffic);
+        }
+        if due(&mut self.timers.kill, now) && self.phase == Phase::Stopping {
+            out.push(Action::Log(Line::GraceReached {
+                after: self.since_drain(now),
+            }));
+            self.phase = Phase::Killing;
+            self.killed = true;
+            self.kill(true, now, out);
+        } else if due(&mut self.timers.resweep, now) && self.phase == Phase::Killing {
+            self.kill(false, now, out);
+        }
+        if due(&mut self.timers.reap, now) {
+            out.push(Action::Reap);
+        }
+        if due(&mut self.timers.resend, now) && self.phase != Phase::Killing {
+            for (signal, target, _) in &self.resends {
+                out.push(Action::Send {
+                    signal: *signal,
+                    target: target.clone(),
+                });
+            }
+        }
+    }
+
+    fn kill(&mut self, first: bool, now: Instant, out: &mut Vec<Action>) {
+        let how = if self.cfg.pid1 {
+            Kill::Namespace
+        } else {
+            Kill::Tree {
+                main_child: self.pid,
+            }
+        };
+        out.push(Action::Kill { how, first });
+        // Until the tree is empty: a process forked during a sweep, or a
+        // SIGKILL lost to a fault, gets another one.
+        self.timers.resweep = Some(now + RESWEEP_EVERY);
+    }
+
+    fn forward_at_maximum(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.cfg.quiet.is_some() {
+            let last = self.last_new_connection.or(self.stats.drain_started);
+            let quiet_for = last.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+            out.push(Action::Log(Line::TrafficNeverQuiet {
+                max: self.cfg.drain_delay,
+            }));
+            self.stats.adaptive = Some(Adaptive {
+                waited: self.cfg.drain_delay,
+                quiet_for,
+                saved: Duration::ZERO,
+            });
+        }
+        self.forward_stop(now, out)
     }
 }
 
-fn target_name(t: Target) -> &'static str {
-    match t {
-        Target::Child => "child",
-        Target::Group => "child's process group",
-        Target::Leftovers => "remaining processes",
-    }
-}
+pub mod route;
 
 #[cfg(test)]
 mod tests;

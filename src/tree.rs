@@ -3,19 +3,19 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::io;
 
 /// `(pid, ppid, state)` of every process visible in /proc.
-fn processes() -> Vec<(i32, i32, char)> {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|entry| {
-        let name = entry.ok()?.file_name();
-        let pid: i32 = name.to_str()?.parse().ok()?;
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        parse_stat(&stat).map(|(ppid, state)| (pid, ppid, state))
-    })
-    .collect()
+fn processes() -> io::Result<Vec<(i32, i32, char)>> {
+    let dir = fs::read_dir("/proc")?;
+    Ok(dir
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            let pid: i32 = name.to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            parse_stat(&stat).map(|(ppid, state)| (pid, ppid, state))
+        })
+        .collect())
 }
 
 /// Parses ppid and state from /proc/PID/stat. The command name may hold
@@ -36,71 +36,101 @@ fn group_and_session(pid: i32) -> Option<(i32, i32)> {
     Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
-/// SIGKILLs every descendant of `root` until a scan finds none, or up to
-/// `limit`. Returns how many kill calls hit.
+/// One SIGKILL sweep of every descendant of `root`; returns how many kill
+/// calls hit. The supervisor repeats it on a short timer until the tree is
+/// empty, so nothing here loops or blocks the event loop.
 ///
 /// A process that forks and exits in a loop ("pid hopping") can slip
-/// between a scan and its kill, so each round also kills the process
+/// between a scan and its kill, so each sweep also kills the process
 /// groups of the descendants that live in a session of their own (created
 /// by a descendant's setsid, so holding nothing but descendants) and the
 /// main child's group: a group kill reaches members forked during it.
-pub fn kill_tree(root: i32, main_child: i32, limit: std::time::Duration) -> usize {
-    let my_session = unsafe { libc::getsid(0) };
-    let started = std::time::Instant::now();
-    let mut killed = 0;
-    loop {
-        let pids = descendants(root);
-        if pids.is_empty() {
-            return killed;
+pub fn kill_sweep(root: i32, main_child: i32) -> usize {
+    let my_session = nix::unistd::getsid(None).map_or(-1, |s| s.as_raw());
+    let pids = match descendants(root) {
+        Ok(pids) => pids,
+        Err(e) => {
+            // /proc is out of reach: the main child's group is what is
+            // left to hit; the next sweep tries /proc again.
+            tracing::warn!("cannot read /proc to find what to SIGKILL ({e}): killing the child's process group");
+            return usize::from(send(-main_child, libc::SIGKILL));
         }
-        killed += signal_all(&pids, libc::SIGKILL);
-        let mut groups: Vec<i32> = pids
-            .iter()
-            .filter_map(|&p| group_and_session(p))
-            .filter(|&(pgid, sid)| pgid > 1 && (sid != my_session || pgid == main_child))
-            .map(|(pgid, _)| pgid)
-            .collect();
-        groups.sort_unstable();
-        groups.dedup();
-        for pgid in groups {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        }
-        if started.elapsed() >= limit {
-            return killed;
-        }
+    };
+    if pids.is_empty() {
+        return 0;
     }
+    let killed = signal_all(&pids, libc::SIGKILL);
+    let mut groups: Vec<i32> = pids
+        .iter()
+        .filter_map(|&p| group_and_session(p))
+        .filter(|&(pgid, sid)| pgid > 1 && (sid != my_session || pgid == main_child))
+        .map(|(pgid, _)| pgid)
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    for pgid in groups {
+        send(-pgid, libc::SIGKILL);
+    }
+    killed
+}
+
+/// As PID 1: kill(-1) reaches every process of the namespace but drainit,
+/// at once (the kernel holds off forks while it walks the task list).
+pub fn kill_everything() {
+    send(-1, libc::SIGKILL);
+}
+
+/// kill(2) for any signal number (real-time ones have no nix `Signal`).
+pub fn try_send(pid: i32, sig: i32) -> Result<(), nix::errno::Errno> {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, sig) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(nix::errno::Errno::last())
+    }
+}
+
+/// kill(2), true when the signal was sent.
+pub fn send(pid: i32, sig: i32) -> bool {
+    try_send(pid, sig).is_ok()
 }
 
 /// Every live (non-zombie) descendant of `root`, parents before children.
 ///
 /// Walks down from `root` through /proc/PID/task/TID/children, which costs
 /// a few reads for a small tree instead of one per process on the machine;
-/// falls back to a full /proc scan when the kernel lacks that file.
-pub fn descendants(root: i32) -> Vec<i32> {
+/// falls back to a full /proc scan when the kernel lacks that file. An
+/// error means /proc could not be read at all (no descriptor left, no
+/// memory): the caller must not take it for "no descendants".
+pub fn descendants(root: i32) -> io::Result<Vec<i32>> {
     match children_of(root) {
-        Some(first) => walk_children(first),
-        None => descendants_by_scan(root),
+        Ok(first) => Ok(walk_children(first)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => descendants_by_scan(root),
+        Err(e) => Err(e),
     }
 }
 
-/// The direct children of `pid`, or None when /proc cannot say.
-fn children_of(pid: i32) -> Option<Vec<i32>> {
-    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+/// The direct children of `pid`.
+fn children_of(pid: i32) -> io::Result<Vec<i32>> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task"))?;
     let mut out = Vec::new();
-    for task in tasks.flatten() {
-        let text = fs::read_to_string(task.path().join("children")).ok()?;
+    for task in tasks {
+        let text = fs::read_to_string(task?.path().join("children"))?;
         out.extend(
             text.split_whitespace()
                 .filter_map(|p| p.parse::<i32>().ok()),
         );
     }
-    Some(out)
+    Ok(out)
 }
 
 fn walk_children(first: Vec<i32>) -> Vec<i32> {
     let mut out = Vec::new();
     let mut queue = first;
     while let Some(pid) = queue.pop() {
+        // A process whose state cannot be read is counted as alive: a
+        // signal to a zombie is harmless, a signal not sent is not.
         if !is_zombie(pid) {
             out.push(pid);
         }
@@ -110,15 +140,15 @@ fn walk_children(first: Vec<i32>) -> Vec<i32> {
 }
 
 fn is_zombie(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| parse_stat(&s))
-        .is_none_or(|(_, state)| state == 'Z')
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => parse_stat(&s).is_some_and(|(_, state)| state == 'Z'),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    }
 }
 
-fn descendants_by_scan(root: i32) -> Vec<i32> {
+fn descendants_by_scan(root: i32) -> io::Result<Vec<i32>> {
     let mut children: HashMap<i32, Vec<(i32, char)>> = HashMap::new();
-    for (pid, ppid, state) in processes() {
+    for (pid, ppid, state) in processes()? {
         children.entry(ppid).or_default().push((pid, state));
     }
     let mut out = Vec::new();
@@ -131,15 +161,13 @@ fn descendants_by_scan(root: i32) -> Vec<i32> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Sends `sig` to each pid, ignoring processes that are already gone.
 /// Returns how many were signalled.
 pub fn signal_all(pids: &[i32], sig: i32) -> usize {
-    pids.iter()
-        .filter(|&&pid| unsafe { libc::kill(pid, sig) } == 0)
-        .count()
+    pids.iter().filter(|&&pid| send(pid, sig)).count()
 }
 
 #[cfg(test)]
@@ -157,8 +185,8 @@ mod tests {
     fn group_and_session_of_self() {
         let me = std::process::id() as i32;
         let (pgid, sid) = group_and_session(me).unwrap();
-        assert_eq!(pgid, unsafe { libc::getpgid(0) });
-        assert_eq!(sid, unsafe { libc::getsid(0) });
+        assert_eq!(pgid, nix::unistd::getpgrp().as_raw());
+        assert_eq!(sid, nix::unistd::getsid(None).unwrap().as_raw());
     }
 
     #[test]
@@ -170,7 +198,7 @@ mod tests {
         let me = std::process::id() as i32;
         let mut found = Vec::new();
         for _ in 0..100 {
-            found = descendants(me);
+            found = descendants(me).unwrap();
             if found.len() >= 2 {
                 break;
             }
@@ -178,7 +206,7 @@ mod tests {
         }
         assert!(found.contains(&(child.id() as i32)));
         assert!(found.len() >= 2, "sh and sleep: {found:?}");
-        let mut by_scan = descendants_by_scan(me);
+        let mut by_scan = descendants_by_scan(me).unwrap();
         let mut walked = found.clone();
         by_scan.sort();
         walked.sort();

@@ -16,13 +16,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use super::Shared;
+use crate::metrics::Shared;
 
 pub const MAX_CONNECTIONS: usize = 64;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,6 +56,7 @@ pub fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) -> std::io::R
         .spawn(move || {
             // Under CPU contention the signal loop goes first (per-thread
             // nice on Linux; failure only costs that preference).
+            // SAFETY: plain integers in, an error code out; no memory shared.
             unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
             rt.block_on(async move {
                 match TcpListener::from_std(listener) {
@@ -199,9 +200,7 @@ fn route(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
             let mut r = reply(StatusCode::OK, shared.render());
             r.headers_mut().insert(
                 CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8"
-                    .parse()
-                    .expect("static header"),
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             );
             r
         }
@@ -216,11 +215,11 @@ fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(CONNECTION, "close".parse().expect("static header"));
-    h.insert(CACHE_CONTROL, "no-store".parse().expect("static header"));
+    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         CONTENT_TYPE,
-        "text/plain; charset=utf-8".parse().expect("static header"),
+        HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
 }

@@ -3,6 +3,31 @@
 use super::*;
 
 const TERM: i32 = libc::SIGTERM;
+const PID: i32 = 42;
+const CHILD: Target = Target::Pid(PID);
+const GROUP: Target = Target::Group(PID);
+const LEFTOVERS: Target = Target::Leftovers { group: None };
+const KILL_TREE: Action = Action::Kill {
+    how: Kill::Tree { main_child: PID },
+    first: true,
+};
+
+fn no_logs(actions: Vec<Action>) -> Vec<Action> {
+    actions
+        .into_iter()
+        .filter(|a| !matches!(a, Action::Log(_)))
+        .collect()
+}
+
+fn logs(actions: &[Action]) -> Vec<Line> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect()
+}
 const KILL_DEFAULT: Duration = Duration::from_secs(5);
 
 struct Clock {
@@ -16,7 +41,7 @@ impl Clock {
             start: Instant::now(),
             sup: Supervisor::new(cfg),
         };
-        c.at(0, Event::Started);
+        c.at(0, Event::Started { pid: PID });
         c
     }
 
@@ -24,7 +49,12 @@ impl Clock {
         self.start + Duration::from_millis(ms)
     }
 
+    /// The actions for `event` at `ms`, log lines left out.
     fn at(&mut self, ms: u64, event: Event) -> Vec<Action> {
+        no_logs(self.at_all(ms, event))
+    }
+
+    fn at_all(&mut self, ms: u64, event: Event) -> Vec<Action> {
         let now = self.t(ms);
         self.sup.handle(event, now)
     }
@@ -37,7 +67,7 @@ impl Clock {
                 break;
             }
             let at = (due - self.start).as_millis() as u64;
-            for a in self.sup.handle(Event::Tick, due) {
+            for a in no_logs(self.sup.handle(Event::Tick, due)) {
                 out.push((at, a));
             }
         }
@@ -47,6 +77,32 @@ impl Clock {
 
 fn send(signal: i32, target: Target) -> Action {
     Action::Send { signal, target }
+}
+
+/// Cascade mode: the stop signal is routed from a snapshot of the tree.
+fn stop(signal: i32) -> Action {
+    Action::ReadTree {
+        signal,
+        purpose: Purpose::Stop,
+    }
+}
+
+fn fwd(signal: i32) -> Action {
+    Action::ReadTree {
+        signal,
+        purpose: Purpose::Forward,
+    }
+}
+
+fn left(signal: i32) -> Action {
+    Action::ReadTree {
+        signal,
+        purpose: Purpose::Leftovers,
+    }
+}
+
+fn is_send(a: &Action) -> bool {
+    matches!(a, Action::Send { .. } | Action::ReadTree { .. })
 }
 
 fn drain_cfg(delay_s: u64, grace_s: Option<u64>) -> Config {
@@ -60,7 +116,7 @@ fn drain_cfg(delay_s: u64, grace_s: Option<u64>) -> Config {
 #[test]
 fn ready_at_once_without_a_gate() {
     let mut sup = Supervisor::new(Config::default());
-    let out = sup.handle(Event::Started, Instant::now());
+    let out = sup.handle(Event::Started { pid: PID }, Instant::now());
     assert_eq!(out, vec![Action::SetReady(true)]);
     assert_eq!(sup.phase(), Phase::Ready);
 }
@@ -68,7 +124,7 @@ fn ready_at_once_without_a_gate() {
 #[test]
 fn gate_decides_readiness_and_follows_the_probe() {
     let mut c = Clock::new(Config {
-        gated: true,
+        gate_every: Some(Duration::from_secs(1)),
         ..Config::default()
     });
     assert!(!c.sup.is_ready());
@@ -86,14 +142,7 @@ fn gate_decides_readiness_and_follows_the_probe() {
 fn no_drain_options_forward_term_at_once_and_set_no_timer() {
     let mut c = Clock::new(Config::default());
     let out = c.at(100, Event::Signal(TERM));
-    assert_eq!(
-        out,
-        vec![
-            Action::SetReady(false),
-            Action::DrainStarted,
-            send(TERM, Target::Child)
-        ]
-    );
+    assert_eq!(out, vec![Action::SetReady(false), stop(TERM)]);
     assert_eq!(c.sup.next_deadline(), None, "grace unset: no kill timer");
 }
 
@@ -102,19 +151,19 @@ fn other_signals_are_forwarded_in_every_phase() {
     let mut c = Clock::new(drain_cfg(10, Some(5)));
     assert_eq!(
         c.at(0, Event::Signal(libc::SIGHUP)),
-        vec![send(libc::SIGHUP, Target::Child)]
+        vec![fwd(libc::SIGHUP)]
     );
     c.at(100, Event::Signal(TERM));
     assert_eq!(c.sup.phase(), Phase::Draining);
     assert_eq!(
         c.at(200, Event::Signal(libc::SIGUSR1)),
-        vec![send(libc::SIGUSR1, Target::Child)]
+        vec![fwd(libc::SIGUSR1)]
     );
     c.advance_to(10_100);
     assert_eq!(c.sup.phase(), Phase::Stopping);
     assert_eq!(
         c.at(10_200, Event::Signal(libc::SIGWINCH)),
-        vec![send(libc::SIGWINCH, Target::Child)]
+        vec![fwd(libc::SIGWINCH)]
     );
 }
 
@@ -122,13 +171,13 @@ fn other_signals_are_forwarded_in_every_phase() {
 fn drain_timeline_delay_then_forward_then_kill() {
     let mut c = Clock::new(drain_cfg(5, Some(20)));
     let out = c.at(1000, Event::Signal(TERM));
-    assert_eq!(out, vec![Action::SetReady(false), Action::DrainStarted]);
+    assert_eq!(out, vec![Action::SetReady(false)]);
     assert_eq!(c.sup.next_deadline(), Some(c.t(6000)));
     assert_eq!(c.advance_to(5999), vec![]);
-    assert_eq!(c.advance_to(6000), vec![(6000, send(TERM, Target::Child))]);
+    assert_eq!(c.advance_to(6000), vec![(6000, stop(TERM))]);
     assert_eq!(c.sup.next_deadline(), Some(c.t(26_000)));
     assert_eq!(c.advance_to(25_999), vec![]);
-    assert_eq!(c.advance_to(26_000), vec![(26_000, Action::KillAll)]);
+    assert_eq!(c.advance_to(26_000), vec![(26_000, KILL_TREE)]);
     assert_eq!(c.sup.phase(), Phase::Killing);
     c.at(
         26_001,
@@ -143,7 +192,7 @@ fn second_drain_signal_or_int_cuts_the_delay_short() {
         let mut c = Clock::new(drain_cfg(40, Some(10)));
         c.at(0, Event::Signal(TERM));
         let out = c.at(1500, Event::Signal(second));
-        assert_eq!(out, vec![send(TERM, Target::Child)], "second = {second}");
+        assert_eq!(out, vec![stop(TERM)], "second = {second}");
         assert_eq!(c.sup.next_deadline(), Some(c.t(11_500)));
     }
 }
@@ -153,7 +202,7 @@ fn int_outside_a_drain_is_just_forwarded() {
     let mut c = Clock::new(drain_cfg(40, None));
     assert_eq!(
         c.at(0, Event::Signal(libc::SIGINT)),
-        vec![send(libc::SIGINT, Target::Child)]
+        vec![fwd(libc::SIGINT)]
     );
     assert_eq!(c.sup.phase(), Phase::Ready);
 }
@@ -163,7 +212,7 @@ fn child_exiting_during_the_delay_ends_the_wait() {
     let mut c = Clock::new(drain_cfg(40, None));
     c.at(0, Event::Signal(TERM));
     let out = c.at(2000, Event::ChildExited(ChildStatus::Exited(0)));
-    assert_eq!(out, vec![send(TERM, Target::Leftovers)]);
+    assert_eq!(out, vec![left(TERM)]);
     assert_eq!(c.at(2001, Event::TreeEmpty), vec![Action::Exit(0)]);
 }
 
@@ -175,7 +224,7 @@ fn rewrites_apply_to_the_stop_signal_and_drops_hold() {
     let mut c = Clock::new(cfg);
     assert_eq!(c.at(0, Event::Signal(libc::SIGHUP)), vec![]);
     let out = c.at(10, Event::Signal(TERM));
-    assert_eq!(out.last(), Some(&send(libc::SIGQUIT, Target::Child)));
+    assert_eq!(out.last(), Some(&stop(libc::SIGQUIT)));
 }
 
 #[test]
@@ -187,24 +236,21 @@ fn custom_drain_signal_and_group_mode() {
     });
     assert_eq!(
         c.at(0, Event::Signal(TERM)),
-        vec![send(TERM, Target::Group)],
+        vec![send(TERM, GROUP)],
         "TERM is not a drain signal here: forwarded as is"
     );
     assert_eq!(c.sup.phase(), Phase::Ready);
     let out = c.at(10, Event::Signal(libc::SIGQUIT));
-    assert_eq!(out.last(), Some(&send(libc::SIGQUIT, Target::Group)));
+    assert_eq!(out.last(), Some(&send(libc::SIGQUIT, GROUP)));
 }
 
 #[test]
 fn leftovers_get_the_stop_signal_and_the_default_deadline() {
     let mut c = Clock::new(Config::default());
     let out = c.at(1000, Event::ChildExited(ChildStatus::Exited(3)));
-    assert_eq!(
-        out,
-        vec![Action::SetReady(false), send(TERM, Target::Leftovers)]
-    );
+    assert_eq!(out, vec![Action::SetReady(false), left(TERM)]);
     assert_eq!(c.sup.next_deadline(), Some(c.t(1000) + KILL_DEFAULT));
-    assert_eq!(c.advance_to(6000), vec![(6000, Action::KillAll)]);
+    assert_eq!(c.advance_to(6000), vec![(6000, KILL_TREE)]);
     assert_eq!(c.at(6001, Event::TreeEmpty), vec![Action::Exit(3)]);
 }
 
@@ -225,7 +271,7 @@ fn signals_after_the_child_exit_go_to_leftovers() {
     c.at(0, Event::ChildExited(ChildStatus::Exited(0)));
     assert_eq!(
         c.at(1, Event::Signal(libc::SIGHUP)),
-        vec![send(libc::SIGHUP, Target::Leftovers)]
+        vec![left(libc::SIGHUP)]
     );
 }
 
@@ -284,11 +330,11 @@ fn tree_empty_before_the_child_exit_is_ignored() {
 #[test]
 fn drain_signal_while_starting_still_drains() {
     let mut c = Clock::new(Config {
-        gated: true,
+        gate_every: Some(Duration::from_secs(1)),
         ..drain_cfg(5, Some(5))
     });
     let out = c.at(10, Event::Signal(TERM));
-    assert_eq!(out, vec![Action::DrainStarted]);
+    assert_eq!(out, vec![]);
     assert_eq!(
         c.at(20, Event::Probe(true)),
         vec![],
@@ -313,7 +359,7 @@ fn looks(c: &mut Clock, from: u64, to: u64, busy: impl Fn(u64) -> bool) -> Optio
     while t <= to {
         let n = usize::from(busy(t));
         let out = c.at(t, Event::Traffic { new_connections: n });
-        if out.iter().any(|a| matches!(a, Action::Send { .. })) {
+        if out.iter().any(is_send) {
             return Some(t);
         }
         t += 100;
@@ -324,8 +370,7 @@ fn looks(c: &mut Clock, from: u64, to: u64, busy: impl Fn(u64) -> bool) -> Optio
 #[test]
 fn quiet_forwards_once_no_new_connection_for_the_period() {
     let mut c = Clock::new(quiet_cfg(40, 2000, 2000));
-    c.at(0, Event::Signal(TERM));
-    assert!(c.sup.watching_traffic());
+    assert!(c.at(0, Event::Signal(TERM)).contains(&Action::WatchTraffic));
     // Traffic keeps arriving for 3 s, then stops.
     let fired = looks(&mut c, 100, 40_000, |t| t <= 3000);
     assert_eq!(fired, Some(5000));
@@ -340,10 +385,12 @@ fn quiet_never_fires_while_connections_keep_arriving() {
     let mut c = Clock::new(quiet_cfg(10, 2000, 2000));
     c.at(0, Event::Signal(TERM));
     assert_eq!(looks(&mut c, 100, 9900, |_| true), None);
-    assert_eq!(
-        c.advance_to(10_000),
-        vec![(10_000, send(TERM, Target::Child))]
-    );
+    let sends: Vec<_> = c
+        .advance_to(10_000)
+        .into_iter()
+        .filter(|(_, a)| is_send(a))
+        .collect();
+    assert_eq!(sends, vec![(10_000, stop(TERM))]);
 }
 
 #[test]
@@ -351,4 +398,428 @@ fn quiet_respects_the_lower_bound() {
     let mut c = Clock::new(quiet_cfg(40, 1000, 4000));
     c.at(0, Event::Signal(TERM));
     assert_eq!(looks(&mut c, 100, 40_000, |_| false), Some(4000));
+}
+
+/// Runs the clock from `from` to `to` ms in 1 ms steps the way the runtime
+/// does: due ticks first, then the events `feed` gives for that moment.
+/// Looks are answered with `traffic(t)` new connections, probes with a
+/// pass. Returns every action with its time.
+fn simulate(
+    c: &mut Clock,
+    from: u64,
+    to: u64,
+    mut feed: impl FnMut(u64) -> Vec<Event>,
+    traffic: impl Fn(u64) -> usize,
+) -> Vec<(u64, Action)> {
+    let mut out = Vec::new();
+    for t in from..=to {
+        let mut events = Vec::new();
+        while c.sup.next_deadline().is_some_and(|d| d <= c.t(t)) {
+            events.push(Event::Tick);
+            let acts = c.at_all(t, Event::Tick);
+            for a in &acts {
+                match a {
+                    Action::LookTraffic => events.push(Event::Traffic {
+                        new_connections: traffic(t),
+                    }),
+                    Action::Probe => events.push(Event::Probe(true)),
+                    _ => {}
+                }
+            }
+            out.extend(acts.into_iter().map(|a| (t, a)));
+            for e in events.drain(1..) {
+                out.extend(c.at_all(t, e).into_iter().map(|a| (t, a)));
+            }
+            events.clear();
+        }
+        for e in feed(t) {
+            out.extend(c.at_all(t, e).into_iter().map(|a| (t, a)));
+        }
+    }
+    out
+}
+
+fn stop_sent_at(out: &[(u64, Action)]) -> Option<u64> {
+    out.iter()
+        .find(|(_, a)| {
+            matches!(a, Action::Send { signal, .. } | Action::ReadTree { signal, .. } if *signal == TERM)
+        })
+        .map(|(t, _)| *t)
+}
+
+#[test]
+fn adaptive_drain_forwards_at_the_quiet_period_whatever_else_arrives() {
+    // The stall the issue found: a HUP every 30 ms, orphans' exits and
+    // probe results every few ms used to restart the 100 ms look forever.
+    let mut cfg = quiet_cfg(4, 500, 500);
+    cfg.gate_every = Some(Duration::from_millis(5));
+    let mut c = Clock::new(cfg);
+    simulate(&mut c, 0, 99, |_| vec![], |_| 0);
+    c.at(100, Event::Signal(TERM));
+    let out = simulate(
+        &mut c,
+        101,
+        4200,
+        |t| {
+            let mut e = Vec::new();
+            if t % 30 == 0 {
+                e.push(Event::Signal(libc::SIGHUP));
+            }
+            if t % 3 == 0 {
+                e.push(Event::Probe(true));
+            }
+            e
+        },
+        |_| 0,
+    );
+    let at = stop_sent_at(&out).expect("the stop signal was forwarded");
+    assert_eq!(
+        at, 600,
+        "forwarded at the quiet period, not the 4 s maximum"
+    );
+    let hups = out
+        .iter()
+        .filter(|(t, a)| *t < at && *a == fwd(libc::SIGHUP))
+        .count();
+    assert!(hups >= 15, "every HUP was passed on meanwhile: {hups}");
+    let lines = logs(&out.iter().map(|(_, a)| a.clone()).collect::<Vec<_>>());
+    assert!(lines.contains(&Line::TrafficQuiet {
+        quiet_for: Duration::from_millis(500),
+        waited: Duration::from_millis(500),
+        saved: Duration::from_millis(3500),
+        max: Duration::from_secs(4),
+    }));
+}
+
+#[test]
+fn adaptive_drain_waits_out_real_traffic_then_forwards() {
+    let mut c = Clock::new(quiet_cfg(4, 500, 500));
+    c.at(0, Event::Signal(TERM));
+    // New connections until 1.2 s, HUPs all along.
+    let out = simulate(
+        &mut c,
+        1,
+        4200,
+        |t| {
+            if t % 7 == 0 {
+                vec![Event::Signal(libc::SIGHUP)]
+            } else {
+                vec![]
+            }
+        },
+        |t| usize::from(t <= 1200),
+    );
+    assert_eq!(stop_sent_at(&out), Some(1700));
+}
+
+#[test]
+fn the_gate_interval_is_a_deadline_events_cannot_postpone() {
+    let mut c = Clock::new(Config {
+        gate_every: Some(Duration::from_millis(100)),
+        ..Config::default()
+    });
+    // Started armed the first probe for now.
+    let out = simulate(
+        &mut c,
+        0,
+        1000,
+        |t| {
+            if t % 2 == 0 {
+                vec![Event::Signal(libc::SIGUSR1)]
+            } else {
+                vec![]
+            }
+        },
+        |_| 0,
+    );
+    let probes: Vec<u64> = out
+        .iter()
+        .filter(|(_, a)| *a == Action::Probe)
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(probes, (0..=10).map(|i| i * 100).collect::<Vec<_>>());
+}
+
+#[test]
+fn no_probe_once_draining_and_none_while_one_is_in_flight() {
+    let mut c = Clock::new(Config {
+        gate_every: Some(Duration::from_millis(100)),
+        ..drain_cfg(5, None)
+    });
+    assert_eq!(c.advance_to(0), vec![(0, Action::Probe)]);
+    // The answer is slow: no second probe meanwhile.
+    assert_eq!(c.advance_to(350), vec![]);
+    c.at(350, Event::Probe(true));
+    assert_eq!(c.advance_to(350), vec![(350, Action::Probe)]);
+    c.at(360, Event::Probe(true));
+    c.at(400, Event::Signal(TERM));
+    let probes = c
+        .advance_to(5000)
+        .into_iter()
+        .filter(|(_, a)| *a == Action::Probe)
+        .count();
+    assert_eq!(probes, 0, "draining: the gate is no longer checked");
+}
+
+#[test]
+fn start_up_trim_fires_once() {
+    let mut c = Clock::new(Config {
+        trim_after: Some(Duration::from_millis(100)),
+        ..Config::default()
+    });
+    assert_eq!(c.sup.next_deadline(), Some(c.t(100)));
+    assert_eq!(c.advance_to(1000), vec![(100, Action::Trim)]);
+    assert_eq!(c.sup.next_deadline(), None, "idle: no timer at all");
+}
+
+#[test]
+fn killing_sweeps_again_until_the_tree_is_empty() {
+    let mut c = Clock::new(drain_cfg(0, Some(1)));
+    c.at(0, Event::Signal(TERM));
+    let out = c.advance_to(1030);
+    let resweep = Action::Kill {
+        how: Kill::Tree { main_child: PID },
+        first: false,
+    };
+    assert_eq!(
+        out,
+        vec![
+            (1000, KILL_TREE),
+            (1010, resweep.clone()),
+            (1020, resweep.clone()),
+            (1030, resweep)
+        ]
+    );
+    c.at(1031, Event::ChildExited(ChildStatus::Signaled(9)));
+    assert_eq!(c.at(1032, Event::TreeEmpty), vec![Action::Exit(137)]);
+    assert_eq!(c.sup.next_deadline(), None);
+}
+
+#[test]
+fn as_pid1_the_kill_is_one_kill_of_the_namespace() {
+    let mut c = Clock::new(Config {
+        pid1: true,
+        ..drain_cfg(0, Some(1))
+    });
+    c.at(0, Event::Signal(TERM));
+    assert_eq!(
+        c.advance_to(1000),
+        vec![(
+            1000,
+            Action::Kill {
+                how: Kill::Namespace,
+                first: true
+            }
+        )]
+    );
+}
+
+#[test]
+fn group_mode_leftovers_include_the_group() {
+    let mut c = Clock::new(Config {
+        mode: Mode::Group,
+        ..Config::default()
+    });
+    assert_eq!(
+        c.at(5, Event::ChildExited(ChildStatus::Exited(0))),
+        vec![
+            Action::SetReady(false),
+            send(TERM, Target::Leftovers { group: Some(PID) })
+        ]
+    );
+}
+
+#[test]
+fn the_timeline_is_typed_lines() {
+    let mut c = Clock::new(Config {
+        hook: true,
+        ..drain_cfg(2, Some(10))
+    });
+    let out = c.at_all(1000, Event::Signal(TERM));
+    assert_eq!(
+        logs(&out),
+        vec![
+            Line::Draining {
+                signal: TERM,
+                delay: Duration::from_secs(2),
+                grace: Some(Duration::from_secs(10))
+            },
+            Line::ReadinessOff
+        ]
+    );
+    assert!(out.contains(&Action::CallHook));
+    let tick = c.at_all(3000, Event::Tick);
+    assert_eq!(
+        logs(&tick),
+        vec![Line::Forwarded {
+            signal: TERM,
+            whom: crate::timeline::Whom::Child,
+            after: Some(Duration::from_secs(2))
+        }]
+    );
+    let exit = c.at_all(3500, Event::ChildExited(ChildStatus::Exited(0)));
+    assert_eq!(
+        logs(&exit),
+        vec![Line::ChildExited {
+            status: ChildStatus::Exited(0),
+            after: Some(Duration::from_millis(2500))
+        }]
+    );
+    assert_eq!(c.sup.stats().forwarded_after, Some(Duration::from_secs(2)));
+    assert_eq!(
+        logs(&c.at_all(3501, Event::TreeEmpty)),
+        vec![Line::Exiting {
+            code: 0,
+            loud: true
+        }]
+    );
+}
+
+// ------------------------------------------- the forwarding rule, wired in
+
+fn mask(sigs: &[i32]) -> u64 {
+    sigs.iter().fold(0, |m, &s| m | (1u64 << (s - 1)))
+}
+
+fn proc_(pid: i32, ppid: i32, caught: &[i32], sleep: route::Sleep, comm: &str) -> route::Proc {
+    route::Proc {
+        pid,
+        ppid,
+        pgid: PID,
+        sid: 1,
+        state: 'S',
+        caught: mask(caught),
+        ignored: 0,
+        blocked: 0,
+        start_ticks: 1000 + pid as u64,
+        comm: comm.into(),
+        sleep,
+    }
+}
+
+/// `sh -c 'app; echo done'`: the shell (the main child) waits in wait4 for
+/// an app that handles `app_handles`, with a helper of its own.
+fn wrapped_app(app_handles: &[i32]) -> route::Tree {
+    route::Tree::from_procs([
+        proc_(
+            PID,
+            1,
+            &[libc::SIGINT, libc::SIGCHLD],
+            route::Sleep::Children,
+            "sh",
+        ),
+        proc_(50, PID, app_handles, route::Sleep::Other, "app"),
+        proc_(51, 50, &[], route::Sleep::Other, "helper"),
+    ])
+}
+
+fn answer(c: &mut Clock, ms: u64, ask: &Action, tree: route::Tree) -> Vec<Action> {
+    let Action::ReadTree { signal, purpose } = *ask else {
+        panic!("expected a snapshot request, got {ask:?}");
+    };
+    c.at(
+        ms,
+        Event::Tree {
+            signal,
+            purpose,
+            tree: Box::new(tree),
+            children: true,
+        },
+    )
+}
+
+#[test]
+fn the_stop_signal_passes_over_the_wrapper_to_the_app() {
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let out = c.at(10, Event::Signal(TERM));
+    let ask = out.last().cloned().unwrap();
+    assert_eq!(ask, stop(TERM));
+    let sent = answer(&mut c, 10, &ask, wrapped_app(&[TERM]));
+    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![50]))]);
+}
+
+#[test]
+fn a_rewrite_to_a_signal_the_shell_ignores_reaches_the_app() {
+    // httpd's graceful stop: WINCH, which dash ignores.
+    let mut cfg = drain_cfg(0, Some(10));
+    cfg.rewrites.insert(TERM, libc::SIGWINCH);
+    let mut c = Clock::new(cfg);
+    let ask = c.at(0, Event::Signal(TERM)).last().cloned().unwrap();
+    assert_eq!(ask, stop(libc::SIGWINCH));
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[libc::SIGWINCH, TERM]));
+    assert_eq!(sent, vec![send(libc::SIGWINCH, Target::Pids(vec![50]))]);
+}
+
+#[test]
+fn a_reload_signal_reaches_the_app_and_nothing_drains() {
+    let mut c = Clock::new(drain_cfg(5, Some(10)));
+    let ask = c.at(0, Event::Signal(libc::SIGHUP)).pop().unwrap();
+    assert_eq!(ask, fwd(libc::SIGHUP));
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[libc::SIGHUP]));
+    assert_eq!(sent, vec![send(libc::SIGHUP, Target::Pids(vec![50]))]);
+    assert_eq!(c.sup.phase(), Phase::Ready);
+}
+
+#[test]
+fn an_app_without_a_handler_gets_the_signal_itself_not_its_helper() {
+    let mut c = Clock::new(Config::default());
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[]));
+    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![50]))]);
+}
+
+#[test]
+fn an_unreadable_tree_sends_to_the_child_as_addressed() {
+    let mut c = Clock::new(Config::default());
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    let sent = answer(&mut c, 0, &ask, route::Tree::new());
+    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![PID]))]);
+}
+
+#[test]
+fn an_unreadable_tree_with_leftovers_falls_back_to_the_walk() {
+    let mut c = Clock::new(Config::default());
+    let out = c.at(0, Event::ChildExited(ChildStatus::Exited(0)));
+    let ask = out.last().cloned().unwrap();
+    assert_eq!(ask, left(TERM));
+    assert_eq!(
+        answer(&mut c, 0, &ask, route::Tree::new()),
+        vec![send(TERM, LEFTOVERS)]
+    );
+}
+
+#[test]
+fn a_wrapper_killed_by_its_app_reports_the_apps_own_status() {
+    // Apache prefork: httpd's killpg(getpgrp(), SIGTERM) kills the shell
+    // too; httpd itself exits 0 and drainit reaps it as an orphan.
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
+    assert!(c.sup.wants_reaps());
+    c.at(500, Event::ChildExited(ChildStatus::Signaled(TERM)));
+    c.at(
+        900,
+        Event::OrphansReaped(vec![
+            (51, ChildStatus::Signaled(TERM)),
+            (50, ChildStatus::Exited(0)),
+        ]),
+    );
+    let out = c.at_all(901, Event::TreeEmpty);
+    assert_eq!(out.last(), Some(&Action::Exit(0)));
+    assert!(logs(&out).contains(&Line::AppStatus {
+        status: ChildStatus::Exited(0)
+    }));
+}
+
+#[test]
+fn a_wrapper_that_passes_the_status_on_is_reported_as_is() {
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
+    answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
+    c.at(
+        900,
+        Event::OrphansReaped(vec![(51, ChildStatus::Exited(0))]),
+    );
+    c.at(1000, Event::ChildExited(ChildStatus::Exited(3)));
+    assert_eq!(c.at(1001, Event::TreeEmpty), vec![Action::Exit(3)]);
 }

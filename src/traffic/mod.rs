@@ -67,16 +67,15 @@ mod diag;
 mod owners;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use diag::{state, Diag, Sock, Tuple};
-
-/// How often a look happens while draining.
-pub const LOOK_EVERY: Duration = Duration::from_millis(100);
 
 pub struct TrafficWatcher {
     /// `--drain-port`: when set, the only ports watched.
     given: Vec<u16>,
+    /// Opened at start-up, so the drain creates no descriptor.
+    diag: Option<Diag>,
     watch: Option<Watch>,
 }
 
@@ -93,9 +92,19 @@ struct Watch {
 }
 
 impl TrafficWatcher {
+    /// Opens the sock_diag socket now, at start-up: the drain itself
+    /// must not need a new descriptor.
     pub fn new(ports: Vec<u16>) -> Self {
+        let diag = Diag::open()
+            .map_err(|e| {
+                tracing::warn!(
+                    "adaptive drain: cannot open netlink sock_diag ({e}): a drain will wait the full drain delay"
+                )
+            })
+            .ok();
         Self {
             given: ports,
+            diag,
             watch: None,
         }
     }
@@ -103,13 +112,7 @@ impl TrafficWatcher {
     /// The drain started: find the listeners and take the first look, the
     /// baseline (connections already there are not new).
     pub fn start(&mut self, child: i32) {
-        let diag = Diag::open()
-            .map_err(|e| {
-                tracing::warn!(
-                    "adaptive drain: cannot open netlink sock_diag ({e}): waiting the full drain delay"
-                )
-            })
-            .ok();
+        let diag = self.diag.take();
         let mut w = Watch {
             diag,
             child,
@@ -140,10 +143,9 @@ impl TrafficWatcher {
         self.watch = Some(w);
     }
 
-    /// Waits ~100 ms and returns how many new (or still active) connections
-    /// appeared since the previous look; 0 means quiet.
-    pub async fn next_look(&mut self) -> usize {
-        tokio::time::sleep(LOOK_EVERY).await;
+    /// How many new (or still active) connections appeared since the
+    /// previous look; 0 means quiet. The supervisor says when to look.
+    pub fn look(&mut self) -> usize {
         match &mut self.watch {
             Some(w) => w.look(),
             None => 0,

@@ -1,0 +1,626 @@
+//! Signal routing in cascade mode: which processes a forwarded signal is
+//! delivered to. Pure: it reads a snapshot of the process tree
+//! ([`Tree`], filled from /proc by `crate::proctree`) and makes no syscalls.
+//!
+//! # The rule
+//!
+//! Going down from the main child, each process is looked at in turn:
+//!
+//! 1. it **handles** the signal (a handler, SigCgt; or the signal blocked
+//!    in every thread, SigBlk, to be read with sigwait/signalfd as tini,
+//!    dumb-init and drainit do): it receives the signal, and nothing below
+//!    it does. A pre-fork master (gunicorn, nginx, httpd), a script with a
+//!    `trap`, a nested init: they own their subtree and pass the signal on
+//!    the way they mean to.
+//! 2. it does not handle it and is **waiting for its children** (asleep
+//!    in wait4/waitid, or in sigsuspend/pause, which is how dash's and
+//!    busybox's `wait` builtin waits for SIGCHLD): it is a wrapper, a shell
+//!    running a command. drainit passes over it and looks at each of its
+//!    live children the same way. A wrapper with no live child left is
+//!    itself what is running: it receives the signal.
+//! 3. anything else receives it: a process that neither handles the
+//!    signal nor waits for children acts on it exactly as if it had been
+//!    exec'd (its default action; nothing if it ignores it, SigIgn).
+//!
+//! In a user's words: *the signal goes to the program the wrapper shells
+//! are running, as if each `sh -c` had been an `exec`; a program that
+//! handles the signal gets it and deals with its own children.*
+//!
+//! # Why this rule
+//!
+//! - It reproduces `exec`. With no wrapper, the main child is case 1 or 3
+//!   and gets the signal, as before. With wrappers, the program they run
+//!   gets it, whether its reaction is to handle it, to ignore it or to die.
+//!   Exec'ing a program never gave its helpers a signal, and neither does
+//!   this rule: an app that forks helpers (a Python pool, a Node app with
+//!   child processes) is not waiting for them, so it is case 1 or 3 and
+//!   its helpers get nothing directly.
+//! - The wrapper survives: it was never signalled, so its wait returns
+//!   when the app exits and its remaining commands run (`echo done`, a
+//!   cleanup step). drainit then exits with the wrapper's status, which is
+//!   the app's when the script passes it on (`app; exit $?`, or `app` as
+//!   the last command). A signal a shell ignores (WINCH, URG) reaches the
+//!   app, and one it dies of (HUP, QUIT, USR1, TERM) no longer kills it.
+//! - "Waiting for children" is what separates a wrapper from an app with
+//!   children: the same shell is a wrapper while it waits for `app` and
+//!   the program itself while it runs a builtin between two commands.
+//! - It works for any signal without a table of which signals matter: the
+//!   decision uses the process's own handlers, never the signal's name.
+//!
+//! # The cases, decided
+//!
+//! - `sh -> bash -> app`: both shells wait, both are passed over.
+//! - A program blocked waiting for a child it runs in the foreground
+//!   (Python's `subprocess.run`) is a wrapper
+//!   at that moment, as a shell is: the child gets the signal.
+//! - `app1 & app2 & wait`: the shell waits for both (in wait4 or
+//!   sigsuspend): each app is routed on its own. Every process the shell
+//!   waits for gets the signal, so in `app | tee log` tee gets it too (as
+//!   with `-g`, dumb-init, or Ctrl-C in a terminal).
+//! - Start-up: an app that has not installed its handler yet is case 3 and
+//!   dies of the signal's default action, which is what exec'ing it did.
+//!   A shell that has not forked the app yet has no child: it receives the
+//!   signal (exec'd, the app would have died of it before its handler
+//!   existed; the status is the same 128+N).
+//! - A process that ignores the signal (SigIgn) and is not waiting gets it
+//!   and ignores it, as exec'd. A wrapper that ignores it (`nohup`,
+//!   `trap '' HUP`) is still a wrapper: its children decide.
+//! - A wrapper's child that is a zombie is not live: a wrapper left with
+//!   only zombies is itself what runs now (it is about to run its next
+//!   command) and receives the signal. A stopped child is routed like a
+//!   running one: the signal stays pending until it is continued, as it
+//!   would exec'd (only SIGKILL acts on a stopped process). A stopped
+//!   wrapper is not waiting: it receives the signal itself.
+//! - SIGINT: every shell catches SIGINT while it waits for a command, so
+//!   that Ctrl-C, which a terminal sends to the shell and the command
+//!   alike, ends the script only if it ended the command. That handler
+//!   says nothing about the script, so a waiting process is a wrapper for
+//!   SIGINT even though it catches it: the command gets SIGINT, the shell
+//!   does not (given to dash or busybox too, it kills the script once the
+//!   command exits). A `trap ... INT` cannot be told apart from that
+//!   handler and is passed over too.
+//! - Signals whose default action is "ignore" (WINCH, URG, CONT) and
+//!   "terminate" (HUP, USR1, QUIT, TERM) and "stop" (TSTP, TTIN, TTOU) all
+//!   follow the same rule. SIGCONT also goes to every stopped wrapper on
+//!   the way down (a stopped process is not waiting, and CONT is the only
+//!   way to resume it; CONT does nothing else to a process that does not
+//!   catch it).
+//! - SIGKILL and SIGSTOP cannot be handled, blocked or ignored, so when a
+//!   `-r` rewrite forwards them they reach the programs the wrappers run.
+//!   The grace deadline's SIGKILL is not routed: it goes to the whole tree.
+//! - A process drainit cannot inspect (another user's process when drainit
+//!   lacks CAP_SYS_PTRACE, so /proc/PID/wchan reads 0): its masks are
+//!   still readable; it counts as waiting when it catches or blocks
+//!   SIGCHLD, as every shell does and a Python or Java app does not.
+//! - A main child missing from the snapshot (it just exited) gets the
+//!   signal as addressed, as before the rule.
+//!
+//! # What the rule cannot fix
+//!
+//! A wrapper killed by the app itself: Apache prefork ends its stop with
+//! `killpg(getpgrp(), SIGTERM)`, and a non-interactive shell runs httpd in
+//! the shell's own process group (no job control), so the shell dies of
+//! that TERM. Its remaining
+//! commands do not run, and its status is 143 although httpd exited 0.
+//! drainit reaps httpd itself once the shell is gone (it is re-parented to
+//! drainit), so [`reported_status`] reports the app's status instead: when
+//! the wrapper the stop signal passed over dies of a signal other than
+//! SIGKILL, drainit exits with the status of the processes it routed the
+//! signal to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::signals;
+use crate::supervisor::ChildStatus;
+
+/// What a sleeping process is waiting for, from /proc/PID/wchan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sleep {
+    /// wait4/waitid: a child to change state.
+    Children,
+    /// sigsuspend/pause: a signal (dash's and busybox's `wait` builtin
+    /// wait for SIGCHLD this way).
+    Signal,
+    /// Running, stopped, or asleep on anything else (a socket, a timer).
+    Other,
+    /// Asleep, but where cannot be read (another user's process and no
+    /// CAP_SYS_PTRACE).
+    Unknown,
+    /// Not read: the rule did not need it for the signal the snapshot
+    /// was taken for (see [`needs_sleep`]).
+    Unread,
+}
+
+/// One process of the snapshot. Masks are as in /proc/PID/status:
+/// bit n-1 is signal n.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub sid: i32,
+    /// The state letter of /proc/PID/stat (R, S, D, T, t, Z, ...).
+    pub state: char,
+    /// SigCgt: signals with a handler.
+    pub caught: u64,
+    /// SigIgn: signals set to SIG_IGN.
+    pub ignored: u64,
+    /// SigBlk: signals blocked in every thread.
+    pub blocked: u64,
+    /// Start time in clock ticks since boot: with the pid, the identity of
+    /// the process (pids are reused).
+    pub start_ticks: u64,
+    pub comm: String,
+    pub sleep: Sleep,
+}
+
+/// Whether signal `sig` is set in a /proc mask.
+pub fn in_mask(mask: u64, sig: i32) -> bool {
+    (1..=64).contains(&sig) && mask & (1u64 << (sig - 1)) != 0
+}
+
+impl Proc {
+    pub fn catches(&self, sig: i32) -> bool {
+        in_mask(self.caught, sig)
+    }
+
+    pub fn ignores(&self, sig: i32) -> bool {
+        in_mask(self.ignored, sig)
+    }
+
+    pub fn blocks(&self, sig: i32) -> bool {
+        in_mask(self.blocked, sig)
+    }
+
+    /// Not a zombie (or dead): it can still act on a signal.
+    pub fn live(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X' | 'x')
+    }
+
+    pub fn stopped(&self) -> bool {
+        matches!(self.state, 'T' | 't')
+    }
+
+    /// Waiting for its children (see [`Sleep`]). When that cannot be read,
+    /// catching or blocking SIGCHLD stands in: every shell does.
+    pub fn waiting(&self) -> bool {
+        match self.sleep {
+            Sleep::Children | Sleep::Signal => true,
+            Sleep::Other | Sleep::Unread => false,
+            Sleep::Unknown => self.catches(libc::SIGCHLD) || self.blocks(libc::SIGCHLD),
+        }
+    }
+}
+
+/// A snapshot of (part of) the process tree.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    procs: BTreeMap<i32, Proc>,
+    /// ppid -> pids, ascending.
+    children: BTreeMap<i32, Vec<i32>>,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn from_procs(procs: impl IntoIterator<Item = Proc>) -> Self {
+        let mut tree = Self::new();
+        for p in procs {
+            tree.insert(p);
+        }
+        tree
+    }
+
+    /// Adds (or replaces) a process; its parent is its ppid.
+    pub fn insert(&mut self, p: Proc) {
+        if let Some(old) = self.procs.get(&p.pid) {
+            let old_ppid = old.ppid;
+            if let Some(list) = self.children.get_mut(&old_ppid) {
+                list.retain(|&c| c != p.pid);
+            }
+        }
+        let list = self.children.entry(p.ppid).or_default();
+        if let Err(at) = list.binary_search(&p.pid) {
+            list.insert(at, p.pid);
+        }
+        self.procs.insert(p.pid, p);
+    }
+
+    pub fn get(&self, pid: i32) -> Option<&Proc> {
+        self.procs.get(&pid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    pub fn procs(&self) -> impl Iterator<Item = &Proc> {
+        self.procs.values()
+    }
+
+    /// The live (non-zombie) children of `pid` in the snapshot, by pid.
+    pub fn live_children(&self, pid: i32) -> impl Iterator<Item = &Proc> {
+        self.children
+            .get(&pid)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| self.procs.get(c))
+            .filter(|p| p.live())
+    }
+}
+
+/// Why a process receives the signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// It has a handler for it.
+    Handler,
+    /// It blocks it in every thread (sigwait/signalfd).
+    Blocked,
+    /// No handler and not waiting for children: its default action.
+    Acts,
+    /// No handler, not waiting for children, and it ignores the signal.
+    Ignores,
+    /// Waiting, but no live child is left: it is what runs now.
+    NoChildren,
+    /// Not in the snapshot (gone, or unreadable): sent as addressed.
+    Unseen,
+    /// A zombie (only the main child can be one here): harmless to send.
+    Zombie,
+}
+
+/// Why a process is passed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Waiting for its children without a handler for the signal.
+    Waiting,
+    /// Waiting for its children; its SIGINT handler is a shell's.
+    WaitingInt,
+    /// Stopped with children: for SIGCONT it is passed over and resumed.
+    Stopped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Receives(Why),
+    Passed(Pass),
+    /// A leftover that already received the stop signal: not sent again.
+    AlreadySent,
+}
+
+/// One process the route looked at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub pid: i32,
+    /// The process it was reached from; 0 for a starting point.
+    pub from: i32,
+    pub start_ticks: u64,
+    pub comm: String,
+    pub role: Role,
+}
+
+impl Step {
+    /// Whether drainit sends the signal to this process.
+    pub fn sent(&self) -> bool {
+        matches!(self.role, Role::Receives(_) | Role::Passed(Pass::Stopped))
+    }
+}
+
+/// Where one signal goes, and why: parents before children.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub signal: i32,
+    pub steps: Vec<Step>,
+}
+
+impl Route {
+    /// The pids to send the signal to, in route order.
+    pub fn recipients(&self) -> Vec<i32> {
+        self.steps
+            .iter()
+            .filter(|s| s.sent())
+            .map(|s| s.pid)
+            .collect()
+    }
+
+    /// The wrappers passed over, in route order.
+    pub fn passed_over(&self) -> Vec<i32> {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.role, Role::Passed(_)))
+            .map(|s| s.pid)
+            .collect()
+    }
+
+    pub fn step(&self, pid: i32) -> Option<&Step> {
+        self.steps.iter().find(|s| s.pid == pid)
+    }
+
+    fn steps_from(&self, pid: i32) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.from == pid)
+    }
+
+    /// Whether `pid` (started at `start_ticks`) received the signal.
+    pub fn reached(&self, pid: i32, start_ticks: u64) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.pid == pid && s.start_ticks == start_ticks && s.sent())
+    }
+}
+
+/// One line for the debug log, e.g.
+/// `SIGTERM: to 12 python3 (handler); passed over 10 sh (waiting)`.
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |s: &Step| format!("{} {}", s.pid, s.comm);
+        let to: Vec<String> = self
+            .steps
+            .iter()
+            .filter(|s| s.sent())
+            .map(|s| format!("{} ({})", show(s), role_text(s.role)))
+            .collect();
+        write!(f, "{}: to ", signals::name(self.signal))?;
+        if to.is_empty() {
+            write!(f, "nobody")?;
+        } else {
+            write!(f, "{}", to.join(", "))?;
+        }
+        let passed: Vec<String> = self
+            .steps
+            .iter()
+            .filter(|s| !s.sent())
+            .map(|s| format!("{} ({})", show(s), role_text(s.role)))
+            .collect();
+        if !passed.is_empty() {
+            write!(f, "; passed over {}", passed.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Receives(Why::Handler) => "handler",
+        Role::Receives(Why::Blocked) => "blocks it",
+        Role::Receives(Why::Acts) => "no handler, not waiting",
+        Role::Receives(Why::Ignores) => "ignores it",
+        Role::Receives(Why::NoChildren) => "no child left",
+        Role::Receives(Why::Unseen) => "not in /proc",
+        Role::Receives(Why::Zombie) => "zombie",
+        Role::Passed(Pass::Waiting) => "waiting",
+        Role::Passed(Pass::WaitingInt) => "waiting, shell's INT handler",
+        Role::Passed(Pass::Stopped) => "stopped wrapper, resumed",
+        Role::AlreadySent => "already sent",
+    }
+}
+
+/// What the rule does with one process, before looking at its children.
+enum Verdict {
+    Receives(Why),
+    /// A wrapper if it has live children; otherwise it receives.
+    Wrapper(Pass),
+}
+
+fn verdict(p: &Proc, sig: i32) -> Verdict {
+    if !p.live() {
+        return Verdict::Receives(Why::Zombie);
+    }
+    let waiting = p.waiting();
+    let shell_int = sig == libc::SIGINT && waiting && p.catches(sig);
+    if p.catches(sig) && !shell_int {
+        return Verdict::Receives(Why::Handler);
+    }
+    if p.blocks(sig) && !shell_int {
+        return Verdict::Receives(Why::Blocked);
+    }
+    if waiting {
+        return Verdict::Wrapper(if shell_int {
+            Pass::WaitingInt
+        } else {
+            Pass::Waiting
+        });
+    }
+    if sig == libc::SIGCONT && p.stopped() {
+        return Verdict::Wrapper(Pass::Stopped);
+    }
+    Verdict::Receives(if p.ignores(sig) {
+        Why::Ignores
+    } else {
+        Why::Acts
+    })
+}
+
+/// Whether the rule needs to know if `p` waits for children to route
+/// `sig`: not when it handles the signal (except SIGINT, see the module
+/// doc), nor when it is a zombie.
+pub fn needs_sleep(p: &Proc, sig: i32) -> bool {
+    p.live() && (sig == libc::SIGINT || !(p.catches(sig) || p.blocks(sig)))
+}
+
+/// Whether the rule needs `p`'s children to route `sig`: the reader in
+/// `crate::proctree` reads children only for these, so a snapshot read
+/// for one signal holds exactly what [`route`] looks at.
+pub fn looks_below(p: &Proc, sig: i32) -> bool {
+    matches!(verdict(p, sig), Verdict::Wrapper(_))
+}
+
+/// Routes `sig` from the main child `child`.
+pub fn route(tree: &Tree, child: i32, sig: i32) -> Route {
+    route_from(tree, &[child], sig)
+}
+
+/// The pids that get `sig` forwarded to the main child `child`.
+pub fn recipients(tree: &Tree, child: i32, sig: i32) -> Vec<i32> {
+    route(tree, child, sig).recipients()
+}
+
+/// Routes `sig` from each of `starts` (each reached from "0").
+pub fn route_from(tree: &Tree, starts: &[i32], sig: i32) -> Route {
+    let mut steps = Vec::new();
+    let mut seen = BTreeSet::new();
+    for &start in starts {
+        walk(tree, start, 0, sig, &mut steps, &mut seen);
+    }
+    Route { signal: sig, steps }
+}
+
+fn walk(
+    tree: &Tree,
+    pid: i32,
+    from: i32,
+    sig: i32,
+    steps: &mut Vec<Step>,
+    seen: &mut BTreeSet<i32>,
+) {
+    if !seen.insert(pid) {
+        return;
+    }
+    let Some(p) = tree.get(pid) else {
+        steps.push(Step {
+            pid,
+            from,
+            start_ticks: 0,
+            comm: String::new(),
+            role: Role::Receives(Why::Unseen),
+        });
+        return;
+    };
+    let mut step = Step {
+        pid,
+        from,
+        start_ticks: p.start_ticks,
+        comm: p.comm.clone(),
+        role: Role::Receives(Why::Acts),
+    };
+    match verdict(p, sig) {
+        Verdict::Receives(why) => {
+            step.role = Role::Receives(why);
+            steps.push(step);
+        }
+        Verdict::Wrapper(pass) => {
+            let kids: Vec<i32> = tree.live_children(pid).map(|c| c.pid).collect();
+            if kids.is_empty() {
+                step.role = Role::Receives(match pass {
+                    Pass::Stopped => Why::Acts,
+                    Pass::Waiting | Pass::WaitingInt => Why::NoChildren,
+                });
+                steps.push(step);
+                return;
+            }
+            step.role = Role::Passed(pass);
+            steps.push(step);
+            for kid in kids {
+                walk(tree, kid, pid, sig, steps, seen);
+            }
+        }
+    }
+}
+
+/// Routes `sig` to what the main child left behind: from each live child
+/// of `root` (drainit), so an orphaned pre-fork master gets the stop
+/// signal and its workers do not. Processes that `stop` (the route of the
+/// stop signal while the child ran) already reached are not sent it again.
+pub fn leftovers(tree: &Tree, root: i32, sig: i32, stop: Option<&Route>) -> Route {
+    let starts: Vec<i32> = tree.live_children(root).map(|p| p.pid).collect();
+    let mut route = route_from(tree, &starts, sig);
+    if let Some(stop) = stop.filter(|s| s.signal == sig) {
+        for step in &mut route.steps {
+            if step.sent() && stop.reached(step.pid, step.start_ticks) {
+                step.role = Role::AlreadySent;
+            }
+        }
+    }
+    route
+}
+
+/// The status drainit reports, given how the main child ended, the route
+/// of the stop signal (None when none was routed) and the statuses of the
+/// processes drainit reaped itself (orphans re-parented to it).
+///
+/// The main child's own status, except when it is a wrapper the stop
+/// signal passed over and it died of a signal other than SIGKILL: then
+/// something other than drainit killed it (the app's own
+/// `killpg(getpgrp(), SIGTERM)`), and the status is the one of the
+/// processes the signal was routed to below it, which drainit reaped once
+/// they were orphaned: 0 when all of them exited 0, otherwise the first
+/// (in route order) that did not. The same applies, level by level, to a
+/// killed wrapper below the main child. When none of them was reaped by
+/// drainit, the main child's status stands.
+pub fn reported_status(
+    main: ChildStatus,
+    stop: Option<&Route>,
+    reaped: &[(i32, ChildStatus)],
+) -> ChildStatus {
+    let Some(stop) = stop else {
+        return main;
+    };
+    let Some(first) = stop.steps.iter().find(|s| s.from == 0) else {
+        return main;
+    };
+    status_on_route(stop, first, Some(main), reaped).unwrap_or(main)
+}
+
+fn status_on_route(
+    route: &Route,
+    step: &Step,
+    own: Option<ChildStatus>,
+    reaped: &[(i32, ChildStatus)],
+) -> Option<ChildStatus> {
+    let status = own.or_else(|| {
+        reaped
+            .iter()
+            .rev()
+            .find(|(pid, _)| *pid == step.pid)
+            .map(|&(_, s)| s)
+    })?;
+    let killed_wrapper = matches!(step.role, Role::Passed(_))
+        && matches!(status, ChildStatus::Signaled(n) if n != libc::SIGKILL);
+    if !killed_wrapper {
+        return Some(status);
+    }
+    let below: Vec<ChildStatus> = route
+        .steps_from(step.pid)
+        .filter_map(|s| status_on_route(route, s, None, reaped))
+        .collect();
+    Some(combine(&below).unwrap_or(status))
+}
+
+/// 0 when every status is a clean exit, else the first that is not.
+fn combine(statuses: &[ChildStatus]) -> Option<ChildStatus> {
+    let first = *statuses.first()?;
+    Some(
+        statuses
+            .iter()
+            .copied()
+            .find(|&s| s != ChildStatus::Exited(0))
+            .unwrap_or(first),
+    )
+}
+
+/// A signal's default action (signal(7)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    Terminate,
+    Ignore,
+    Stop,
+    /// SIGCONT: resumes a stopped process, otherwise nothing.
+    Continue,
+}
+
+pub fn default_action(sig: i32) -> DefaultAction {
+    match sig {
+        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH => DefaultAction::Ignore,
+        libc::SIGCONT => DefaultAction::Continue,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => DefaultAction::Stop,
+        _ => DefaultAction::Terminate,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,302 @@
+//! The lines drainit logs about what it decided and did: typed values made
+//! by the supervisor (and, for counts only the runtime knows, by the
+//! runtime), rendered here, in one place, as text and as JSON.
+//!
+//! A line's level says who sees it by default: the shutdown timeline is
+//! `info` on target `drainit::timeline` (shown unless filtered), the rest is
+//! `debug`. In JSON each line carries `event` and its figures as fields
+//! (`signal`, `after_s`, ...), so tools and tests read values, not wording.
+
+use std::time::Duration;
+
+use crate::duration::show;
+use crate::signals;
+use crate::supervisor::ChildStatus;
+
+/// Who a signal went to, as the log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whom {
+    Child,
+    Group,
+    Leftovers,
+}
+
+impl Whom {
+    fn name(self) -> &'static str {
+        match self {
+            Whom::Child => "child",
+            Whom::Group => "child's process group",
+            Whom::Leftovers => "remaining processes",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Whom::Child => "child",
+            Whom::Group => "group",
+            Whom::Leftovers => "leftovers",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Line {
+    /// The drain signal arrived.
+    Draining {
+        signal: i32,
+        delay: Duration,
+        grace: Option<Duration>,
+    },
+    ReadinessOff,
+    /// INT or a second drain signal during the delay.
+    CutShort {
+        signal: i32,
+        after: Duration,
+    },
+    /// The stop signal went out.
+    Forwarded {
+        signal: i32,
+        whom: Whom,
+        after: Option<Duration>,
+    },
+    /// The stop signal was rewritten to 0.
+    StopDropped {
+        signal: i32,
+    },
+    /// Any other signal passed on (debug).
+    Passed {
+        signal: i32,
+        whom: Whom,
+    },
+    /// A signal rewritten to 0 (debug).
+    Dropped {
+        signal: i32,
+    },
+    /// The main child ended; `after` is set once a drain started (info),
+    /// otherwise the line is debug.
+    ChildExited {
+        status: ChildStatus,
+        after: Option<Duration>,
+    },
+    GraceReached {
+        after: Option<Duration>,
+    },
+    /// `loud`: after a drain or a SIGKILL (info), otherwise debug.
+    Exiting {
+        code: i32,
+        loud: bool,
+    },
+    TrafficQuiet {
+        quiet_for: Duration,
+        waited: Duration,
+        saved: Duration,
+        max: Duration,
+    },
+    TrafficNeverQuiet {
+        max: Duration,
+    },
+    Gate {
+        passed: bool,
+    },
+    /// Rendered by the runtime, which knows how many it reached.
+    SentLeftovers {
+        signal: i32,
+        count: usize,
+    },
+    Killed {
+        count: usize,
+    },
+    /// kill(2) failed; the signal is sent again every `retry`.
+    SendFailed {
+        signal: i32,
+        errno: i32,
+        retry: Duration,
+    },
+    /// Where the forwarding rule sent a signal (debug).
+    Routed {
+        route: String,
+    },
+    /// The status reported is the app's, not its killed wrapper's.
+    AppStatus {
+        status: ChildStatus,
+    },
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn after(d: Option<Duration>) -> String {
+    d.map(|d| format!(" after {}", show(d))).unwrap_or_default()
+}
+
+impl Line {
+    /// Logs the line.
+    pub fn emit(&self) {
+        const T: &str = "drainit::timeline";
+        match *self {
+            Line::Draining {
+                signal,
+                delay,
+                grace,
+            } => tracing::info!(
+                target: T,
+                event = "draining",
+                signal = signals::name(signal),
+                delay_s = secs(delay),
+                grace_s = grace.map(secs),
+                "received {}: draining (delay {}, grace {})",
+                signals::name(signal),
+                show(delay),
+                grace.map(show).unwrap_or_else(|| "unset".into())
+            ),
+            Line::ReadinessOff => {
+                tracing::info!(target: T, event = "readiness_off", "readiness off")
+            }
+            Line::CutShort { signal, after: a } => tracing::info!(
+                target: T,
+                event = "cut_short",
+                signal = signals::name(signal),
+                after_s = secs(a),
+                "received {} after {}: cutting the drain delay short",
+                signals::name(signal),
+                show(a)
+            ),
+            Line::Forwarded {
+                signal,
+                whom,
+                after: a,
+            } => tracing::info!(
+                target: T,
+                event = "forwarded",
+                signal = signals::name(signal),
+                to = whom.key(),
+                after_s = a.map(secs),
+                "forwarded {} to the {}{}",
+                signals::name(signal),
+                whom.name(),
+                after(a)
+            ),
+            Line::StopDropped { signal } => tracing::info!(
+                target: T,
+                event = "stop_dropped",
+                signal = signals::name(signal),
+                "stop signal {} dropped by a rewrite",
+                signals::name(signal)
+            ),
+            Line::Passed { signal, whom } => tracing::debug!(
+                event = "passed",
+                signal = signals::name(signal),
+                to = whom.key(),
+                "forwarding {} to the {}",
+                signals::name(signal),
+                whom.name()
+            ),
+            Line::Dropped { signal } => tracing::debug!(
+                event = "dropped",
+                signal = signals::name(signal),
+                "dropped {} (rewrite)",
+                signals::name(signal)
+            ),
+            Line::ChildExited { status, after: a } => {
+                let how = match status {
+                    ChildStatus::Exited(c) => format!("exited with {c}"),
+                    ChildStatus::Signaled(s) => format!("was killed by {}", signals::name(s)),
+                };
+                let code = status.code();
+                match a {
+                    Some(d) => tracing::info!(
+                        target: T,
+                        event = "child_exited",
+                        status = code,
+                        after_s = secs(d),
+                        "child {how} after {}",
+                        show(d)
+                    ),
+                    None => tracing::debug!(event = "child_exited", status = code, "child {how}"),
+                }
+            }
+            Line::GraceReached { after: a } => tracing::warn!(
+                target: T,
+                event = "grace_reached",
+                after_s = a.map(secs),
+                "grace deadline reached{}: sending SIGKILL to what is left",
+                after(a)
+            ),
+            Line::Exiting { code, loud: true } => {
+                tracing::info!(target: T, event = "exiting", code, "exiting with {code}")
+            }
+            Line::Exiting { code, loud: false } => {
+                tracing::debug!(event = "exiting", code, "exiting with {code}")
+            }
+            Line::TrafficQuiet {
+                quiet_for,
+                waited,
+                saved,
+                max,
+            } => tracing::info!(
+                target: T,
+                event = "traffic_quiet",
+                quiet_s = secs(quiet_for),
+                waited_s = secs(waited),
+                saved_s = secs(saved),
+                "traffic quiet for {}: forwarding after {}, {} before the {} maximum",
+                show(quiet_for),
+                show(waited),
+                show(saved),
+                show(max)
+            ),
+            Line::TrafficNeverQuiet { max } => tracing::info!(
+                target: T,
+                event = "traffic_never_quiet",
+                max_s = secs(max),
+                "traffic never quiet for the period: forwarding at the {} maximum",
+                show(max)
+            ),
+            Line::Gate { passed } => tracing::info!(
+                target: T,
+                event = "gate",
+                passed,
+                "readiness gate {}",
+                if passed { "passed" } else { "failed" }
+            ),
+            Line::SentLeftovers { signal, count } => tracing::info!(
+                target: T,
+                event = "sent_leftovers",
+                signal = signals::name(signal),
+                count,
+                "sent {} to {count} remaining process(es)",
+                signals::name(signal)
+            ),
+            Line::SendFailed {
+                signal,
+                errno,
+                retry,
+            } => tracing::warn!(
+                event = "send_failed",
+                signal = signals::name(signal),
+                errno,
+                "cannot send {} ({}): trying again every {}",
+                signals::name(signal),
+                std::io::Error::from_raw_os_error(errno),
+                show(retry)
+            ),
+            Line::Routed { ref route } => {
+                tracing::debug!(event = "routed", route = route.as_str(), "routed {route}")
+            }
+            Line::AppStatus { status } => tracing::info!(
+                target: T,
+                event = "app_status",
+                status = status.code(),
+                "the wrapper was killed by its app: reporting the app's status {}",
+                status.code()
+            ),
+            Line::Killed { count } => tracing::warn!(
+                target: T,
+                event = "killed",
+                count,
+                "SIGKILLed {count} process(es)"
+            ),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Turns a `matrix.py run` log (target/faults/run.log) into the markdown of
+RELIABILITY.md: the tried table (syscalls x errnos x phases), the counts,
+and every failing case grouped by (syscall, when, symptom), each group with
+its phases, errnos, one reproduction and its strace line.
+
+usage: report.py RUN_LOG [RERUN_LOG...]   (a later log's verdict of a case wins)
+"""
+import re
+import sys
+
+CASE = re.compile(r"^(\S+/\S+/\S+/\S+/\S+)\s+injected=(\S+)\s+exit=(\S+)\s+(ok|FAIL)\s*(.*)$")
+PHASES = ["startup", "idle", "drain", "stopping", "exit", "killing"]
+
+
+def parse(paths):
+    cases = {}
+    for path in paths:
+        last = None
+        with open(path) as f:
+            for line in f:
+                m = CASE.match(line.rstrip("\n"))
+                if m:
+                    cid, inj, code, res, detail = m.groups()
+                    last = cid
+                    cases[cid] = {"injected": inj, "code": code, "ok": res == "ok",
+                                  "detail": detail, "strace": "", "stderr": []}
+                    continue
+                if last and line.startswith("    strace: "):
+                    cases[last]["strace"] = line[len("    strace: "):].strip()
+                elif last and line.startswith("    stderr: "):
+                    cases[last]["stderr"].append(line[len("    stderr: "):].rstrip())
+    return cases
+
+
+def symptoms(detail):
+    out = []
+    for key in ["crash", "hang", "lost stop signal", "early", "exit ", "never started", "silent",
+                "Error"]:
+        if key in detail:
+            out.append({"exit ": "wrong exit code", "Error": "harness error"}.get(key, key))
+    return out
+
+
+def main():
+    cases = parse(sys.argv[1:])
+    rows = [(cid.split("/"), c) for cid, c in cases.items()]
+    print("| phase | cases | failure injected | crashes | hangs | lost stop signals | wrong exit code | silent | pass |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for phase in PHASES + ["all"]:
+        rs = [c for k, c in rows if phase in ("all", k[1])]
+        if not rs:
+            continue
+        s = [symptoms(c["detail"]) for c in rs]
+        inj = sum(1 for c in rs if c["injected"] not in ("0", "None"))
+        print("| %s | %d | %d | %d | %d | %d | %d | %d | %d |" % (
+            phase if phase != "all" else "**all**", len(rs), inj,
+            sum("crash" in x for x in s), sum("hang" in x for x in s),
+            sum("lost stop signal" in x for x in s), sum("wrong exit code" in x for x in s),
+            sum("silent" in x for x in s), sum(1 for c in rs if c["ok"])))
+    syscalls = sorted({k[2] for k, _ in rows if k[2] != "-"})
+    errnos = sorted({k[3] for k, _ in rows if k[3] != "none"})
+    configs = sorted({k[0] for k, _ in rows})
+    print()
+    print("Tried: %d syscalls (%s) x %d errnos (%s) x %d phases x %d configurations (%s), "
+          "`when=1` and `when=1+`, plus one control case (nothing injected) per configuration "
+          "and phase." % (len(syscalls), ", ".join(syscalls), len(errnos), ", ".join(errnos),
+                          len({k[1] for k, _ in rows}), len(configs), ", ".join(configs)))
+    groups = {}
+    for k, c in rows:
+        if c["ok"]:
+            continue
+        key = (k[2], k[4], ", ".join(symptoms(c["detail"])))
+        groups.setdefault(key, []).append((k, c))
+    print()
+    print("| syscall | when | symptom | cases | phases | errnos | reproduction | strace line |")
+    print("|---|---|---|---:|---|---|---|---|")
+    for (syscall, when, sym), members in sorted(groups.items(),
+                                                key=lambda kv: (-("crash" in kv[0][2]),
+                                                                -("hang" in kv[0][2]),
+                                                                -len(kv[1]))):
+        phases = sorted({k[1] for k, _ in members}, key=PHASES.index)
+        errs = sorted({k[3] for k, _ in members})
+        k, c = members[0]
+        strace = c["strace"].replace("|", "\\|")[:140]
+        print("| %s | %s | %s | %d | %s | %s | `python3 tests/faults/matrix.py run --case %s` | `%s` |" % (
+            syscall, when, sym, len(members), " ".join(phases), " ".join(errs), "/".join(k), strace))
+
+
+if __name__ == "__main__":
+    main()
