@@ -71,3 +71,19 @@ faults: deps static
 # the scenario count, the improvements and the pending differences.
 compat: deps static
 	DRAINIT_STATIC_DIR=$(STATIC_DIR) cargo test --release --test compat -- --nocapture
+
+# The recipes matrix: nginx, httpd, php-fpm, gunicorn, uvicorn, Node, Java,
+# HAProxy from Debian's packages, each behind an entrypoint script without
+# exec, under tini, dumb-init and drainit; rows merged into
+# docker/e2e/RESULTS.md. DRAINIT_BIN=PATH tests another binary;
+# RECIPES="--only nginx --inits drainit" re-runs one row.
+.PHONY: e2e-recipes
+e2e-recipes: deps static
+	bash docker/e2e/run.sh recipes $(RECIPES)
+
+# The CI-sized recipes check alone (nginx and gunicorn, tini and drainit):
+# its first run builds the Debian base image (~10 min), so it is not part
+# of `make test`.
+.PHONY: e2e-recipes-short
+e2e-recipes-short: deps static
+	DRAINIT_STATIC_DIR=$(CURDIR)/$(STATIC_DIR) cargo test --release --test recipes -- --ignored --nocapture

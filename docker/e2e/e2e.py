@@ -45,6 +45,9 @@ RATE = int(os.environ.get("E2E_RATE", "4"))
 BASELINE_STOP_TIMEOUT = 10  # docker stop -t for entrypoints without a grace
 GRACE = 10  # drainit --grace in the drain rows
 LABEL = f"drainit-e2e={os.getpid()}"
+# RESULTS.md ends with the recipes matrix (recipes.py) after this line: a
+# full run here rewrites what is above it and keeps the rest.
+RECIPES_MARK = "<!-- recipes: written by docker/e2e/recipes.py; keep at the end -->"
 PROCS = []  # haproxy and hey processes, killed on any exit
 
 
@@ -489,8 +492,14 @@ def main():
     md = f"# drainit rolling-restart results ({mode})\n\n{header}\n\n{table(results)}\n\n{NOTES}"
     print(md)
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    kept = ""
+    if mode == "full" and os.path.exists(out_path):
+        with open(out_path) as f:
+            old = f.read()
+        if RECIPES_MARK in old:
+            kept = "\n" + old[old.index(RECIPES_MARK):]
     with open(out_path, "w") as f:
-        f.write(md)
+        f.write(md + kept)
     log(f"written to {out_path}")
     if json_out:
         with open(json_out, "w") as f:
