@@ -39,5 +39,3 @@ fn main() {
     };
     std::process::exit(code);
 }
-
-

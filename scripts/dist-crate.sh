@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The crate as crates.io would get it: `cargo package` checks the
+# metadata and builds the packaged source on its own; the .crate goes to
+# dist/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/dist-env.sh
+# --allow-dirty: make dist also runs on a tree with changes (their commit
+# says -dirty); a release is cut from a clean tree.
+CARGO_TARGET_DIR="$DIST_TARGET_DIR" cargo package -q --locked --allow-dirty -p drainit
+cp "$DIST_TARGET_DIR/package/drainit-$DIST_VERSION.crate" dist/
+echo "dist: dist/drainit-$DIST_VERSION.crate"
