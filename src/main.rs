@@ -39,3 +39,5 @@ fn main() {
     };
     std::process::exit(code);
 }
+
+
