@@ -113,6 +113,26 @@ fn head_commit() -> String {
     text(&out.stdout).trim().to_string()
 }
 
+/// The command of the README's Install block that starts with `prefix`,
+/// as words: the tests run these very lines.
+fn readme_install(prefix: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let install = readme
+        .split("## Install\n")
+        .nth(1)
+        .expect("no ## Install in README.md");
+    let block = install
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("no ```sh block in README.md's Install");
+    let line = block
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("README.md's Install has no line starting {prefix:?}"));
+    line.split_whitespace().map(String::from).collect()
+}
+
 fn docker() -> bool {
     let ok = run(Command::new("docker").arg("info")).status.success();
     ok || skip("no Docker engine answers")
@@ -285,11 +305,22 @@ fn deb_installs_with_apt_in_a_clean_debian() {
     if !docker() {
         return;
     }
-    let mut script = String::from("set -e; cd /dist\n");
+    // The README's binary lines first, then its apt line for each .deb.
+    let mut script = format!(
+        "set -e; cd /dist\n{} >/dev/null\n{}\necho \"binary: $(/usr/local/bin/drainit --version)\"\n",
+        readme_install("sha256sum").join(" "),
+        readme_install("install -m 0755").join(" "),
+    );
+    let apt = readme_install("apt-get install").join(" ");
+    assert_eq!(
+        apt,
+        format!("apt-get install -y ./drainit_{VERSION}_amd64.deb")
+    );
     for (arch, deb, _) in built_arches() {
+        let apt = apt.replace("_amd64.deb", &format!("_{deb}.deb"));
         script.push_str(&format!(
             "[ {deb} = amd64 ] || dpkg --add-architecture {deb}\n\
-             apt-get install -y -q ./drainit_{VERSION}_{deb}.deb >/tmp/apt.log 2>&1 || {{ cat /tmp/apt.log; exit 1; }}\n\
+             {apt} >/tmp/apt.log 2>&1 || {{ cat /tmp/apt.log; exit 1; }}\n\
              echo \"{arch}: $(dpkg-query -W -f '${{Architecture}}' drainit) $(drainit --version)\"\n\
              zcat /usr/share/man/man1/drainit.1.gz | grep -q '^.TH drainit 1'\n\
              grep -q drainit /usr/share/bash-completion/completions/drainit\n\
@@ -348,9 +379,17 @@ fn wheel_installs_into_a_fresh_venv_and_runs_as_pid1() {
     let venv = tempdir("venv");
     let out = run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
     assert!(out.status.success(), "venv: {}", text(&out.stderr));
+    let pip = readme_install("pip install");
+    assert_eq!(
+        pip,
+        ["pip", "install", name.as_str()],
+        "the README's pip line names another wheel"
+    );
+    // The README's line, offline, with the venv's pip, in dist/.
     let out = run(Command::new(venv.join("bin/pip"))
-        .args(["install", "-q", "--no-index"])
-        .arg(&w));
+        .args(&pip[1..])
+        .current_dir(dist())
+        .env("PIP_NO_INDEX", "1"));
     assert!(out.status.success(), "pip install: {}", text(&out.stderr));
     let bin = venv.join("bin/drainit");
     let out = run(Command::new("unshare")
@@ -420,11 +459,15 @@ fn crate_installs_with_cargo_install() {
     ] {
         assert!(src.join(f).is_file(), "{f} is not in the crate");
     }
-    let out = run(Command::new("cargo")
-        .args(["install", "-q", "--locked", "--path"])
-        .arg(&src)
-        .arg("--root")
-        .arg(&work)
+    let line = readme_install("cargo install");
+    let dir = src.file_name().unwrap().to_str().unwrap();
+    assert_eq!(line.last().map(String::as_str), Some(dir), "{line:?}");
+    // The README's line where the .crate was unpacked; the install root
+    // and the target directory stay out of the user's.
+    let out = run(Command::new(&line[0])
+        .args(&line[1..])
+        .current_dir(&work)
+        .env("CARGO_INSTALL_ROOT", &work)
         .env(
             "CARGO_TARGET_DIR",
             Path::new(ROOT).join("target/dist/install"),
@@ -509,6 +552,14 @@ fn images_run_on_their_platforms() {
             text(&out.stderr)
         );
     }
+    // The README's line, as written.
+    let line = readme_install("docker run");
+    let out = run(Command::new(&line[0]).args(&line[1..]));
+    assert!(out.status.success(), "{line:?}: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!("drainit {VERSION} - git.")),
+        "{line:?}"
+    );
     let host = match std::env::consts::ARCH {
         "x86_64" => "x86_64",
         other => other,

@@ -26,7 +26,9 @@ fn write_all(out: &Path) -> std::io::Result<()> {
     let completions = out.join("completions");
     std::fs::create_dir_all(&completions)?;
     let mut page = Vec::new();
-    clap_mangen::Man::new(drainit::cli::command()).render(&mut page)?;
+    // The plain version: the page is the same for every commit of a release.
+    let cmd = drainit::cli::command().version(drainit::version::VERSION);
+    clap_mangen::Man::new(cmd).render(&mut page)?;
     std::fs::write(out.join("drainit.1"), page)?;
     for (shell, file) in [
         (Shell::Bash, "drainit.bash"),
