@@ -21,6 +21,7 @@ gen="$DIST_TARGET_DIR/gen"
 root=$(mktemp -d "${TMPDIR:-/tmp}/drainit-deb.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 umask 022
+chmod 0755 "$root"
 install -D -m 0755 "$bin" "$root/usr/bin/drainit"
 install -d "$root/usr/share/man/man1"
 gzip -9n <"$gen/drainit.1" >"$root/usr/share/man/man1/drainit.1.gz"
