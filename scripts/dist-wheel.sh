@@ -15,7 +15,7 @@ for t in ${DIST_WHEEL_TARGETS:-x86_64-unknown-linux-musl aarch64-unknown-linux-m
     fi
     RUSTFLAGS="-C linker=rust-lld -C link-self-contained=yes -C relocation-model=static $DIST_REMAP" \
         CARGO_TARGET_DIR="$DIST_TARGET_DIR" \
-        maturin build --quiet --release --locked --strip --target "$t" \
+        maturin build --quiet --release --locked --target "$t" \
         --compatibility manylinux2014 musllinux_1_2 --out dist >/dev/null
 done
 ls dist/*.whl | sed 's/^/dist: /'
