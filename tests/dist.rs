@@ -395,9 +395,9 @@ fn wheel_installs_into_a_fresh_venv_and_runs_as_pid1() {
     let out = run(Command::new("unshare")
         .args(["--pid", "--fork", "--mount-proc"])
         .arg(&bin)
-        .args(["--", "sh", "-c", "echo pid=$$ ppid=$PPID; exit 4"]));
+        .args(["--", "sh", "-c", "echo ppid=$PPID; exit 4"]));
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), "pid=2 ppid=1");
+    assert_eq!(text(&out.stdout).trim(), "ppid=1");
 }
 
 /// The aarch64 wheel, installed the way pip does for an arm64 machine
@@ -619,5 +619,8 @@ fn readme_copy_from_recipe_builds_and_runs() {
     let out = run(Command::new("docker").args(["run", "--rm", "--network", "none", &tag]));
     let _ = run(Command::new("docker").args(["rmi", "-f", &tag, &app_tag]));
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), "app pid 2 ppid 1");
+    // drainit's own threads (the --http endpoint) take PIDs too: only the
+    // parent is known.
+    let line = text(&out.stdout);
+    assert!(line.trim().ends_with(" ppid 1"), "{line}");
 }
