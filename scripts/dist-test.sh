@@ -79,13 +79,15 @@ for t in $targets; do
     # rebuild each target's test binaries.
     env -u DRAINIT_GIT_COMMIT ${cases:+PROPTEST_CASES=$cases} RUSTFLAGS="-C linker=rust-lld -C link-self-contained=yes" CARGO_TARGET_DIR="$out" \
         cargo test --locked -p drainit --target "$t" --lib --test core --test drain -- \
-        --test-threads="${TEST_THREADS:-2}" "${skips[@]}" 2>&1 | tee "$log" |
-        grep -E '^test result|FAILED|panicked|SKIPPED' 
-    rc=${PIPESTATUS[0]}
+        --test-threads="${TEST_THREADS:-2}" "${skips[@]}" >"$log" 2>&1
+    rc=$?
+    # Into a file, not a pipe: under emulation an orphan a test leaves
+    # behind (no subreaper) would hold a pipe open for ever.
+    grep -E '^test result|FAILED|panicked' "$log"
     set -e
     passed=$(grep -o '[0-9]* passed' "$log" | awk '{s+=$1} END {print s+0}')
     failed=$(grep -o '[0-9]* failed' "$log" | awk '{s+=$1} END {print s+0}')
-    echo "$t ${runner:-native} passed=$passed failed=$failed skipped=${#skips[@]}" >>"$out/summary.txt"
+    echo "$t ${runner:-native} passed=$passed failed=$failed skipped=$((${#skips[@]} / 2))" >>"$out/summary.txt"
     [ "$rc" = 0 ] || { echo "dist-test: $t failed (log: $log)" >&2; exit 1; }
 done
 cat "$out/summary.txt"
