@@ -87,3 +87,18 @@ e2e-recipes: deps static
 .PHONY: e2e-recipes-short
 e2e-recipes-short: deps static
 	DRAINIT_STATIC_DIR=$(CURDIR)/$(STATIC_DIR) cargo test --release --test recipes -- --ignored --nocapture
+
+.PHONY: dist dist-test
+
+# Release artifacts into dist/: static binaries for every architecture
+# rustup has a musl std for (rust-lld, no cross gcc), a .deb each, the
+# x86_64/aarch64 wheels, the crate, the images, SHA256SUMS; prints sizes.
+dist: deps
+	bash scripts/dist.sh
+
+# Every architecture's unit and integration tests under qemu-user, then
+# each artifact installed and run (tests/dist.rs), then a second build
+# compared byte for byte (reproducible).
+dist-test: dist
+	bash scripts/dist-test.sh
+	bash scripts/dist-repro.sh

@@ -5,17 +5,23 @@
 #   docker/build.sh release   drainit:latest       only /drainit
 #   docker/build.sh test      drainit-test:latest  drainit, the demo app, busybox,
 #                                                  tini, dumb-init, /app.sh
+#   docker/build.sh dist      drainit:VERSION-x86_64, drainit:VERSION-aarch64
+#                             (each only /drainit, for its platform) and
+#                             drainit:VERSION for this machine's one
 #
 # Binaries come from $DRAINIT_STATIC_DIR (default target/static, built by
-# `make static`). The build context is a scratch directory under
+# `make static`); dist's from $DRAINIT_DIST_DIR (default dist/, built by
+# `make dist`). The build context is a scratch directory under
 # target/docker/: no binary is ever committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-release}
 static=${DRAINIT_STATIC_DIR:-$PWD/target/static}
-for bin in drainit drainit-demo; do
-    [ -x "$static/$bin" ] || { echo "build.sh: $static/$bin missing: run 'make static'" >&2; exit 1; }
-done
+if [ "$mode" != dist ]; then
+    for bin in drainit drainit-demo; do
+        [ -x "$static/$bin" ] || { echo "build.sh: $static/$bin missing: run 'make static'" >&2; exit 1; }
+    done
+fi
 docker info >/dev/null 2>&1 || { echo "build.sh: no Docker engine answers" >&2; exit 1; }
 
 ctx=$(mktemp -d "${TMPDIR:-/tmp}/drainit-docker-$mode.XXXXXX")
@@ -43,6 +49,28 @@ ENTRYPOINT ["/drainit", "--"]
 DOCKERFILE
     build drainit:latest
     echo "image drainit:latest: $(size drainit:latest) bytes (drainit $(stat -c %s "$static/drainit") bytes)"
+    ;;
+dist)
+    # No registry, so no multi-platform manifest: one tag per platform, and
+    # the plain version tag for this machine's platform.
+    dist=${DRAINIT_DIST_DIR:-$PWD/dist}
+    version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+    host=$(uname -m)
+    cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY drainit /drainit
+ENTRYPOINT ["/drainit", "--"]
+DOCKERFILE
+    for arch in x86_64 aarch64; do
+        bin="$dist/drainit-$version-$arch"
+        [ -x "$bin" ] || { echo "build.sh: $bin missing: run 'make dist'" >&2; exit 1; }
+        cp "$bin" "$ctx/drainit"
+        case "$arch" in x86_64) platform=linux/amd64 ;; aarch64) platform=linux/arm64 ;; esac
+        log=$(docker build -q --platform "$platform" -t "drainit:$version-$arch" "$ctx" 2>&1) ||
+            { printf '%s\n' "$log" >&2; echo "build.sh: docker build drainit:$version-$arch failed" >&2; exit 1; }
+        [ "$arch" = "$host" ] && docker tag "drainit:$version-$arch" "drainit:$version"
+        echo "image drainit:$version-$arch ($platform): $(size "drainit:$version-$arch") bytes"
+    done
     ;;
 test)
     mkdir -p "$ctx/root/bin" "$ctx/root/tmp" "$ctx/root/usr/bin" "$ctx/root/lib64" \
@@ -84,7 +112,7 @@ DOCKERFILE
     echo "image drainit-test:latest: $(size drainit-test:latest) bytes"
     ;;
 *)
-    echo "usage: $0 release|test" >&2
+    echo "usage: $0 release|test|dist" >&2
     exit 2
     ;;
 esac

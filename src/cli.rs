@@ -162,7 +162,7 @@ impl DrainOptions {
 #[derive(Debug, Parser)]
 #[command(
     name = "drainit",
-    version,
+    version = crate::version::long(),
     about = "A PID-1 init for containers: reaps zombies, forwards signals, and drains gracefully.",
     after_help = "Subcommands: `drainit check` (exit 0 when ready) and `drainit explain` \
                   (print the shutdown timeline). Run a program named check or explain \

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make dist: every release artifact into dist/, then dist/SHA256SUMS.
+#
+#   scripts/dist.sh                all targets rustup has a std for here
+#   scripts/dist.sh bin T...       only the static binaries of targets T
+#
+# Static binaries, one per architecture, linked by rust-lld with the musl
+# crt and libc that rustup ships with each musl std (-C
+# link-self-contained=yes): no cross gcc, no cross libc. Non-PIE like
+# scripts/static.sh. Then a .deb per architecture (packaging/deb.sh), the
+# PyPI wheels for x86_64 and aarch64 (scripts/dist-wheel.sh), the crate
+# (cargo package) and, when a Docker engine answers, the images
+# (docker/build.sh dist).
+#
+# Reproducible: paths are remapped (--remap-path-prefix), dates come from
+# SOURCE_DATE_EPOCH (the commit's date), the lock file is used as is.
+# scripts/dist-repro.sh builds twice and compares.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/dist-env.sh
+. scripts/dist-env.sh
+
+# The targets, in the order tini lists its architectures. s390x has no musl
+# std: a static glibc build would need s390x's libc.a and crt files, see
+# link_flags.
+ALL_TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
+i686-unknown-linux-musl riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl
+loongarch64-unknown-linux-musl s390x-unknown-linux-gnu"
+
+link_flags() {
+    case "$1" in
+    *-musl*) echo "-C linker=rust-lld -C link-self-contained=yes -C relocation-model=static" ;;
+    *) return 1 ;;
+    esac
+}
+
+# build TARGET: dist/drainit-VERSION-ARCH, or a line saying why not.
+build() {
+    local t=$1 arch flags out
+    arch=$(dist_arch "$t")
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
+        echo "dist: skipped $t: no rustup std installed (scripts/deps.d/dist.sh could not add it)" >&2
+        return 0
+    fi
+    if ! flags=$(link_flags "$t"); then
+        echo "dist: skipped $t: no musl std, and a static glibc link needs the target's libc.a and crt objects (no cross toolchain here)" >&2
+        return 0
+    fi
+    RUSTFLAGS="$flags $DIST_REMAP" CARGO_TARGET_DIR="$DIST_TARGET_DIR" \
+        cargo build --release --locked --target "$t" -p drainit -q
+    out="dist/drainit-$DIST_VERSION-$arch"
+    cp "$DIST_TARGET_DIR/$t/release/drainit" "$out.new"
+    touch -d "@$SOURCE_DATE_EPOCH" "$out.new"
+    mv "$out.new" "$out"
+}
+
+sums() {
+    (cd dist && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%P\n' | sort |
+        xargs -r sha256sum >SHA256SUMS)
+}
+
+sizes() {
+    echo "dist/ ($DIST_VERSION, git.$DRAINIT_GIT_COMMIT):"
+    (cd dist && find . -maxdepth 1 -type f -printf '%P %s\n' | sort | awk '{printf "  %-44s %9d bytes\n", $1, $2}')
+}
+
+mkdir -p dist
+if [ "${1:-}" = bin ]; then
+    shift
+    for t in "$@"; do build "$t"; done
+    exit 0
+fi
+# A release is one version: stale artifacts of another version go.
+find dist -maxdepth 1 -type f ! -name "*$DIST_VERSION*" ! -name SHA256SUMS -delete
+for t in $ALL_TARGETS; do build "$t"; done
+bash scripts/dist-gen.sh
+for t in $ALL_TARGETS; do
+    bin="dist/drainit-$DIST_VERSION-$(dist_arch "$t")"
+    [ -f "$bin" ] && bash packaging/deb.sh "$bin" "$(dist_deb_arch "$t")"
+done
+bash scripts/dist-wheel.sh
+bash scripts/dist-crate.sh
+if docker info >/dev/null 2>&1; then
+    DRAINIT_DIST_DIR="$PWD/dist" bash docker/build.sh dist
+else
+    echo "dist: no Docker engine answers: images not built" >&2
+fi
+sums
+sizes
