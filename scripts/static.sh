@@ -18,6 +18,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C
+# `drainit --version` names the commit (Docker parses tini's
+# `tini version X - git.Y` line); scripts/dist-env.sh says how.
+if [ -z "${DRAINIT_GIT_COMMIT+set}" ]; then
+    DRAINIT_GIT_COMMIT=$(git rev-parse --short=7 HEAD 2>/dev/null || true)
+fi
+export DRAINIT_GIT_COMMIT
 out=target/static
 mkdir -p "$out"
 if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
