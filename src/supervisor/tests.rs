@@ -834,7 +834,9 @@ fn as_dumb_init_tty_stop_signals_suspend_drainit_too() {
         let out = c.at(0, Event::Signal(sig));
         assert_eq!(out.last(), Some(&Action::SuspendSelf), "{sig}");
     }
-    assert!(!c.at(0, Event::Signal(libc::SIGCONT)).contains(&Action::SuspendSelf));
+    assert!(!c
+        .at(0, Event::Signal(libc::SIGCONT))
+        .contains(&Action::SuspendSelf));
 }
 
 #[test]
