@@ -310,9 +310,9 @@ impl RunArgs {
     fn plain(argv: &[OsString], is_set: impl Fn(&str) -> bool) -> Option<RunArgs> {
         let first = argv.get(1)?.as_encoded_bytes();
         let command = match first {
-            b"--" => &argv[2..],
+            b"--" => argv.get(2..)?,
             _ if first.starts_with(b"-") => return None,
-            _ => &argv[1..],
+            _ => argv.get(1..)?,
         };
         if command.is_empty() {
             return None;

@@ -241,7 +241,7 @@ impl<'a> ShortOpts<'a> {
                 self.done = true;
                 break;
             }
-            if bytes.len() > 1 && bytes[0] == b'-' {
+            if bytes.len() > 1 && bytes.first() == Some(&b'-') {
                 self.pos += 1;
                 self.cluster = arg.to_string_lossy().chars().skip(1).collect();
                 return Some(());
@@ -369,7 +369,7 @@ pub fn parse_dumb_init(argv: Vec<OsString>) -> Invocation {
 fn tini(argv: Vec<OsString>) -> Invocation {
     let flavor = Flavor::Tini;
     // tini handles --version only when it is the one argument.
-    if argv.len() == 2 && argv[1] == "--version" {
+    if argv.len() == 2 && argv.get(1).is_some_and(|a| a == "--version") {
         return exit(format!("{}\n", tini_version_line()), 0, false);
     }
     let mut o = base(flavor, Mode::Cascade, 0, DrainOptions::default());

@@ -2,6 +2,26 @@
 //! binary (src/main.rs) and by the tools that generate its man page and
 //! shell completions from the same clap definitions.
 
+// PID 1 never panics: no unwrap, expect, panic or panicking index outside
+// tests, and every unsafe block says why it is sound.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::undocumented_unsafe_blocks
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::undocumented_unsafe_blocks
+    )
+)]
+
 pub mod app;
 pub mod check;
 pub mod cli;

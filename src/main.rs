@@ -2,6 +2,26 @@
 //! drains gracefully. This file is thin: block signals, parse, run, exit
 //! with the code.
 
+// PID 1 never panics: no unwrap, expect, panic or panicking index outside
+// tests, and every unsafe block says why it is sound.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::undocumented_unsafe_blocks
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::undocumented_unsafe_blocks
+    )
+)]
+
 use std::io::Write;
 
 use drainit::app::{self, fail};

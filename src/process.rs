@@ -197,15 +197,15 @@ fn report_in_child(err: &AnchorError) -> Result<i32, SpawnError> {
 /// Decimal digits of `n` at the end of `buf`, without allocating.
 fn format_pid(mut n: i32, buf: &mut [u8; 12]) -> &[u8] {
     let mut at = buf.len();
-    loop {
+    for slot in buf.iter_mut().rev() {
         at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
+        *slot = b'0' + (n % 10).unsigned_abs() as u8;
         n /= 10;
-        if n == 0 || at == 0 {
+        if n == 0 {
             break;
         }
     }
-    &buf[at..]
+    buf.get(at..).unwrap_or_default()
 }
 
 /// fork + exec through std, for what posix_spawn cannot do: a new session
@@ -388,6 +388,19 @@ fn prepare_child(
 
 fn spawn_error(program: &OsString, e: &io::Error) -> SpawnError {
     let name = program.to_string_lossy();
+    // Out of descriptors, processes or memory: drainit's own start-up
+    // failed, the command is not at fault (a set-up error, exit 2).
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN)
+    ) {
+        return SpawnError {
+            code: crate::cli::EXIT_USAGE,
+            message: format!(
+                "cannot start '{name}': {e}: raise the container's limits (nofile, pids, memory)"
+            ),
+        };
+    }
     match e.kind() {
         io::ErrorKind::NotFound => SpawnError {
             code: EXIT_NOT_FOUND,
@@ -461,9 +474,7 @@ pub fn reap_all() -> ReapPass {
 /// Registers drainit as child subreaper, so orphans come to it even when
 /// it is not PID 1.
 pub fn become_subreaper() -> io::Result<()> {
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    nix::sys::prctl::set_child_subreaper(true)?;
     Ok(())
 }
 
@@ -471,11 +482,12 @@ pub fn become_subreaper() -> io::Result<()> {
 /// parent drainit started with: if it died before the setting took effect,
 /// the kernel will never send the signal, so drainit sends it to itself.
 pub fn set_pdeathsig(sig: i32, first_ppid: i32) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    if unsafe { libc::getppid() } != first_ppid {
-        unsafe { libc::kill(libc::getpid(), sig) };
+    if std::os::unix::process::parent_id() as i32 != first_ppid {
+        crate::tree::send(std::process::id() as i32, sig);
     }
     Ok(())
 }
@@ -483,7 +495,8 @@ pub fn set_pdeathsig(sig: i32, first_ppid: i32) -> io::Result<()> {
 /// Whether stdin is a terminal: asked once at start-up, it decides the
 /// TTIN/TTOU handling, the spawn path and the terminal hand-over.
 pub fn stdin_is_tty() -> bool {
-    unsafe { libc::isatty(libc::STDIN_FILENO) == 1 }
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
 }
 
 /// Ignores TTIN/TTOU so drainit can hand the terminal to the child; returns
@@ -495,6 +508,7 @@ pub fn ignore_tty_signals(tty: bool) -> Vec<i32> {
         return reset;
     }
     for sig in [libc::SIGTTIN, libc::SIGTTOU] {
+        // SAFETY: SIG_IGN installs no handler; no other thread exists yet.
         let old = unsafe { libc::signal(sig, libc::SIG_IGN) };
         if old != libc::SIG_IGN {
             reset.push(sig);

@@ -321,7 +321,7 @@ impl SignalStream {
             if count < BATCH {
                 guard.clear_ready();
             }
-            for info in &buf[..count] {
+            for info in buf.get(..count).unwrap_or_default() {
                 // SAFETY: the kernel wrote the first `count` entries.
                 let info = unsafe { info.assume_init_ref() };
                 if self_inflicted(info) {

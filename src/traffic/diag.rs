@@ -116,6 +116,7 @@ pub struct Diag {
 
 impl Diag {
     pub fn open() -> io::Result<Diag> {
+        // SAFETY: socket(2) takes integers and returns a new descriptor.
         let fd = unsafe {
             libc::socket(
                 libc::AF_NETLINK,
@@ -126,12 +127,14 @@ impl Diag {
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
+        // SAFETY: fd was just returned by socket(2) and nothing else owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         // A dump never blocks for long; the timeout only guards the loop.
         let tv = libc::timeval {
             tv_sec: 1,
             tv_usec: 0,
         };
+        // SAFETY: the option value is a live timeval of the size given.
         unsafe {
             libc::setsockopt(
                 fd.as_raw_fd(),
@@ -186,8 +189,10 @@ impl Diag {
     /// answer into `out`.
     fn send_dump(&mut self, req: &[u8], out: &mut Vec<Sock>) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
+        // SAFETY: sockaddr_nl is plain data; all zeros is a valid value.
         let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         addr.nl_family = libc::AF_NETLINK as u16;
+        // SAFETY: req and addr are live for the call, with their lengths.
         let sent = unsafe {
             libc::sendto(
                 self.fd.as_raw_fd(),
@@ -202,6 +207,7 @@ impl Diag {
             return Err(io::Error::last_os_error());
         }
         loop {
+            // SAFETY: recv writes at most buf.len() bytes into buf.
             let n = unsafe {
                 libc::recv(
                     self.fd.as_raw_fd(),
@@ -217,7 +223,7 @@ impl Diag {
                 }
                 return Err(e);
             }
-            if parse(&self.buf[..n as usize], self.seq, out)? {
+            if parse(slice(&self.buf, 0, n as usize), self.seq, out)? {
                 return Ok(());
             }
         }
@@ -318,12 +324,27 @@ pub fn port_filter(ports: &[u16]) -> Vec<u8> {
     b
 }
 
+/// `N` bytes of `b` at `at`, zeros where `b` is too short: the callers
+/// check lengths first, and a short read must never panic PID 1.
+fn bytes<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0; N];
+    if let Some(src) = b.get(at..at.saturating_add(N)) {
+        out.copy_from_slice(src);
+    }
+    out
+}
+
+/// `b[from..to]`, or empty when out of range.
+fn slice(b: &[u8], from: usize, to: usize) -> &[u8] {
+    b.get(from..to).unwrap_or_default()
+}
+
 fn u16_ne(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
+    u16::from_ne_bytes(bytes(b, at))
 }
 
 fn u32_ne(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes(b[at..at + 4].try_into().unwrap())
+    u32::from_ne_bytes(bytes(b, at))
 }
 
 fn bad(what: &str) -> io::Error {
@@ -339,9 +360,9 @@ pub fn parse(mut buf: &[u8], seq: u32, out: &mut Vec<Sock>) -> io::Result<bool> 
             return Err(bad("truncated message"));
         }
         let kind = u16_ne(buf, 4);
-        let msg = &buf[NLMSG_HDR..len];
+        let msg = slice(buf, NLMSG_HDR, len);
         let stale = u32_ne(buf, 8) != seq;
-        buf = &buf[len.next_multiple_of(4).min(buf.len())..];
+        buf = slice(buf, len.next_multiple_of(4).min(buf.len()), buf.len());
         if stale {
             continue;
         }
@@ -382,35 +403,34 @@ fn parse_sock(m: &[u8]) -> io::Result<Sock> {
     if m.len() < MSG_LEN {
         return Err(bad("short inet_diag_msg"));
     }
-    let addr = |at: usize| -> [u8; 16] { m[at..at + 16].try_into().unwrap() };
+    let [family, state] = bytes(m, 0);
     let tuple = Tuple {
-        family: m[0],
-        lport: u16::from_be_bytes([m[4], m[5]]),
-        rport: u16::from_be_bytes([m[6], m[7]]),
-        local: addr(8),
-        remote: addr(24),
+        family,
+        lport: u16::from_be_bytes(bytes(m, 4)),
+        rport: u16::from_be_bytes(bytes(m, 6)),
+        local: bytes(m, 8),
+        remote: bytes(m, 24),
     };
     let cookie = u64::from(u32_ne(m, 44)) | u64::from(u32_ne(m, 48)) << 32;
     let mut sock = Sock {
         tuple,
-        state: m[1],
+        state,
         rqueue: u32_ne(m, 56),
         inode: u32_ne(m, 68),
         cookie,
         bytes_received: None,
     };
-    let mut attrs = &m[MSG_LEN..];
+    let mut attrs = slice(m, MSG_LEN, m.len());
     while attrs.len() >= 4 {
         let len = u16_ne(attrs, 0) as usize;
         if len < 4 || len > attrs.len() {
             break;
         }
-        let data = &attrs[4..len];
+        let data = slice(attrs, 4, len);
         if u16_ne(attrs, 2) == INET_DIAG_INFO && data.len() >= TCPI_BYTES_RECEIVED + 8 {
-            let at = TCPI_BYTES_RECEIVED;
-            sock.bytes_received = Some(u64::from_ne_bytes(data[at..at + 8].try_into().unwrap()));
+            sock.bytes_received = Some(u64::from_ne_bytes(bytes(data, TCPI_BYTES_RECEIVED)));
         }
-        attrs = &attrs[len.next_multiple_of(4).min(attrs.len())..];
+        attrs = slice(attrs, len.next_multiple_of(4).min(attrs.len()), attrs.len());
     }
     Ok(sock)
 }
