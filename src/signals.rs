@@ -292,6 +292,11 @@ impl SignalStream {
 
     /// The next signal, waiting without any timer when none is queued.
     pub async fn recv(&mut self) -> io::Result<i32> {
+        // A first EAGAIN is checked by one more read before the readiness
+        // is cleared: with edge-triggered epoll, clearing it while a
+        // signal is still pending (a spurious EAGAIN) would sleep forever.
+        let mut empty_once = false;
+        let mut interrupted = 0;
         loop {
             if let Some(sig) = self.queued.pop_front() {
                 return Ok(sig);
@@ -309,8 +314,16 @@ impl SignalStream {
             };
             if n < 0 {
                 match io::Error::last_os_error() {
-                    e if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
-                    e if e.kind() == io::ErrorKind::Interrupted => {}
+                    e if e.kind() == io::ErrorKind::WouldBlock && !empty_once => empty_once = true,
+                    e if e.kind() == io::ErrorKind::WouldBlock => {
+                        empty_once = false;
+                        guard.clear_ready();
+                    }
+                    // Bounded: a read that keeps failing goes back to the
+                    // runtime, which backs off.
+                    e if e.kind() == io::ErrorKind::Interrupted && interrupted < 3 => {
+                        interrupted += 1
+                    }
                     e => return Err(e),
                 }
                 continue;
