@@ -1520,8 +1520,35 @@ fn judge(s: &Scenario, bins: &Bins, tally: &Mutex<Tally>, thread: usize) {
             &bins.probe,
             &format!("d{thread}"),
         );
-        let d = diff(&anchor, &ours);
+        let mut d = diff(&anchor, &ours);
         let name = format!("{} [{build}]", s.name);
+        // A difference that is neither an improvement nor pending is run
+        // again, both sides, twice: it fails only if it holds every time.
+        // Those that vanish are printed as FLAKY with their first diff.
+        if !d.is_empty() && improvement(s, &anchor, &ours, &d).is_none() && pending(s, &d).is_none()
+        {
+            let first = d.join("\n    ");
+            for attempt in 0..2 {
+                let a = run(
+                    s,
+                    &s.anchor.real(),
+                    &bins.probe,
+                    &format!("a{thread}r{attempt}"),
+                );
+                let o = run(
+                    s,
+                    &bin.to_string_lossy(),
+                    &bins.probe,
+                    &format!("d{thread}r{attempt}"),
+                );
+                let again = diff(&a, &o);
+                if again.is_empty() || improvement(s, &a, &o, &again).is_some() {
+                    eprintln!("FLAKY {name} (identical on a re-run)\n    {first}");
+                    d = again;
+                    break;
+                }
+            }
+        }
         let mut t = tally.lock().unwrap();
         t.scenarios += 1;
         if d.is_empty() {
