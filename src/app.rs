@@ -61,7 +61,15 @@ fn supervisor_config(o: &Options) -> Config {
 
 pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32) -> i32 {
     let usage = o.flavor.usage_code();
-    if let Err(e) = logging::init(o.verbosity, o.flavor, o.log_format) {
+    let d = &o.drain;
+    let draining = d.drain_delay.is_some()
+        || d.grace.is_some()
+        || d.drain_quiet.is_some()
+        || d.drain_url.is_some()
+        || d.ready_file.is_some()
+        || d.http.is_some()
+        || d.gate().is_some();
+    if let Err(e) = logging::init(o.verbosity, o.flavor, o.log_format, draining) {
         fail(usage, &format!("drainit: {e}"));
     }
     readiness::file::install_panic_cleanup();

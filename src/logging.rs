@@ -22,9 +22,12 @@ use tracing_subscriber::filter::Targets;
 
 use crate::cli::{Flavor, LogFormat};
 
-fn default_filter(verbosity: u8, flavor: Flavor) -> String {
+/// `draining`: a drain option is set. Under the tini and dumb-init names
+/// the anchors' quiet default holds, unless the user asked for a drain
+/// (`docker run --init -e DRAINIT_DRAIN_DELAY=10s`): then its timeline shows.
+fn default_filter(verbosity: u8, flavor: Flavor, draining: bool) -> String {
     match verbosity {
-        0 if flavor == Flavor::Drainit => "warn,drainit::timeline=info".into(),
+        0 if flavor == Flavor::Drainit || draining => "warn,drainit::timeline=info".into(),
         0 => "warn".into(),
         1 => "info".into(),
         2 => "debug".into(),
@@ -33,10 +36,15 @@ fn default_filter(verbosity: u8, flavor: Flavor) -> String {
 }
 
 /// Installs the subscriber. An unreadable `DRAINIT_LOG` is a usage error.
-pub fn init(verbosity: u8, flavor: Flavor, format: LogFormat) -> Result<(), String> {
+pub fn init(
+    verbosity: u8,
+    flavor: Flavor,
+    format: LogFormat,
+    draining: bool,
+) -> Result<(), String> {
     let spec = match std::env::var("DRAINIT_LOG") {
         Ok(s) if !s.trim().is_empty() => s,
-        _ => default_filter(verbosity, flavor),
+        _ => default_filter(verbosity, flavor, draining),
     };
     let filter: Targets = spec.parse().map_err(|e| {
         format!("DRAINIT_LOG='{spec}' is not a log filter ({e}): use e.g. info or warn,drainit::timeline=off")

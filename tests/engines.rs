@@ -268,7 +268,12 @@ impl<'a> Container<'a> {
 }
 
 /// The app of the signal checks: logs each signal it traps, once ready.
-const TRAPPING_APP: &str = "for s in HUP INT USR1 USR2; do trap \"echo app: got $s\" $s; done; \
+///
+/// Not INT: every shell catches INT while it waits for a command, so the
+/// forwarding rule gives INT to the command the shell waits for (here
+/// `sleep`), as Ctrl-C would, and a script's own `trap ... INT` cannot be
+/// told apart from that handler (README, "Forwarding modes").
+const TRAPPING_APP: &str = "for s in HUP USR1 USR2; do trap \"echo app: got $s\" $s; done; \
      trap 'echo app: got TERM; exit 0' TERM; echo app: ready; \
      while :; do sleep 1000 & wait $!; done";
 
@@ -310,7 +315,7 @@ fn exit_codes(e: &Engine) {
 fn signals_reach_the_app(e: &Engine) {
     let c = e.start("signals", &[], TRAPPING_APP);
     c.wait_log("app: ready");
-    for sig in ["HUP", "USR1", "USR2", "INT", "TERM"] {
+    for sig in ["HUP", "USR1", "USR2", "TERM"] {
         c.kill(sig);
         c.wait_log(&format!("app: got {sig}"));
     }
