@@ -89,8 +89,14 @@ fn env_for(cmd: &mut Command, log: &Log) {
 }
 
 fn have(program: &str) -> bool {
+    // busybox runs its shell as `busybox sh -c`.
+    let args: &[&str] = if program == "busybox" {
+        &["sh", "-c", "true"]
+    } else {
+        &["-c", "true"]
+    };
     Command::new(program)
-        .args(["-c", "true"])
+        .args(args)
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
