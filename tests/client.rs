@@ -174,13 +174,18 @@ fn drain_hook_to_a_name_that_does_not_resolve_is_one_warning() {
         .lines()
         .filter(|l| l.contains("cannot resolve drainit-test.invalid"))
         .collect::<Vec<_>>();
-    // One warning from the resolver at start-up, then the hook's failure.
-    assert_eq!(lines.len(), 2, "{stderr}");
+    // One warning from the resolver at start-up, then at most the hook's
+    // own failure: the hook is never waited on, so when the app exits at
+    // once drainit may be gone before the hook's lookup gives up.
+    assert!((1..=2).contains(&lines.len()), "{stderr}");
     assert!(
         lines[0].contains("WARN") && lines[0].contains("retrying"),
         "{stderr}"
     );
-    assert!(lines[1].contains("drain hook"), "{stderr}");
+    assert!(
+        lines.iter().skip(1).all(|l| l.contains("drain hook")),
+        "{stderr}"
+    );
 }
 
 #[test]
