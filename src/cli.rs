@@ -158,6 +158,44 @@ impl DrainOptions {
     }
 }
 
+/// Where forwarded signals go and how they are rewritten: shared by the
+/// run and `explain`.
+#[derive(Clone, Debug, Args, Default)]
+pub struct ForwardOptions {
+    /// Send signals to the child's whole process group (child runs in a new session).
+    #[arg(short = 'g', long, env = "DRAINIT_PROCESS_GROUP", value_parser = BoolishValueParser::new(),
+          action = ArgAction::SetTrue, conflicts_with = "single_child")]
+    pub process_group: bool,
+    /// Send signals to the direct child only, never to what it leaves behind.
+    #[arg(short = 'c', long, env = "DRAINIT_SINGLE_CHILD", value_parser = BoolishValueParser::new(),
+          action = ArgAction::SetTrue)]
+    pub single_child: bool,
+    /// Rewrite a received signal before forwarding (FROM:TO, TO=0 drops it; repeatable).
+    #[arg(short = 'r', long = "rewrite", env = "DRAINIT_REWRITE", value_name = "FROM:TO",
+          value_delimiter = ',', value_parser = signals::parse_rewrite)]
+    pub rewrites: Vec<(i32, i32)>,
+}
+
+impl ForwardOptions {
+    pub fn mode(&self) -> Mode {
+        if self.process_group {
+            Mode::Group
+        } else if self.single_child {
+            Mode::SingleChild
+        } else {
+            Mode::Cascade
+        }
+    }
+
+    pub fn rewrite_table(&self) -> Rewrites {
+        let mut rewrites = Rewrites::default();
+        for &(from, to) in &self.rewrites {
+            rewrites.insert(from, to);
+        }
+        rewrites
+    }
+}
+
 /// drainit [OPTIONS] [--] COMMAND [ARGS...]
 #[derive(Debug, Parser)]
 #[command(
@@ -170,18 +208,8 @@ impl DrainOptions {
     disable_help_subcommand = true
 )]
 struct RunArgs {
-    /// Send signals to the child's whole process group (child runs in a new session).
-    #[arg(short = 'g', long, env = "DRAINIT_PROCESS_GROUP", value_parser = BoolishValueParser::new(),
-          action = ArgAction::SetTrue, conflicts_with = "single_child")]
-    process_group: bool,
-    /// Send signals to the direct child only, never to what it leaves behind.
-    #[arg(short = 'c', long, env = "DRAINIT_SINGLE_CHILD", value_parser = BoolishValueParser::new(),
-          action = ArgAction::SetTrue)]
-    single_child: bool,
-    /// Rewrite a received signal before forwarding (FROM:TO, TO=0 drops it; repeatable).
-    #[arg(short = 'r', long = "rewrite", env = "DRAINIT_REWRITE", value_name = "FROM:TO",
-          value_delimiter = ',', value_parser = signals::parse_rewrite)]
-    rewrites: Vec<(i32, i32)>,
+    #[command(flatten)]
+    forward: ForwardOptions,
     /// Accepted for tini users: drainit registers as subreaper whenever it is not PID 1.
     #[arg(short = 's', long, env = "DRAINIT_SUBREAPER", value_parser = BoolishValueParser::new(),
           action = ArgAction::SetTrue)]
@@ -321,9 +349,7 @@ impl RunArgs {
             return None;
         }
         Some(RunArgs {
-            process_group: false,
-            single_child: false,
-            rewrites: Vec::new(),
+            forward: ForwardOptions::default(),
             subreaper: false,
             remap_exit: Vec::new(),
             pdeathsig: None,
@@ -338,17 +364,8 @@ impl RunArgs {
     }
 
     fn into_options(self) -> Options {
-        let mode = if self.process_group {
-            Mode::Group
-        } else if self.single_child {
-            Mode::SingleChild
-        } else {
-            Mode::Cascade
-        };
-        let mut rewrites = Rewrites::default();
-        for (from, to) in self.rewrites {
-            rewrites.insert(from, to);
-        }
+        let mode = self.forward.mode();
+        let rewrites = self.forward.rewrite_table();
         let env_verbose = std::env::var("DRAINIT_VERBOSE")
             .ok()
             .and_then(|v| v.parse::<u8>().ok())

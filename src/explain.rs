@@ -6,13 +6,13 @@ use std::ffi::OsString;
 use std::fmt::Write;
 use std::time::Duration;
 
-use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Parser};
+use clap::Parser;
 
-use crate::cli::{clap_exit, DrainOptions, Invocation};
+use crate::cli::{clap_exit, DrainOptions, ForwardOptions, Invocation};
 use crate::duration::show;
-use crate::signals::{self, Rewrites};
+use crate::signals;
 use crate::supervisor::route::{default_action, DefaultAction};
+use crate::supervisor::Mode;
 
 /// drainit must be done this long before the platform's SIGKILL, so its
 /// own SIGKILL, reaping and exit land first.
@@ -24,18 +24,8 @@ pub const MARGIN: Duration = Duration::from_secs(2);
 pub struct ExplainArgs {
     #[command(flatten)]
     drain: DrainOptions,
-    /// As for the run: signals go to the child's whole process group.
-    #[arg(short = 'g', long, env = "DRAINIT_PROCESS_GROUP", value_parser = BoolishValueParser::new(),
-          action = ArgAction::SetTrue, conflicts_with = "single_child")]
-    process_group: bool,
-    /// As for the run: signals go to the direct child only.
-    #[arg(short = 'c', long, env = "DRAINIT_SINGLE_CHILD", value_parser = BoolishValueParser::new(),
-          action = ArgAction::SetTrue)]
-    single_child: bool,
-    /// As for the run: rewrite a received signal before forwarding (FROM:TO).
-    #[arg(short = 'r', long = "rewrite", env = "DRAINIT_REWRITE", value_name = "FROM:TO",
-          value_delimiter = ',', value_parser = signals::parse_rewrite)]
-    rewrites: Vec<(i32, i32)>,
+    #[command(flatten)]
+    forward: ForwardOptions,
     /// The platform's grace before SIGKILL (terminationGracePeriodSeconds, docker stop -t).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse)]
     termination_grace_period: Duration,
@@ -292,17 +282,12 @@ fn shell_reaction(sig: i32) -> &'static str {
 /// The "Signal routing" lines, and the setups where the stop signal
 /// cannot reach the app behind a shell wrapper.
 fn routing(a: &ExplainArgs) -> (String, Vec<String>) {
-    let mut rewrites = Rewrites::default();
-    for &(from, to) in &a.rewrites {
-        rewrites.insert(from, to);
-    }
+    let rewrites = a.forward.rewrite_table();
     let wrap = wrapping(&a.command);
-    let (mode, flag) = if a.process_group {
-        ("process group (-g)", "-g")
-    } else if a.single_child {
-        ("single child (-c)", "-c")
-    } else {
-        ("cascade", "")
+    let (mode, flag) = match a.forward.mode() {
+        Mode::Group => ("process group (-g)", "-g"),
+        Mode::SingleChild => ("single child (-c)", "-c"),
+        Mode::Cascade => ("cascade", ""),
     };
     let mut out = format!("\nSignal routing ({mode}):\n");
     let mut problems = Vec::new();
@@ -434,13 +419,13 @@ fn kubernetes_yaml(a: &ExplainArgs) -> String {
     if let Some(v) = &d.ready_file {
         args.push(format!("--ready-file={}", v.display()));
     }
-    if a.process_group {
+    if a.forward.process_group {
         args.push("--process-group".into());
     }
-    if a.single_child {
+    if a.forward.single_child {
         args.push("--single-child".into());
     }
-    for &(from, to) in &a.rewrites {
+    for &(from, to) in &a.forward.rewrites {
         let to = if to == 0 { "0".into() } else { short(to) };
         args.push(format!("--rewrite={}:{to}", short(from)));
     }
