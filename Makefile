@@ -70,7 +70,7 @@ faults: deps static
 # dumb-init and under drainit by the same name (glibc and musl builds); prints
 # the scenario count, the improvements and the pending differences.
 compat: deps static
-	DRAINIT_STATIC_DIR=$(STATIC_DIR) cargo test --release --test compat -- --nocapture
+	DRAINIT_STATIC_DIR=$(CURDIR)/$(STATIC_DIR) cargo test --release --test compat -- --nocapture
 
 # The recipes matrix: nginx, httpd, php-fpm, gunicorn, uvicorn, Node, Java,
 # HAProxy from Debian's packages, each behind an entrypoint script without
