@@ -4,10 +4,11 @@
 #   scripts/dist.sh                all targets rustup has a std for here
 #   scripts/dist.sh bin T...       only the static binaries of targets T
 #
-# Static binaries, one per architecture, linked by rust-lld with the musl
-# crt and libc that rustup ships with each musl std (-C
-# link-self-contained=yes): no cross gcc, no cross libc. Non-PIE like
-# scripts/static.sh. Then a .deb per architecture (packaging/deb.sh), the
+# Static binaries, one per architecture, built by scripts/layout/build.sh
+# as scripts/static.sh builds the host's: rust-lld with the musl crt and libc
+# that rustup ships with each musl std, non-PIE, the code layout of
+# scripts/layout/hot.txt, stripped by binutils-multiarch's strip. Then a
+# .deb per architecture (packaging/deb.sh), the
 # PyPI wheels for x86_64 and aarch64 (scripts/dist-wheel.sh), the crate
 # (cargo package) and, when a Docker engine answers, the images
 # (docker/build.sh dist).
@@ -29,7 +30,7 @@ loongarch64-unknown-linux-musl s390x-unknown-linux-gnu"
 
 link_flags() {
     case "$1" in
-    *-musl*) echo "-C linker=rust-lld -C link-self-contained=yes -C relocation-model=static" ;;
+    *-musl*) echo "" ;; # scripts/layout/build.sh: rust-lld, self-contained, non-PIE
     *) return 1 ;;
     esac
 }
@@ -46,10 +47,9 @@ build() {
         echo "dist: skipped $t: no musl std, and a static glibc link needs the target's libc.a and crt objects (no cross toolchain here)" >&2
         return 0
     fi
-    RUSTFLAGS="$flags $DIST_REMAP" CARGO_TARGET_DIR="$DIST_TARGET_DIR" \
-        cargo build --release --locked --target "$t" -p drainit -q
     out="dist/drainit-$DIST_VERSION-$arch"
-    cp "$DIST_TARGET_DIR/$t/release/drainit" "$out.new"
+    # shellcheck disable=SC2086 # the flags are words
+    CARGO_TARGET_DIR="$DIST_TARGET_DIR" bash scripts/layout/build.sh "$t" "$out.new" $flags $DIST_REMAP
     touch -d "@$SOURCE_DATE_EPOCH" "$out.new"
     mv "$out.new" "$out"
 }

@@ -1,200 +1,19 @@
-//! The command line: drainit's own options (clap, with a `DRAINIT_*`
-//! environment variable for each), the `check` and `explain` subcommands,
-//! and the tini / dumb-init compatible modes chosen by argv[0].
+//! The command line: which parser argv[0] and argv[1] pick (drainit's own
+//! options, clap, with a `DRAINIT_*` environment variable for each; the
+//! `check` and `explain` subcommands in src/subcommands/; the tini /
+//! dumb-init modes in src/compat.rs), and drainit's own run options. The
+//! option types they share are in src/options.rs.
 
 use std::ffi::OsString;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Args, Parser, ValueEnum};
+use clap::{ArgAction, Parser};
 
 use crate::compat;
-use crate::signals::{self, Rewrites};
-use crate::supervisor::Mode;
-
-/// Usage errors exit with 2 (1 in the tini and dumb-init modes).
-pub const EXIT_USAGE: i32 = 2;
-
-const DEFAULT_READY_INTERVAL: Duration = Duration::from_secs(1);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-/// Which init drainit is standing in for: decides exit codes and defaults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavor {
-    Drainit,
-    Tini,
-    DumbInit,
-}
-
-impl Flavor {
-    pub fn usage_code(self) -> i32 {
-        match self {
-            Flavor::Drainit => EXIT_USAGE,
-            Flavor::Tini | Flavor::DumbInit => 1,
-        }
-    }
-
-    /// dumb-init exits 2 for a command it cannot run; tini 127 / 126.
-    pub fn spawn_code(self, code: i32) -> i32 {
-        match self {
-            Flavor::DumbInit => 2,
-            _ => code,
-        }
-    }
-
-    pub fn from_argv0(argv0: &std::ffi::OsStr) -> Flavor {
-        let name = std::path::Path::new(argv0)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("drainit");
-        match name {
-            "tini" | "tini-static" | "docker-init" => Flavor::Tini,
-            "dumb-init" => Flavor::DumbInit,
-            _ => Flavor::Drainit,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Gate {
-    Url(String),
-    Tcp(String),
-}
-
-/// Everything the run needs, whichever flavor of command line it came from.
-#[derive(Clone, Debug)]
-pub struct Options {
-    pub flavor: Flavor,
-    pub command: Vec<OsString>,
-    pub mode: Mode,
-    pub rewrites: Rewrites,
-    pub remap_exit: Vec<i32>,
-    pub pdeathsig: Option<i32>,
-    pub verbosity: u8,
-    pub log_format: LogFormat,
-    /// Log reaped orphans at warning level (tini's -w).
-    pub warn_on_reap: bool,
-    pub drain: DrainOptions,
-}
-
-/// The drain and readiness options, shared by the run and `explain`.
-#[derive(Clone, Debug, Args, Default)]
-pub struct DrainOptions {
-    /// Signal that starts a drain (repeatable; default TERM).
-    #[arg(long = "drain-signal", env = "DRAINIT_DRAIN_SIGNAL", value_name = "SIGNAL",
-          value_delimiter = ',', value_parser = signals::parse)]
-    pub drain_signals: Vec<i32>,
-    /// Time between readiness off and forwarding the stop signal.
-    #[arg(long, env = "DRAINIT_DRAIN_DELAY", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
-    pub drain_delay: Option<Duration>,
-    /// Deadline after the stop signal for the whole tree, then SIGKILL.
-    #[arg(long, env = "DRAINIT_GRACE", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
-    pub grace: Option<Duration>,
-    /// Adaptive drain: forward once no new connection arrived for this long.
-    #[arg(long, env = "DRAINIT_DRAIN_QUIET", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
-    pub drain_quiet: Option<Duration>,
-    /// Adaptive drain: the shortest wait (default: the quiet period).
-    #[arg(long, env = "DRAINIT_DRAIN_MIN", value_name = "DURATION",
-          value_parser = crate::duration::parse, requires = "drain_quiet")]
-    pub drain_min: Option<Duration>,
-    /// Adaptive drain: the app's listening port (repeatable; default: found).
-    #[arg(
-        long = "drain-port",
-        env = "DRAINIT_DRAIN_PORT",
-        value_name = "PORT",
-        value_delimiter = ',',
-        requires = "drain_quiet"
-    )]
-    pub drain_ports: Vec<u16>,
-    /// HTTP POST sent when the drain starts (failures are logged only).
-    #[arg(long, env = "DRAINIT_DRAIN_URL", value_name = "URL", value_parser = parse_http_url)]
-    pub drain_url: Option<String>,
-    /// File present while ready, removed when draining and on exit.
-    #[arg(long, env = "DRAINIT_READY_FILE", value_name = "PATH")]
-    pub ready_file: Option<PathBuf>,
-    /// Readiness gate: GET URL, 2xx means ready.
-    #[arg(long, env = "DRAINIT_READY_URL", value_name = "URL",
-          value_parser = parse_http_url, conflicts_with = "ready_tcp")]
-    pub ready_url: Option<String>,
-    /// Readiness gate: a TCP connect to HOST:PORT.
-    #[arg(long, env = "DRAINIT_READY_TCP", value_name = "HOST:PORT", value_parser = parse_host_port)]
-    pub ready_tcp: Option<String>,
-    /// How often the readiness gate is checked.
-    #[arg(long, env = "DRAINIT_READY_INTERVAL", value_name = "DURATION",
-          default_value = "1s", value_parser = crate::duration::parse)]
-    // Keep in step with DEFAULT_READY_INTERVAL (a test checks).
-    pub ready_interval: Duration,
-    /// Serve /ready, /live and /metrics on this address (e.g. 0.0.0.0:8081).
-    #[arg(long, env = "DRAINIT_HTTP", value_name = "ADDR", value_parser = parse_addr)]
-    pub http: Option<SocketAddr>,
-}
-
-impl DrainOptions {
-    pub fn gate(&self) -> Option<Gate> {
-        match (&self.ready_url, &self.ready_tcp) {
-            (Some(url), _) => Some(Gate::Url(url.clone())),
-            (None, Some(addr)) => Some(Gate::Tcp(addr.clone())),
-            _ => None,
-        }
-    }
-
-    pub fn drain_signals(&self) -> Vec<i32> {
-        if self.drain_signals.is_empty() {
-            vec![libc::SIGTERM]
-        } else {
-            self.drain_signals.clone()
-        }
-    }
-}
-
-/// Where forwarded signals go and how they are rewritten: shared by the
-/// run and `explain`.
-#[derive(Clone, Debug, Args, Default)]
-pub struct ForwardOptions {
-    /// Send signals to the child's whole process group (child runs in a new session).
-    #[arg(short = 'g', long, env = "DRAINIT_PROCESS_GROUP", value_parser = BoolishValueParser::new(),
-          action = ArgAction::SetTrue, conflicts_with = "single_child")]
-    pub process_group: bool,
-    /// Send signals to the direct child only, never to what it leaves behind.
-    #[arg(short = 'c', long, env = "DRAINIT_SINGLE_CHILD", value_parser = BoolishValueParser::new(),
-          action = ArgAction::SetTrue)]
-    pub single_child: bool,
-    /// Rewrite a received signal before forwarding (FROM:TO, TO=0 drops it; repeatable).
-    #[arg(short = 'r', long = "rewrite", env = "DRAINIT_REWRITE", value_name = "FROM:TO",
-          value_delimiter = ',', value_parser = signals::parse_rewrite)]
-    pub rewrites: Vec<(i32, i32)>,
-}
-
-impl ForwardOptions {
-    pub fn mode(&self) -> Mode {
-        if self.process_group {
-            Mode::Group
-        } else if self.single_child {
-            Mode::SingleChild
-        } else {
-            Mode::Cascade
-        }
-    }
-
-    pub fn rewrite_table(&self) -> Rewrites {
-        let mut rewrites = Rewrites::default();
-        for &(from, to) in &self.rewrites {
-            rewrites.insert(from, to);
-        }
-        rewrites
-    }
-}
+pub use crate::options::*;
+use crate::signals;
+use crate::subcommands::check::{self, CheckArgs};
+use crate::subcommands::explain::{self, ExplainArgs};
 
 /// drainit [OPTIONS] [--] COMMAND [ARGS...]
 #[derive(Debug, Parser)]
@@ -238,14 +57,24 @@ struct RunArgs {
 /// What the command line asks for.
 pub enum Invocation {
     Run(Box<Options>),
-    Check(Box<crate::check::CheckArgs>),
-    Explain(Box<crate::explain::ExplainArgs>),
+    Check(Box<CheckArgs>),
+    Explain(Box<ExplainArgs>),
     /// --help, --version or an error: print this and exit with the code.
     Exit {
         message: String,
         code: i32,
         to_stderr: bool,
     },
+}
+
+impl From<Exit> for Invocation {
+    fn from(e: Exit) -> Invocation {
+        Invocation::Exit {
+            message: e.message,
+            code: e.code,
+            to_stderr: e.to_stderr,
+        }
+    }
 }
 
 /// The clap command of `drainit [OPTIONS] [--] COMMAND`, for the man page
@@ -266,8 +95,14 @@ pub fn parse(argv: Vec<OsString>) -> Invocation {
         Flavor::Drainit => {}
     }
     match argv.get(1).and_then(|a| a.to_str()) {
-        Some("check") => return crate::check::parse(argv),
-        Some("explain") => return crate::explain::parse(argv),
+        Some("check") => {
+            return check::parse(argv)
+                .map_or_else(Invocation::from, |a| Invocation::Check(Box::new(a)))
+        }
+        Some("explain") => {
+            return explain::parse(argv)
+                .map_or_else(Invocation::from, |a| Invocation::Explain(Box::new(a)))
+        }
         _ => {}
     }
     if let Some(args) = RunArgs::plain(&argv, |name| std::env::var_os(name).is_some()) {
@@ -275,7 +110,7 @@ pub fn parse(argv: Vec<OsString>) -> Invocation {
     }
     match RunArgs::try_parse_from(argv) {
         Ok(args) => Invocation::Run(Box::new(args.into_options())),
-        Err(e) => clap_exit(e),
+        Err(e) => clap_exit(e).into(),
     }
 }
 
@@ -301,35 +136,6 @@ const OPTION_ENV: [&str; 19] = [
     "DRAINIT_SINGLE_CHILD",
     "DRAINIT_SUBREAPER",
 ];
-
-/// Turns a clap error into one line naming the bad input, or help/version.
-pub fn clap_exit(e: clap::Error) -> Invocation {
-    use clap::error::ErrorKind;
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Invocation::Exit {
-            message: e.render().to_string(),
-            code: 0,
-            to_stderr: false,
-        },
-        _ => {
-            // The first paragraph, joined: clap puts the missing argument
-            // names on the lines after the first.
-            let text = e.render().to_string();
-            let para: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            let joined = para.join(" ");
-            let first = joined.strip_prefix("error: ").unwrap_or(&joined);
-            Invocation::Exit {
-                message: format!("drainit: {first} (see drainit --help)"),
-                code: EXIT_USAGE,
-                to_stderr: true,
-            }
-        }
-    }
-}
 
 impl RunArgs {
     /// The common `drainit [--] COMMAND...` with no option and no `DRAINIT_*`
@@ -385,24 +191,11 @@ impl RunArgs {
     }
 }
 
-/// Accepts `http://host[:port]/path` only: the static binary carries no
-/// TLS. The grammar is the client's own (client/url.rs).
-pub fn parse_http_url(text: &str) -> Result<String, String> {
-    crate::client::url::parse_http_url(text).map(|_| text.to_string())
-}
-
-fn parse_host_port(text: &str) -> Result<String, String> {
-    crate::client::url::parse_host_port(text).map(|_| text.to_string())
-}
-
-fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    text.parse()
-        .map_err(|_| format!("'{text}' is not an IP:PORT address, e.g. 0.0.0.0:8081 or [::]:8081"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::supervisor::Mode;
+    use std::time::Duration;
 
     fn run(args: &[&str]) -> Result<Options, (String, i32)> {
         let argv = args.iter().map(OsString::from).collect();

@@ -129,9 +129,9 @@ fn drain_from_env(flavor: Flavor) -> Result<DrainOptions, Invocation> {
     let parsed = cmd
         .try_get_matches_from(Vec::<OsString>::new())
         .and_then(|m| DrainOptions::from_arg_matches(&m));
-    parsed.map_err(|e| match crate::cli::clap_exit(e) {
-        Invocation::Exit { message, .. } => exit(format!("{message}\n"), flavor.usage_code(), true),
-        other => other,
+    parsed.map_err(|e| {
+        let message = crate::options::clap_exit(e).message;
+        exit(format!("{message}\n"), flavor.usage_code(), true)
     })
 }
 

@@ -23,20 +23,20 @@
 )]
 
 pub mod app;
-pub mod check;
 pub mod cli;
 pub mod client;
 pub mod compat;
 pub mod duration;
-pub mod explain;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod options;
 pub mod process;
 pub mod proctree;
 pub mod readiness;
 pub mod runtime;
 pub mod signals;
+pub mod subcommands;
 pub mod supervisor;
 pub mod timeline;
 pub mod traffic;

@@ -26,7 +26,8 @@ use std::io::Write;
 
 use drainit::app::{self, fail};
 use drainit::cli::{self, Invocation};
-use drainit::{check, explain, signals};
+use drainit::signals;
+use drainit::subcommands::{check, explain};
 
 fn main() {
     let first_ppid = std::os::unix::process::parent_id() as i32;

@@ -395,7 +395,7 @@ fn spawn_error(program: &OsString, e: &io::Error) -> SpawnError {
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN)
     ) {
         return SpawnError {
-            code: crate::cli::EXIT_USAGE,
+            code: crate::options::EXIT_USAGE,
             message: format!(
                 "cannot start '{name}': {e}: raise the container's limits (nofile, pids, memory)"
             ),

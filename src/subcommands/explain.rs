@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{clap_exit, DrainOptions, ForwardOptions, Invocation};
 use crate::duration::show;
+use crate::options::{clap_exit, DrainOptions, Exit, ForwardOptions};
 use crate::signals;
 use crate::supervisor::route::{default_action, DefaultAction};
 use crate::supervisor::Mode;
@@ -41,12 +41,10 @@ pub struct ExplainArgs {
     command: Vec<OsString>,
 }
 
-pub fn parse(mut argv: Vec<OsString>) -> Invocation {
+/// `drainit explain ARGS...` (argv[1] is the subcommand's name).
+pub fn parse(mut argv: Vec<OsString>) -> Result<ExplainArgs, Exit> {
     argv.remove(1);
-    match ExplainArgs::try_parse_from(argv) {
-        Ok(args) => Invocation::Explain(Box::new(args)),
-        Err(e) => clap_exit(e),
-    }
+    ExplainArgs::try_parse_from(argv).map_err(clap_exit)
 }
 
 pub fn run(args: ExplainArgs) -> i32 {
@@ -465,8 +463,8 @@ mod tests {
         let mut argv = vec!["drainit", "explain"];
         argv.extend(a);
         match parse(argv.into_iter().map(OsString::from).collect()) {
-            Invocation::Explain(e) => *e,
-            _ => panic!("parse failed for {a:?}"),
+            Ok(e) => e,
+            Err(e) => panic!("parse failed for {a:?}: {}", e.message),
         }
     }
 
