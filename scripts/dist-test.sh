@@ -34,6 +34,8 @@ EMULATION_GAPS=(
     "bad_input_stops_drainit_before_the_child_starts|stderr: the one WARN line about the subreaper comes before the line the test compares"
     "the_childs_output_is_untouched|stderr: the one WARN line about the subreaper comes before the line the test compares"
     "drainit_leaves_the_working_directory|stderr: the one WARN line about the subreaper comes before the line the test compares"
+    "the_text_timeline_reads_as_the_readme_shows|stderr: the one WARN line about the subreaper is a line more than the timeline the test compares"
+    "json_logs_and_the_log_filter|stderr: the one WARN line about the subreaper is a line more than the filtered log the test compares"
     "every_signal_reaches_the_child_in_cascade_mode|real-time signals: qemu-user keeps some host RT signals for itself, so a guest's signal 35 and up is not delivered"
     "every_signal_reaches_the_group_in_group_mode|real-time signals: qemu-user keeps some host RT signals for itself, so a guest's signal 35 and up is not delivered"
     "every_signal_reaches_only_the_child_in_single_child_mode|real-time signals: qemu-user keeps some host RT signals for itself, so a guest's signal 35 and up is not delivered"

@@ -98,9 +98,11 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     // tini and drainit put the child in a process group of its own;
     // dumb-init's -c leaves it in dumb-init's (so the child may setsid).
     let own_group = !cfg.new_session && flavor != Flavor::DumbInit;
-    let spawned = if !cfg.new_session && !cfg.tty {
-        // The common container case needs nothing posix_spawn cannot do.
-        spawn_fast(program, args, &sigs, own_group)
+    let spawned = if !cfg.tty {
+        // The container case (a new session in -g mode included) needs
+        // nothing posix_spawn cannot do. std's fork path would also wait
+        // for the child forever if reading its exec-error pipe failed.
+        spawn_fast(program, args, &sigs, own_group, cfg.new_session)
     } else {
         spawn_forked(program, args, cfg, &sigs, own_group)
     };
@@ -208,8 +210,8 @@ fn format_pid(mut n: i32, buf: &mut [u8; 12]) -> &[u8] {
     buf.get(at..).unwrap_or_default()
 }
 
-/// fork + exec through std, for what posix_spawn cannot do: a new session
-/// and handing over the terminal.
+/// fork + exec through std, for what posix_spawn cannot do: handing over
+/// the terminal.
 fn spawn_forked(
     program: &OsString,
     args: &[OsString],
@@ -243,13 +245,14 @@ extern "C" {
 }
 
 /// posix_spawnp with vfork semantics (no page-table copy): the child gets
-/// its own process group, the mask and dispositions of `sigs`. Used when
-/// there is no terminal to hand over.
+/// its own process group (or session), the mask and dispositions of `sigs`.
+/// Used when there is no terminal to hand over.
 fn spawn_fast(
     program: &OsString,
     args: &[OsString],
     sigs: &ChildSignals,
     own_group: bool,
+    new_session: bool,
 ) -> io::Result<i32> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
@@ -286,7 +289,9 @@ fn spawn_fast(
         libc::posix_spawnattr_setsigmask(&mut attr, sigs.mask.as_ref());
         libc::posix_spawnattr_setpgroup(&mut attr, 0);
         let mut flags = libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
-        if own_group {
+        if new_session {
+            flags |= libc::c_int::from(libc::POSIX_SPAWN_SETSID);
+        } else if own_group {
             flags |= libc::POSIX_SPAWN_SETPGROUP;
         }
         libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short);
