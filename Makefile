@@ -44,8 +44,10 @@ bench: deps static
 image: static
 	bash docker/build.sh release
 
+# The rolling-restart matrix of the demo app, then the recipes matrix.
 e2e: deps static
 	bash docker/e2e/run.sh full
+	bash docker/e2e/run.sh recipes $(RECIPES)
 
 soak: deps static
 	bash scripts/soak.sh

@@ -139,9 +139,15 @@ def goal_met(j):
 
 # --- images -----------------------------------------------------------------
 
-def base_image():
+SHORT_SERVERS = ("nginx", "gunicorn")  # what packages-short.txt holds
+
+
+def base_image(servers):
+    env = dict(os.environ)
+    if all(s in SHORT_SERVERS for s in servers):
+        env["E2E_PACKAGES"] = "short"
     p = subprocess.run(["bash", os.path.join(RECIPES, "base.sh")], stdout=subprocess.PIPE,
-                       text=True)
+                       text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError("docker/e2e/recipes/base.sh failed")
     return p.stdout.strip().splitlines()[-1]
@@ -465,9 +471,9 @@ def main():
     signal.signal(signal.SIGINT, e2e.on_signal)
     e2e.ensure_tools()
     t_base = time.monotonic()
-    base = base_image()
-    log(f"base image {base} ({time.monotonic() - t_base:.0f} s)")
     servers = [s for s in SERVERS if not only or s.name in only]
+    base = base_image([s.name for s in servers])
+    log(f"base image {base} ({time.monotonic() - t_base:.0f} s)")
     images = {}
     for s in servers:
         if s.image not in images:
