@@ -22,6 +22,7 @@
     )
 )]
 
+pub mod alloc;
 pub mod app;
 pub mod cli;
 pub mod client;

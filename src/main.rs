@@ -29,6 +29,10 @@ use drainit::cli::{self, Invocation};
 use drainit::signals;
 use drainit::subcommands::{check, explain};
 
+/// A failed allocation is asked again before it can end PID 1 (src/alloc.rs).
+#[global_allocator]
+static ALLOCATOR: drainit::alloc::Retrying = drainit::alloc::Retrying;
+
 fn main() {
     let first_ppid = std::os::unix::process::parent_id() as i32;
     // First thing, before any thread exists: every signal from now on is
