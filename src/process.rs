@@ -316,15 +316,12 @@ fn spawn_fast(
 /// the child, and SIG_IGN survives exec: the child would start with
 /// `SigIgn: 0x180000000`, which neither tini nor drainit's own start had.
 /// They are kept at their default when they are in the default set, which
-/// sigaddset refuses for them; so their bits are set directly (the kernel's
-/// layout: bit N-1 of the first word for signal N, on 64-bit Linux).
-/// Unless drainit itself was started with one ignored.
+/// sigaddset refuses for them; so their bits are set directly
+/// (signals::add_raw). Unless drainit itself was started with one ignored.
 fn add_internal_signals(set: &mut libc::sigset_t) {
-    // SAFETY: sigset_t on Linux starts with an array of unsigned longs.
-    let words = unsafe { &mut *(set as *mut libc::sigset_t).cast::<[libc::c_ulong; 1]>() };
     for sig in INTERNAL_SIGNALS {
         if !internal_signal_ignored(sig) {
-            words[0] |= 1 << (sig - 1);
+            signals::add_raw(set, sig);
         }
     }
 }
@@ -332,8 +329,9 @@ fn add_internal_signals(set: &mut libc::sigset_t) {
 /// The real disposition of an internal signal (libc's sigaction refuses
 /// them), read with the raw system call.
 fn internal_signal_ignored(sig: i32) -> bool {
-    // The kernel's struct sigaction: handler, flags, restorer, mask.
-    let mut old = [0 as libc::c_ulong; 4];
+    // The kernel's struct sigaction: handler, flags, restorer, mask (8
+    // bytes): 4 longs on 64-bit Linux, 5 on 32-bit; 8 cover both.
+    let mut old = [0 as libc::c_ulong; 8];
     // SAFETY: rt_sigaction with a null new action only writes `old`, whose
     // size covers the kernel's struct with an 8-byte mask.
     let rc = unsafe {

@@ -220,12 +220,27 @@ fn with_signal_34(set: SigSet) -> SigSet {
         return set;
     }
     let mut raw: libc::sigset_t = *set.as_ref();
-    // SAFETY: sigset_t on Linux starts with an array of unsigned longs
-    // (bit N-1 of the first word for signal N).
-    let words = unsafe { &mut *(&mut raw as *mut libc::sigset_t).cast::<[libc::c_ulong; 1]>() };
-    words[0] |= 1 << (34 - 1);
+    add_raw(&mut raw, 34);
     // SAFETY: `raw` is an initialised sigset_t.
     unsafe { SigSet::from_sigset_t_unchecked(raw) }
+}
+
+/// Sets signal `sig`'s bit in `set` directly, for the signals libc's
+/// sigaddset refuses (its own internal ones). The kernel's layout: an array
+/// of unsigned longs, signal N is bit (N-1) mod W of word (N-1) div W, W
+/// the bits of a long (64, or 32 on i686 and armv7).
+pub fn add_raw(set: &mut libc::sigset_t, sig: i32) {
+    const WORDS: usize = 64 / libc::c_ulong::BITS as usize;
+    let Ok(n) = usize::try_from(sig - 1) else {
+        return;
+    };
+    let bits = libc::c_ulong::BITS as usize;
+    // SAFETY: sigset_t on Linux (glibc and musl: 128 bytes) starts with at
+    // least the kernel's 64 signal bits as unsigned longs.
+    let words = unsafe { &mut *(set as *mut libc::sigset_t).cast::<[libc::c_ulong; WORDS]>() };
+    if let Some(w) = words.get_mut(n / bits) {
+        *w |= 1 << (n % bits);
+    }
 }
 
 /// Blocks every signal drainit reads (see `blockable_set`) for the calling
@@ -349,6 +364,25 @@ impl SignalStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_bits_follow_the_kernel_layout_on_any_word_size() {
+        // SAFETY: an all-zero sigset_t is the empty set.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        for sig in [5, 33, 34, 64] {
+            add_raw(&mut set, sig);
+        }
+        add_raw(&mut set, 0); // not a signal: nothing
+        add_raw(&mut set, 65); // past the kernel's 64: nothing
+                               // SAFETY: the first 8 bytes of sigset_t are the kernel's 64 bits,
+                               // signal N at bit N-1 in the host's byte order.
+        let bytes: [u8; 8] = unsafe { std::ptr::read((&set as *const libc::sigset_t).cast()) };
+        // Little-endian (every architecture drainit is built for): the
+        // longs' bytes, 32-bit or 64-bit, read as one 64-bit word.
+        let word = u64::from_le_bytes(bytes);
+        let expect: u64 = (1 << 4) | (1 << 32) | (1 << 33) | (1 << 63);
+        assert_eq!(word, expect, "{word:#x}");
+    }
 
     #[test]
     fn parses_names_numbers_and_prefixes() {
