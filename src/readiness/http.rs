@@ -46,11 +46,14 @@ pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, String> {
 /// signal forwarding by whole scheduler rounds (over 1 ms at the 99th
 /// percentile, measured in tests/hardening.rs). Here the loop only shares
 /// the CPU with it, at a lower priority.
+///
+/// The thread builds its runtime itself and says whether that worked
+/// before this returns: a runtime built here and dropped here, when the
+/// thread cannot be started (no pid left: EAGAIN), would panic in tokio
+/// ("cannot drop a runtime in a context where blocking is not allowed").
 pub fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()?;
+    let started = Arc::new(Started::default());
+    let outcome = started.clone();
     std::thread::Builder::new()
         .name("drainit-http".into())
         .spawn(move || {
@@ -58,6 +61,18 @@ pub fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) -> std::io::R
             // nice on Linux; failure only costs that preference).
             // SAFETY: plain integers in, an error code out; no memory shared.
             unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    started.set(Err(e));
+                    return;
+                }
+            };
+            started.set(Ok(()));
             rt.block_on(async move {
                 match TcpListener::from_std(listener) {
                     Ok(listener) => accept_loop(listener, shared).await,
@@ -65,7 +80,35 @@ pub fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) -> std::io::R
                 }
             })
         })?;
-    Ok(())
+    outcome.wait()
+}
+
+/// The endpoint thread's word on its runtime (a Mutex and Condvar, as the
+/// resolver's worker uses: no channel code for one message).
+#[derive(Default)]
+struct Started {
+    outcome: Mutex<Option<std::io::Result<()>>>,
+    said: std::sync::Condvar,
+}
+
+impl Started {
+    fn set(&self, r: std::io::Result<()>) {
+        *lock(&self.outcome) = Some(r);
+        self.said.notify_one();
+    }
+
+    fn wait(&self) -> std::io::Result<()> {
+        let mut outcome = lock(&self.outcome);
+        loop {
+            if let Some(r) = outcome.take() {
+                return r;
+            }
+            outcome = match self.said.wait(outcome) {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+        }
+    }
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
@@ -118,8 +161,8 @@ async fn serve_one(
     lock(&slots).release(slot.id);
 }
 
-fn lock(slots: &Mutex<Slots>) -> std::sync::MutexGuard<'_, Slots> {
-    slots.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One open connection as the bound sees it.

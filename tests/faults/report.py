@@ -24,10 +24,12 @@ def parse(paths):
                     cid, inj, code, res, detail = m.groups()
                     last = cid
                     cases[cid] = {"injected": inj, "code": code, "ok": res == "ok",
-                                  "detail": detail, "strace": "", "stderr": []}
+                                  "detail": detail, "strace": "", "stderr": [], "eventfd": False}
                     continue
                 if last and line.startswith("    strace: "):
                     cases[last]["strace"] = line[len("    strace: "):].strip()
+                elif last and line.startswith("    eventfd: "):
+                    cases[last]["eventfd"] = True
                 elif last and line.startswith("    stderr: "):
                     cases[last]["stderr"].append(line[len("    stderr: "):].rstrip())
     return cases
@@ -51,12 +53,19 @@ def impossible(k, c):
     syscall, errno, when = k[2], k[3], k[4]
     if syscall == "close":
         return "close: strace skips the call, so the descriptor stays open; Linux frees it even on EINTR/EIO"
-    if syscall == "write" and EVENTFD_WRITE.search(c["strace"]):
+    if syscall == "write" and (c["eventfd"] or EVENTFD_WRITE.search(c["strace"])):
         return ("tokio's eventfd waker: adding 1 to an eventfd fails only when the counter is at "
                 "2^64-2 (EAGAIN, which mio handles); EINTR, EIO, ENOSPC never")
     if syscall == "getrandom" and errno == "EAGAIN" and "GRND_INSECURE" in c["strace"]:
         return ("getrandom(GRND_INSECURE) never says EAGAIN: it does not wait for the entropy pool "
                 "(std asks for it for HashMap keys)")
+    if syscall == "wait4" and errno == "ECHILD":
+        return "wait4 ECHILD while drainit has a child: the kernel says ECHILD only when there is none"
+    if syscall == "rt_sigaction" and errno == "EINVAL":
+        return "rt_sigaction EINVAL for a valid, catchable signal: the kernel refuses only invalid ones"
+    if syscall == "read" and when == "1+" and errno in ("EAGAIN", "EIO"):
+        return ("every read for ever, the signalfd's included: EAGAIN while epoll says it is "
+                "readable, or EIO, which a signalfd never returns (drainit logs it and retries)")
     if errno == "EINTR" and when == "1+":
         return "EINTR on every call for ever: a signal interrupts one call, not all of them"
     return None
