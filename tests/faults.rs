@@ -117,3 +117,100 @@ fn faults_at_exit() {
 fn faults_while_killing() {
     run_phase("killing");
 }
+
+/// Real stderr failures, no injection: stderr on /dev/full (ENOSPC), a
+/// pipe whose reader is gone (EPIPE), a full non-blocking pipe (EAGAIN, as
+/// a log collector that stopped reading leaves it). drainit's log lines
+/// fail; the drain does not: the app gets SIGTERM after the delay, and its
+/// exit code is drainit's.
+#[test]
+fn a_failing_stderr_never_stops_the_drain() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let bin = common::static_dir().join("drainit");
+    if !bin.exists() {
+        common::skip("target/static/drainit is missing: run `make static`");
+        return;
+    }
+    let pipe = || {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into `fds`.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both descriptors were just created and are owned here only.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    };
+    let kinds = [
+        "/dev/full",
+        "a pipe with no reader",
+        "a full non-blocking pipe",
+    ];
+    for kind in kinds {
+        let dir = common::tempdir("stderr-fails");
+        let marker = dir.join("term");
+        let ready = dir.join("ready");
+        let mut keep = None;
+        let stderr: Stdio = match kind {
+            "/dev/full" => std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap()
+                .into(),
+            "a pipe with no reader" => {
+                let (r, w) = pipe();
+                drop(r);
+                w.into()
+            }
+            _ => {
+                let (r, w) = pipe();
+                let raw = std::os::fd::AsRawFd::as_raw_fd(&w);
+                // SAFETY: fcntl on a descriptor owned here.
+                unsafe { libc::fcntl(raw, libc::F_SETFL, libc::O_NONBLOCK) };
+                let chunk = [b'x'; 4096];
+                // SAFETY: writes from a live buffer to an owned descriptor.
+                while unsafe { libc::write(raw, chunk.as_ptr().cast(), chunk.len()) } > 0 {}
+                keep = Some(r);
+                w.into()
+            }
+        };
+        let script = format!(
+            "trap 'echo $(date +%s%N) > {m}; exit 7' TERM; touch {r}; while :; do sleep 0.05; done",
+            m = marker.display(),
+            r = ready.display()
+        );
+        let mut child = Command::new(&bin)
+            .args([
+                "--drain-delay",
+                "300ms",
+                "--grace",
+                "5s",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        assert!(
+            common::wait_for(Duration::from_secs(10), || ready.exists().then_some(())).is_some(),
+            "{kind}: the app never started"
+        );
+        let sent = Instant::now();
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = common::wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
+        let Some(status) = status else {
+            let _ = child.kill();
+            panic!("{kind}: drainit did not exit within 10 s of SIGTERM");
+        };
+        assert_eq!(status.code(), Some(7), "{kind}: {status:?}");
+        assert!(marker.exists(), "{kind}: the app never got SIGTERM");
+        assert!(
+            sent.elapsed() >= Duration::from_millis(300),
+            "{kind}: the stop signal came before the drain delay"
+        );
+        drop(keep);
+        eprintln!("stderr on {kind}: drained, exit 7 (the app's)");
+    }
+}
