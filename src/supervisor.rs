@@ -37,6 +37,12 @@ pub const LOOK_EVERY: Duration = Duration::from_millis(100);
 /// How often the tree is swept again while processes survive SIGKILL
 /// (descendants forking while they are killed).
 pub const RESWEEP_EVERY: Duration = Duration::from_millis(10);
+/// How long the SIGKILL sweeps may take before drainit exits anyway: a
+/// process that SIGKILL cannot reach (kill(2) EPERM for ever: a setuid
+/// child of an unprivileged drainit, a security policy) must not keep
+/// PID 1 waiting until the platform kills it. As PID 1, exiting makes the
+/// kernel kill everything left in the namespace.
+pub const KILL_GIVE_UP: Duration = Duration::from_secs(2);
 /// How soon a failed reaping pass is tried again.
 pub const REAP_RETRY: Duration = Duration::from_millis(20);
 /// How soon a signal that could not be sent is sent again, and how often.
@@ -288,6 +294,7 @@ struct Timers {
     look: Option<Instant>,
     kill: Option<Instant>,
     resweep: Option<Instant>,
+    give_up: Option<Instant>,
     reap: Option<Instant>,
     resend: Option<Instant>,
 }
@@ -301,6 +308,7 @@ impl Timers {
             self.look,
             self.kill,
             self.resweep,
+            self.give_up,
             self.reap,
             self.resend,
         ]
@@ -831,7 +839,11 @@ impl Supervisor {
             }));
             self.phase = Phase::Killing;
             self.killed = true;
+            self.timers.give_up = Some(now + KILL_GIVE_UP);
             self.kill(true, now, out);
+        } else if due(&mut self.timers.give_up, now) && self.phase == Phase::Killing {
+            self.give_up(out);
+            return;
         } else if due(&mut self.timers.resweep, now) && self.phase == Phase::Killing {
             self.kill(false, now, out);
         }
@@ -846,6 +858,21 @@ impl Supervisor {
                 });
             }
         }
+    }
+
+    /// The tree outlived [`KILL_GIVE_UP`] of SIGKILL sweeps: exit with the
+    /// main child's status when it was reaped, else 137 (killed).
+    fn give_up(&mut self, out: &mut Vec<Action>) {
+        let code = self.child.map_or(128 + libc::SIGKILL, |s| s.code());
+        out.push(Action::Log(Line::KillGaveUp {
+            after: KILL_GIVE_UP,
+            pid1: self.cfg.pid1,
+        }));
+        self.phase = Phase::Exited;
+        self.timers = Timers::default();
+        self.exit_code = Some(code);
+        out.push(Action::Log(Line::Exiting { code, loud: true }));
+        out.push(Action::Exit(code));
     }
 
     fn kill(&mut self, first: bool, now: Instant, out: &mut Vec<Action>) {

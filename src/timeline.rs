@@ -81,6 +81,11 @@ pub enum Line {
     GraceReached {
         after: Option<Duration>,
     },
+    /// SIGKILL sweeps did not empty the tree within `after`.
+    KillGaveUp {
+        after: Duration,
+        pid1: bool,
+    },
     /// `loud`: after a drain or a SIGKILL (info), otherwise debug.
     Exiting {
         code: i32,
@@ -222,6 +227,18 @@ impl Line {
                 after_s = a.map(secs),
                 "grace deadline reached{}: sending SIGKILL to what is left",
                 after(a)
+            ),
+            Line::KillGaveUp { after: a, pid1 } => tracing::error!(
+                target: T,
+                event = "kill_gave_up",
+                after_s = secs(a),
+                "SIGKILL did not end the tree within {}: exiting anyway{}",
+                crate::duration::show(a),
+                if pid1 {
+                    " (the kernel kills what is left of the namespace)"
+                } else {
+                    " (what is left keeps running)"
+                }
             ),
             Line::Exiting { code, loud: true } => {
                 tracing::info!(target: T, event = "exiting", code, "exiting with {code}")

@@ -595,6 +595,32 @@ fn killing_sweeps_again_until_the_tree_is_empty() {
 }
 
 #[test]
+fn sigkill_that_cannot_end_the_tree_gives_up_after_two_seconds() {
+    let mut c = Clock::new(drain_cfg(0, Some(1)));
+    c.at(0, Event::Signal(TERM));
+    let out = c.advance_to(1000 + 5000);
+    let kills = out
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::Kill { .. }))
+        .count();
+    // The first SIGKILL at the grace, a sweep every 10 ms, then the exit.
+    assert_eq!(kills, 200, "{out:?}");
+    assert_eq!(out.last(), Some(&(3000, Action::Exit(137))));
+    assert_eq!(c.sup.exit_code(), Some(137));
+    assert_eq!(c.sup.next_deadline(), None);
+}
+
+#[test]
+fn giving_up_reports_the_main_childs_own_status_when_it_was_reaped() {
+    let mut c = Clock::new(drain_cfg(0, Some(1)));
+    c.at(0, Event::Signal(TERM));
+    // The app exits on TERM; a leftover survives every SIGKILL.
+    c.at(10, Event::ChildExited(ChildStatus::Exited(0)));
+    let out = c.advance_to(4000);
+    assert_eq!(out.last(), Some(&(3000, Action::Exit(0))));
+}
+
+#[test]
 fn as_pid1_the_kill_is_one_kill_of_the_namespace() {
     let mut c = Clock::new(Config {
         pid1: true,
