@@ -863,7 +863,10 @@ impl Supervisor {
     /// The tree outlived [`KILL_GIVE_UP`] of SIGKILL sweeps: exit with the
     /// main child's status when it was reaped, else 137 (killed).
     fn give_up(&mut self, out: &mut Vec<Action>) {
-        let code = self.child.map_or(128 + libc::SIGKILL, |s| s.code());
+        let mut code = self.child.map_or(128 + libc::SIGKILL, |s| s.code());
+        if self.cfg.remap_exit.contains(&code) {
+            code = 0;
+        }
         out.push(Action::Log(Line::KillGaveUp {
             after: KILL_GIVE_UP,
             pid1: self.cfg.pid1,

@@ -222,11 +222,15 @@ impl Model {
             ChildStatus::Exited(c) => c,
             ChildStatus::Signaled(s) => 128 + s,
         };
-        Some(if self.cfg.remap_exit.contains(&code) {
+        Some(self.remapped(code))
+    }
+
+    fn remapped(&self, code: i32) -> i32 {
+        if self.cfg.remap_exit.contains(&code) {
             0
         } else {
             code
-        })
+        }
     }
 
     /// The earliest moment the contract allows a SIGKILL.
@@ -357,10 +361,17 @@ impl Model {
                 }
                 // Invariant 4: the exit code follows the table.
                 Action::Exit(code) => {
-                    if !self.tree_empty {
+                    // Before the tree emptied only once SIGKILL sweeps had
+                    // KILL_GIVE_UP to end it: 137 unless the child was reaped.
+                    let gave_up = self.killed_at.is_some_and(|k| self.now >= k + KILL_GIVE_UP);
+                    if !self.tree_empty && !gave_up {
                         return Err(self.fail("Exit before the tree emptied".into()));
                     }
-                    if Some(*code) != self.expected_code() {
+                    let expected = match self.expected_code() {
+                        None if gave_up => Some(self.remapped(128 + libc::SIGKILL)),
+                        e => e,
+                    };
+                    if Some(*code) != expected {
                         return Err(self.fail(format!(
                             "exit code {code}, expected {:?}",
                             self.expected_code()
