@@ -423,8 +423,8 @@ fn tini(argv: Vec<OsString>) -> Invocation {
     // never forwards them.
     o.rewrites.insert(libc::SIGTTIN, 0);
     o.rewrites.insert(libc::SIGTTOU, 0);
-    // tini's verbosity 1 (its default) shows warnings, as drainit's 0 does.
-    o.verbosity = u8::try_from(verbosity.clamp(1, 255) - 1).unwrap_or(0);
+    // tini's own level: logging renders its lines by it.
+    o.verbosity = u8::try_from(verbosity.clamp(0, 255)).unwrap_or(0);
     match drain_from_env(flavor) {
         Ok(drain) => o.drain = drain,
         Err(inv) => return inv,
@@ -570,7 +570,7 @@ fn dumb_init_options(argv: &[OsString], o: &mut Options) -> Result<usize, Invoca
             Opt::Flag('V') => {
                 return Err(exit(format!("dumb-init v{}\n", version::VERSION), 0, true))
             }
-            Opt::Flag('v') => o.verbosity = 2,
+            Opt::Flag('v') => o.verbosity = 1,
             Opt::Flag('c') => o.mode = Mode::SingleChild,
             Opt::WithValue('r', v) => match dumb_init_rewrite(&v) {
                 Some((from, to)) => o.rewrites.insert(from, to),
@@ -605,12 +605,12 @@ fn dumb_init(argv: Vec<OsString>) -> Invocation {
     // dumb-init compares both variables with strcmp: only "1" turns debug
     // on, only "0" turns setsid off. It prints these lines at once.
     if std::env::var_os("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
-        o.verbosity = 2;
+        o.verbosity = 1;
         eprintln!("[dumb-init] Running in debug mode.");
     }
     if std::env::var_os("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
         o.mode = Mode::SingleChild;
-        if o.verbosity >= 2 {
+        if o.verbosity >= 1 {
             eprintln!("[dumb-init] Not running in setsid mode.");
         }
     }
@@ -729,7 +729,7 @@ mod tests {
         assert_eq!(o.rewrites.apply(15), Some(3));
         assert_eq!(o.rewrites.apply(1), None);
         assert_eq!(o.rewrites.apply(libc::SIGTSTP), Some(libc::SIGTSTP));
-        assert_eq!(o.verbosity, 2);
+        assert_eq!(o.verbosity, 1);
         let o = opts(dumb_init(argv(&["dumb-init", "app", "-c"])));
         assert_eq!(o.mode, Mode::Group, "setsid mode is dumb-init's default");
         assert_eq!(o.rewrites.apply(libc::SIGTSTP), Some(libc::SIGSTOP));

@@ -21,17 +21,233 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::Targets;
 
 use crate::cli::{Flavor, LogFormat};
+use crate::signals;
+use crate::supervisor::ChildStatus;
+use crate::timeline::Line;
 
-/// `draining`: a drain option is set. Under the tini and dumb-init names
-/// the anchors' quiet default holds, unless the user asked for a drain
-/// (`docker run --init -e DRAINIT_DRAIN_DELAY=10s`): then its timeline shows.
+/// The anchors' own lines go to these targets, written as they are (no
+/// prefix of drainit's): tini's info, debug and trace lines on stdout, its
+/// warnings and dumb-init's lines on stderr.
+const ANCHOR_STDOUT: &str = "anchor::stdout";
+const ANCHOR_STDERR: &str = "anchor::stderr";
+
+/// The name drainit runs under, for `anchor_lines` (set once by `init`).
+static FLAVOR: std::sync::OnceLock<Flavor> = std::sync::OnceLock::new();
+
+/// `verbosity` is the anchor's own under its name: tini's level (its -v
+/// count plus one, or TINI_VERBOSITY), dumb-init's debug switch (0 or 1).
+/// There drainit's own lines are its warnings only, unless the user asked
+/// for a drain (`docker run --init -e DRAINIT_DRAIN_DELAY=10s`): then its
+/// timeline shows too.
 fn default_filter(verbosity: u8, flavor: Flavor, draining: bool) -> String {
-    match verbosity {
-        0 if flavor == Flavor::Drainit || draining => "warn,drainit::timeline=info".into(),
-        0 => "warn".into(),
-        1 => "info".into(),
-        2 => "debug".into(),
-        _ => "trace".into(),
+    let own = if draining {
+        "warn,drainit::timeline=info"
+    } else {
+        "warn"
+    };
+    match (flavor, verbosity) {
+        (Flavor::Drainit, 0) => "warn,drainit::timeline=info".into(),
+        (Flavor::Drainit, 1) => "info".into(),
+        (Flavor::Drainit, 2) => "debug".into(),
+        (Flavor::Drainit, _) => "trace".into(),
+        // tini: WARN from 1, INFO from 2, DEBUG from 3, TRACE from 4.
+        (Flavor::Tini, v) => {
+            let level = ["error", "warn", "info", "debug"]
+                .get(usize::from(v))
+                .unwrap_or(&"trace");
+            format!("{own},anchor={level}")
+        }
+        (Flavor::DumbInit, 0) => format!("{own},anchor=error"),
+        (Flavor::DumbInit, _) => format!("{own},anchor=debug"),
+    }
+}
+
+/// An anchor's level: where its line goes and when it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AnchorLevel {
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl AnchorLevel {
+    fn tini_tag(self) -> &'static str {
+        match self {
+            AnchorLevel::Warn => "WARN",
+            AnchorLevel::Info => "INFO",
+            AnchorLevel::Debug => "DEBUG",
+            AnchorLevel::Trace => "TRACE",
+        }
+    }
+}
+
+/// Logs `line` in the words of the anchor drainit runs as, if it has any.
+pub fn anchor_lines(line: &Line) {
+    let flavor = FLAVOR.get().copied().unwrap_or(Flavor::Drainit);
+    let texts = match flavor {
+        Flavor::Drainit => return,
+        Flavor::Tini => tini_lines(line),
+        Flavor::DumbInit => dumb_init_lines(line),
+    };
+    for (level, text) in texts {
+        let text = match flavor {
+            Flavor::Tini => format!(
+                "[{:<5} tini ({})] {text}",
+                level.tini_tag(),
+                std::process::id()
+            ),
+            _ => format!("[dumb-init] {text}"),
+        };
+        let to_stderr = flavor == Flavor::DumbInit
+            || level == AnchorLevel::Warn;
+        match (to_stderr, level) {
+            (true, AnchorLevel::Warn) => tracing::warn!(target: ANCHOR_STDERR, "{text}"),
+            (true, AnchorLevel::Info) => tracing::info!(target: ANCHOR_STDERR, "{text}"),
+            (true, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_STDERR, "{text}"),
+            (true, AnchorLevel::Trace) => tracing::trace!(target: ANCHOR_STDERR, "{text}"),
+            (false, AnchorLevel::Warn) => tracing::warn!(target: ANCHOR_STDOUT, "{text}"),
+            (false, AnchorLevel::Info) => tracing::info!(target: ANCHOR_STDOUT, "{text}"),
+            (false, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_STDOUT, "{text}"),
+            (false, AnchorLevel::Trace) => tracing::trace!(target: ANCHOR_STDOUT, "{text}"),
+        }
+    }
+}
+
+/// tini 0.19's lines for what drainit did, at tini's levels.
+fn tini_lines(line: &Line) -> Vec<(AnchorLevel, String)> {
+    use AnchorLevel::*;
+    match *line {
+        Line::Subreaper => vec![(Trace, "Registered as child subreaper".into())],
+        Line::Spawned { ref argv, pid } => vec![(
+            Info,
+            format!(
+                "Spawned child process '{}' with pid '{pid}'",
+                argv.first().map_or("", String::as_str)
+            ),
+        )],
+        Line::Received {
+            signal: libc::SIGCHLD,
+        } => vec![(Debug, "Received SIGCHLD".into())],
+        // tini ignores these two (its terminal hand-over): it never gets them.
+        Line::Received {
+            signal: libc::SIGTTIN | libc::SIGTTOU,
+        } => Vec::new(),
+        Line::Received { signal } => vec![(
+            Debug,
+            format!("Passing signal: '{}'", signals::description(signal)),
+        )],
+        Line::Reaped {
+            pid,
+            status,
+            main,
+            warn,
+        } => {
+            let mut out = vec![(Debug, format!("Reaped child with pid: '{pid}'"))];
+            if main {
+                out.push((
+                    Info,
+                    match status {
+                        ChildStatus::Exited(c) => {
+                            format!("Main child exited normally (with status '{c}')")
+                        }
+                        ChildStatus::Signaled(s) => format!(
+                            "Main child exited with signal (with signal '{}')",
+                            signals::description(s)
+                        ),
+                    },
+                ));
+            } else if warn {
+                out.push((Warn, format!("Reaped zombie process with pid={pid}")));
+            }
+            out
+        }
+        Line::ReapPassDone { none_left } => vec![(
+            Trace,
+            if none_left {
+                "No child to wait"
+            } else {
+                "No child to reap"
+            }
+            .into(),
+        )],
+        Line::Exiting { .. } => vec![(Trace, "Exiting: child has exited".into())],
+        _ => Vec::new(),
+    }
+}
+
+/// dumb-init 1.2.5's debug lines for what drainit did.
+fn dumb_init_lines(line: &Line) -> Vec<(AnchorLevel, String)> {
+    use AnchorLevel::Debug;
+    let text = match *line {
+        Line::TtyDetached { result: Err(e) } => format!(
+            "Unable to detach from controlling tty (errno={e} {}).",
+            strerror(e)
+        ),
+        Line::TtyDetached { result: Ok(true) } => {
+            "Detached from controlling tty, ignoring the first SIGHUP and SIGCONT we receive."
+                .into()
+        }
+        Line::TtyDetached { result: Ok(false) } => {
+            "Detached from controlling tty, but was not session leader.".into()
+        }
+        Line::Spawned { pid, .. } => format!("Child spawned with PID {pid}."),
+        Line::TtyAttached { errno } => {
+            let mut out = Vec::new();
+            if let Some(e) = errno {
+                out.push((
+                    Debug,
+                    format!(
+                        "Unable to attach to controlling tty (errno={e} {}).",
+                        strerror(e)
+                    ),
+                ));
+            }
+            out.push((Debug, "setsid complete.".into()));
+            return out;
+        }
+        Line::Received { signal } => format!("Received signal {signal}."),
+        Line::HandOffIgnored { signal } => format!("Ignoring tty hand-off signal {signal}."),
+        Line::Translated { from, to } => format!("Translating signal {from} to {to}."),
+        Line::Passed { signal, .. } | Line::Forwarded { signal, .. } => {
+            format!("Forwarded signal {signal} to children.")
+        }
+        Line::Dropped { .. } | Line::StopDropped { .. } => {
+            "Not forwarding signal 0 to children (ignored).".into()
+        }
+        Line::Suspending => "Suspending self due to TTY signal.".into(),
+        Line::Reaped {
+            pid,
+            status: ChildStatus::Exited(c),
+            ..
+        } => format!("A child with PID {pid} exited with exit status {c}."),
+        Line::Reaped {
+            pid,
+            status: ChildStatus::Signaled(s),
+            ..
+        } => format!("A child with PID {pid} was terminated by signal {s}."),
+        Line::Exiting { code, .. } => format!("Child exited with status {code}. Goodbye."),
+        _ => return Vec::new(),
+    };
+    vec![(Debug, text)]
+}
+
+/// glibc's strerror for the errors these lines name (drainit's musl build
+/// words some differently).
+fn strerror(errno: i32) -> String {
+    match errno {
+        libc::ENOTTY => "Inappropriate ioctl for device".into(),
+        libc::EPERM => "Operation not permitted".into(),
+        libc::EINVAL => "Invalid argument".into(),
+        libc::EBADF => "Bad file descriptor".into(),
+        libc::EIO => "Input/output error".into(),
+        e => {
+            let text = std::io::Error::from_raw_os_error(e).to_string();
+            match text.rfind(" (os error ") {
+                Some(at) => text[..at].to_string(),
+                None => text,
+            }
+        }
     }
 }
 
@@ -46,6 +262,7 @@ pub fn init(
         Ok(s) if !s.trim().is_empty() => s,
         _ => default_filter(verbosity, flavor, draining),
     };
+    let _ = FLAVOR.set(flavor);
     let filter: Targets = spec.parse().map_err(|e| {
         format!("DRAINIT_LOG='{spec}' is not a log filter ({e}): use e.g. info or warn,drainit::timeline=off")
     })?;
@@ -100,6 +317,18 @@ impl Subscriber for Logger {
     fn event(&self, event: &Event<'_>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
+        let target = event.metadata().target();
+        if target == ANCHOR_STDOUT || target == ANCHOR_STDERR {
+            // An anchor's line, as the anchor writes it.
+            fields.message.push('\n');
+            let bytes = fields.message.as_bytes();
+            let _ = if target == ANCHOR_STDOUT {
+                std::io::stdout().lock().write_all(bytes)
+            } else {
+                std::io::stderr().lock().write_all(bytes)
+            };
+            return;
+        }
         let level = *event.metadata().level();
         let line = match self.format {
             LogFormat::Text => text_line(self.start.elapsed().as_secs_f64(), level, &fields),

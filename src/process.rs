@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -29,6 +30,17 @@ pub struct SpawnConfig {
     pub reset_to_default: Vec<i32>,
     /// stdin is a terminal, to be handed to the child (see `stdin_is_tty`).
     pub tty: bool,
+    /// dumb-init's setsid mode: the child always tries to take stdin as its
+    /// controlling terminal, and the result is reported back.
+    pub take_terminal: bool,
+}
+
+/// A started main child.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    /// With `take_terminal`: the child's TIOCSCTTY, `Some(errno)` if it failed.
+    pub tty_attach: Option<Option<i32>>,
 }
 
 #[derive(Debug)]
@@ -84,7 +96,7 @@ fn child_signals(cfg: &SpawnConfig, flavor: Flavor) -> ChildSignals {
 /// tini and dumb-init names a command that cannot run is reported as they
 /// report it: their forked child prints the line and exits with their code,
 /// so drainit exits with it too (`-e` applies, as under tini).
-pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
+pub fn spawn(cfg: &SpawnConfig) -> Result<Spawned, SpawnError> {
     let flavor = std::env::args_os()
         .next()
         .map_or(Flavor::Drainit, |a| Flavor::from_argv0(&a));
@@ -98,11 +110,12 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     // tini and drainit put the child in a process group of its own;
     // dumb-init's -c leaves it in dumb-init's (so the child may setsid).
     let own_group = !cfg.new_session && flavor != Flavor::DumbInit;
+    let mut tty_attach = None;
     let spawned = if !cfg.new_session && !cfg.tty {
         // The common container case needs nothing posix_spawn cannot do.
         spawn_fast(program, args, &sigs, own_group)
     } else {
-        spawn_forked(program, args, cfg, &sigs, own_group)
+        spawn_forked(program, args, cfg, &sigs, own_group, &mut tty_attach)
     };
     // musl's posix_spawn restores a mask it read through pthread_sigmask,
     // which leaves out musl's own signals 32-34: block 34 again (see
@@ -111,7 +124,10 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     let pid = match (spawned, flavor) {
         (Ok(pid), _) => pid,
         (Err(e), Flavor::Drainit) => return Err(spawn_error(program, &e)),
-        (Err(e), _) => report_in_child(&anchor_exec_error(flavor, program, &e))?,
+        (Err(e), _) => {
+            tty_attach = None;
+            report_in_child(&anchor_exec_error(flavor, program, &e))?
+        }
     };
     if own_group {
         // The child did this too; doing it here as well closes the race
@@ -120,7 +136,20 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
         // SAFETY: setpgid takes plain integers.
         unsafe { libc::setpgid(pid, pid) };
     }
-    Ok(pid)
+    Ok(Spawned { pid, tty_attach })
+}
+
+/// dumb-init's TIOCNOTTY on stdin before the fork: `Ok(true)` when drainit
+/// was the session leader (the kernel then sends its foreground group
+/// SIGHUP and SIGCONT), or the errno.
+pub fn detach_tty() -> Result<bool, i32> {
+    // SAFETY: ioctl on stdin with no argument; getsid/getpid take integers.
+    unsafe {
+        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCNOTTY) == -1 {
+            return Err(io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+        Ok(libc::getsid(0) == libc::getpid())
+    }
 }
 
 /// The line an anchor's child prints when exec fails, split around the pid
@@ -216,6 +245,7 @@ fn spawn_forked(
     cfg: &SpawnConfig,
     sigs: &ChildSignals,
     own_group: bool,
+    tty_attach: &mut Option<Option<i32>>,
 ) -> io::Result<i32> {
     let mut cmd = Command::new(program);
     cmd.args(args);
@@ -224,14 +254,46 @@ fn spawn_forked(
     let mask = sigs.mask;
     let defaults = sigs.defaults.clone();
     let ignored = sigs.ignored.clone();
+    // The child writes its TIOCSCTTY errno here; exec closes its end.
+    let report = if cfg.take_terminal && new_session {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into `fds`, which we own after.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        use std::os::fd::{FromRawFd, OwnedFd};
+        // SAFETY: both descriptors were just created and belong to nobody else.
+        unsafe { Some((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+    } else {
+        None
+    };
+    let report_fd = report.as_ref().map(|(_, w)| w.as_raw_fd());
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe syscalls; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            prepare_child(new_session, own_group, tty, &mask, &defaults, &ignored)
+            prepare_child(
+                new_session,
+                own_group,
+                tty,
+                report_fd,
+                &mask,
+                &defaults,
+                &ignored,
+            )
         });
     }
-    let child = cmd.spawn()?;
+    let spawned = cmd.spawn();
+    if let Some((r, w)) = report {
+        drop(w);
+        let mut errno = [0u8; 4];
+        let mut file = std::fs::File::from(r);
+        if spawned.is_ok() && std::io::Read::read_exact(&mut file, &mut errno).is_ok() {
+            let errno = i32::from_ne_bytes(errno);
+            *tty_attach = Some((errno != 0).then_some(errno));
+        }
+    }
+    let child = spawned?;
     let pid = child.id() as i32;
     // The std handle would only reap through waitpid(pid); we reap ourselves.
     std::mem::forget(child);
@@ -349,6 +411,7 @@ fn prepare_child(
     new_session: bool,
     own_group: bool,
     tty: bool,
+    report_fd: Option<i32>,
     mask: &SigSet,
     defaults: &[i32],
     ignored: &[i32],
@@ -360,7 +423,17 @@ fn prepare_child(
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
-            if tty {
+            if let Some(fd) = report_fd {
+                // dumb-init: always try, and tell the parent how it went.
+                let rc = libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0);
+                let errno: i32 = if rc == -1 {
+                    *libc::__errno_location()
+                } else {
+                    0
+                };
+                let bytes = errno.to_ne_bytes();
+                libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+            } else if tty {
                 // Take the terminal as controlling tty; fails harmlessly
                 // when another session owns it.
                 libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0);

@@ -127,6 +127,50 @@ pub fn name(n: i32) -> String {
     format!("signal {n}")
 }
 
+/// glibc's `strsignal` text (`Hangup`, `Real-time signal 3`), as tini
+/// prints signals; the same under drainit's musl build.
+pub fn description(n: i32) -> String {
+    const TEXT: [&str; 31] = [
+        "Hangup",
+        "Interrupt",
+        "Quit",
+        "Illegal instruction",
+        "Trace/breakpoint trap",
+        "Aborted",
+        "Bus error",
+        "Floating point exception",
+        "Killed",
+        "User defined signal 1",
+        "Segmentation fault",
+        "User defined signal 2",
+        "Broken pipe",
+        "Alarm clock",
+        "Terminated",
+        "Stack fault",
+        "Child exited",
+        "Continued",
+        "Stopped (signal)",
+        "Stopped",
+        "Stopped (tty input)",
+        "Stopped (tty output)",
+        "Urgent I/O condition",
+        "CPU time limit exceeded",
+        "File size limit exceeded",
+        "Virtual timer expired",
+        "Profiling timer expired",
+        "Window changed",
+        "I/O possible",
+        "Power failure",
+        "Bad system call",
+    ];
+    // glibc counts real-time signals from its SIGRTMIN, 34.
+    match usize::try_from(n - 1).ok().and_then(|i| TEXT.get(i)) {
+        Some(text) => (*text).to_string(),
+        None if (34..=64).contains(&n) => format!("Real-time signal {}", n - 34),
+        None => format!("Unknown signal {n}"),
+    }
+}
+
 /// Received signal -> forwarded signal; 0 means "drop it".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rewrites {
