@@ -259,6 +259,13 @@ pub fn init(
     draining: bool,
 ) -> Result<(), String> {
     let spec = match std::env::var("DRAINIT_LOG") {
+        // drainit's own lines: the anchor's keep the anchor's level (tini's
+        // go to stdout, the app's), unless the filter names them.
+        Ok(s) if !s.trim().is_empty() && flavor != Flavor::Drainit && !s.contains("anchor") => {
+            let own = default_filter(verbosity, flavor, draining);
+            let anchor = own.split(',').find(|d| d.starts_with("anchor=")).unwrap_or("");
+            format!("{s},{anchor}")
+        }
         Ok(s) if !s.trim().is_empty() => s,
         _ => default_filter(verbosity, flavor, draining),
     };

@@ -234,7 +234,9 @@ impl Runtime {
             Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
             Action::Reap => self.reap(),
             Action::SuspendSelf => {
+                // Stops here; kill returns once drainit is continued.
                 tree::send(std::process::id() as i32, libc::SIGSTOP);
+                self.signals.reorder_pending();
             }
             Action::Trim => crate::memory::trim_startup_pages(),
             Action::Log(line) => line.emit(),

@@ -334,6 +334,35 @@ impl SignalStream {
         })
     }
 
+    /// After drainit was stopped and continued: reads what arrived
+    /// meanwhile and puts everything not handed out yet in the order the
+    /// kernel hands pending signals out (standard ones lowest first, a
+    /// repeated one once, then real-time ones as queued), as an init that
+    /// takes one signal at a time (dumb-init) sees them once it runs again.
+    pub fn reorder_pending(&mut self) {
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        loop {
+            let mut info = std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit();
+            // SAFETY: reads at most one siginfo into `info` from our own
+            // non-blocking signalfd.
+            let n = unsafe { libc::read(self.fd.get_ref().as_raw_fd(), info.as_mut_ptr().cast(), size) };
+            if n != size as isize {
+                break;
+            }
+            // SAFETY: the kernel wrote a whole siginfo.
+            let info = unsafe { info.assume_init() };
+            if self_inflicted(&info) {
+                die_of(info.ssi_signo as i32);
+            }
+            self.queued.push_back(info.ssi_signo as i32);
+        }
+        let mut all: Vec<i32> = self.queued.drain(..).collect();
+        // Stable: real-time signals keep their queue order.
+        all.sort_by_key(|&s| if s < 32 { s } else { 32 });
+        all.dedup_by(|a, b| a == b && *a < 32);
+        self.queued.extend(all);
+    }
+
     /// The next signal, waiting without any timer when none is queued.
     pub async fn recv(&mut self) -> io::Result<i32> {
         // A first EAGAIN is checked by one more read before the readiness

@@ -368,18 +368,13 @@ impl Line {
                 "ignored {} (the terminal hand-off)",
                 signals::name(signal)
             ),
+            // (tini's -w warning is tini's own line.)
             Line::Reaped {
                 pid,
                 status,
                 main: false,
-                warn,
-            } => {
-                if warn {
-                    tracing::warn!("reaped orphan {pid} ({status:?})");
-                } else {
-                    tracing::trace!("reaped orphan {pid} ({status:?})");
-                }
-            }
+                ..
+            } => tracing::trace!("reaped orphan {pid} ({status:?})"),
             Line::Reaped { main: true, .. } | Line::ReapPassDone { .. } | Line::Subreaper => {}
             Line::Spawned { ref argv, pid } => {
                 tracing::debug!("started {argv:?} as pid {pid}")
