@@ -341,29 +341,15 @@ fn tini_exit_code(text: &str) -> Option<i32> {
     (0..=255).contains(&n).then_some(n as i32)
 }
 
-/// Writes an anchor's stderr text exactly (usage texts end with a blank
-/// line, `-p ''` with a space) and exits without printing anything else.
-fn verbatim(inv: Invocation) -> Invocation {
-    match inv {
-        Invocation::Exit {
-            message,
-            code,
-            to_stderr: true,
-        } => {
-            use std::io::Write as _;
-            let _ = std::io::stderr().write_all(message.as_bytes());
-            exit(String::new(), code, false)
-        }
-        other => other,
-    }
-}
-
+/// tini's command line. Every message an exit carries is the anchor's
+/// text to the byte, ending in its own newline (main prints it as is).
 pub fn parse_tini(argv: Vec<OsString>) -> Invocation {
-    verbatim(tini(argv))
+    tini(argv)
 }
 
+/// dumb-init's command line (messages as `parse_tini`'s).
 pub fn parse_dumb_init(argv: Vec<OsString>) -> Invocation {
-    verbatim(dumb_init(argv))
+    dumb_init(argv)
 }
 
 fn tini(argv: Vec<OsString>) -> Invocation {
@@ -577,7 +563,8 @@ fn dumb_init_options(argv: &[OsString], o: &mut Options) -> Result<usize, Invoca
                 None => return Err(exit(DUMB_INIT_REWRITE_USAGE.into(), 1, true)),
             },
             Opt::Error(line) => return Err(exit(format!("{line}\n"), 1, true)),
-            Opt::Flag(_) | Opt::WithValue(..) => return Err(exit(String::new(), 1, true)),
+            // getopt's default case: dumb-init exits 1 and says nothing.
+            Opt::Flag(_) | Opt::WithValue(..) => return Err(exit(String::new(), 1, false)),
         }
     }
     Ok(pos)

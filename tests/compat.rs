@@ -1147,9 +1147,31 @@ fn run(s: &Scenario, init: &str, probe: &Path, tag: &str) -> Obs {
         mask(&text, &dir, probe, init)
     };
     obs.stdout = masked("stdout");
-    obs.stderr = masked("stderr");
+    obs.stderr = child_lines_after_spawn(&masked("stderr"));
     let _ = std::fs::remove_dir_all(&dir);
     obs
+}
+
+/// dumb-init's forked child prints its setsid lines while the parent prints
+/// "Child spawned": two processes, no order between them. Both sides are
+/// read with the child's lines right after the parent's.
+fn child_lines_after_spawn(stderr: &str) -> String {
+    let from_child = |l: &str| {
+        l.starts_with("[dumb-init] Unable to attach to controlling tty")
+            || l == "[dumb-init] setsid complete.\n"
+    };
+    let lines: Vec<&str> = stderr.split_inclusive('\n').collect();
+    let Some(at) = lines
+        .iter()
+        .position(|l| l.starts_with("[dumb-init] Child spawned with PID"))
+    else {
+        return stderr.to_string();
+    };
+    let mut out: Vec<&str> = lines.iter().copied().filter(|l| !from_child(l)).collect();
+    let at = out.iter().position(|l| *l == lines[at]).unwrap_or(0) + 1;
+    let child: Vec<&str> = lines.iter().copied().filter(|l| from_child(l)).collect();
+    out.splice(at..at, child);
+    out.concat()
 }
 
 /// The signals pending at `pid` (SigPnd and ShdPnd).
