@@ -99,8 +99,7 @@ pub fn anchor_lines(line: &Line) {
             ),
             _ => format!("[dumb-init] {text}"),
         };
-        let to_stderr = flavor == Flavor::DumbInit
-            || level == AnchorLevel::Warn;
+        let to_stderr = flavor == Flavor::DumbInit || level == AnchorLevel::Warn;
         match (to_stderr, level) {
             (true, AnchorLevel::Warn) => tracing::warn!(target: ANCHOR_STDERR, "{text}"),
             (true, AnchorLevel::Info) => tracing::info!(target: ANCHOR_STDERR, "{text}"),
@@ -263,7 +262,10 @@ pub fn init(
         // go to stdout, the app's), unless the filter names them.
         Ok(s) if !s.trim().is_empty() && flavor != Flavor::Drainit && !s.contains("anchor") => {
             let own = default_filter(verbosity, flavor, draining);
-            let anchor = own.split(',').find(|d| d.starts_with("anchor=")).unwrap_or("");
+            let anchor = own
+                .split(',')
+                .find(|d| d.starts_with("anchor="))
+                .unwrap_or("");
             format!("{s},{anchor}")
         }
         Ok(s) if !s.trim().is_empty() => s,

@@ -345,7 +345,13 @@ impl SignalStream {
             let mut info = std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit();
             // SAFETY: reads at most one siginfo into `info` from our own
             // non-blocking signalfd.
-            let n = unsafe { libc::read(self.fd.get_ref().as_raw_fd(), info.as_mut_ptr().cast(), size) };
+            let n = unsafe {
+                libc::read(
+                    self.fd.get_ref().as_raw_fd(),
+                    info.as_mut_ptr().cast(),
+                    size,
+                )
+            };
             if n != size as isize {
                 break;
             }

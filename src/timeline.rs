@@ -356,7 +356,11 @@ impl Line {
                 event = "translated",
                 "rewrote {} to {}",
                 signals::name(from),
-                if to == 0 { "0".into() } else { signals::name(to) }
+                if to == 0 {
+                    "0".into()
+                } else {
+                    signals::name(to)
+                }
             ),
             Line::Suspending => tracing::debug!(
                 event = "suspending",

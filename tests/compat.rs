@@ -43,7 +43,7 @@ const IMPROVEMENTS: &[(&str, &str)] = &[
     ),
     (
         "drain",
-        "When the child exits, the processes it leaves behind get the stop signal and time to finish, instead of being killed with the init (tini) or signalled while the init exits (dumb-init).",
+        "When the child exits, the processes it leaves behind get the stop signal and time to finish, instead of being killed with the init (tini) or signalled while the init exits (dumb-init, whose SIGTERM to the child's process group drainit sends as it does, then waits for that group).",
     ),
     (
         "subreaper",
@@ -1005,7 +1005,8 @@ fn run(s: &Scenario, init: &str, probe: &Path, tag: &str) -> Obs {
             word(state(pid)) == "stopped" && pending_signals(pid) & bit(SENTINEL) != 0
         })
     };
-    let sentinels_arrived = || count(&read_log(&log("child")), SENTINEL) >= sentinels.get() || held();
+    let sentinels_arrived =
+        || count(&read_log(&log("child")), SENTINEL) >= sentinels.get() || held();
     // No probe has a stop signal pending: each has stopped or logged it
     // (a SIGCONT sent after would discard it).
     let stops_settled = || {
@@ -1091,8 +1092,7 @@ fn run(s: &Scenario, init: &str, probe: &Path, tag: &str) -> Obs {
                 }
             }
             wait_until(short, || {
-                gone(&mut child)
-                    || count(&read_log(&log("child")), SENTINEL) >= sentinels.get()
+                gone(&mut child) || count(&read_log(&log("child")), SENTINEL) >= sentinels.get()
             });
         }
         let end = if s.kill_at_end {
@@ -1179,7 +1179,10 @@ fn pending_signals(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .filter_map(|l| l.strip_prefix("SigPnd:").or_else(|| l.strip_prefix("ShdPnd:")))
+        .filter_map(|l| {
+            l.strip_prefix("SigPnd:")
+                .or_else(|| l.strip_prefix("ShdPnd:"))
+        })
         .filter_map(|v| u64::from_str_radix(v.trim(), 16).ok())
         .fold(0, |a, b| a | b)
 }
@@ -1355,7 +1358,10 @@ fn improvement(s: &Scenario, a: &Obs, b: &Obs, d: &[String]) -> Option<&'static 
     // run ends, before they get to it).
     let handled_the_term = b.logs.iter().filter(|(n, _)| *n != "child").all(|(n, l)| {
         let al = a.logs.get(n.as_str()).cloned().unwrap_or_default();
-        *l == al || (l.len() == al.len() + 1 && l.starts_with(&al) && l.last().is_some_and(|x| x == "15"))
+        *l == al
+            || (l.len() == al.len() + 1
+                && l.starts_with(&al)
+                && l.last().is_some_and(|x| x == "15"))
     });
     if s.anchor == Anchor::DumbInit
         && s.mode_group()

@@ -853,10 +853,7 @@ fn as_dumb_init_single_child_exits_with_the_child_at_once() {
         signal: TERM,
         whom: Whom::Child
     }));
-    assert_eq!(
-        no_logs(out),
-        vec![Action::SetReady(false), Action::Exit(3)]
-    );
+    assert_eq!(no_logs(out), vec![Action::SetReady(false), Action::Exit(3)]);
 }
 
 #[test]
@@ -885,7 +882,9 @@ fn as_tini_every_signal_is_followed_by_a_reaping_pass_but_a_dropped_one() {
     });
     let out = c.at(0, Event::Signal(libc::SIGHUP));
     assert_eq!(out.last(), Some(&Action::Reap));
-    assert!(!c.at(0, Event::Signal(libc::SIGTTIN)).contains(&Action::Reap));
+    assert!(!c
+        .at(0, Event::Signal(libc::SIGTTIN))
+        .contains(&Action::Reap));
 }
 
 #[test]
