@@ -14,6 +14,7 @@ use crate::{logging, memory, process, readiness, runtime, signals, traffic};
 
 /// Prints one line on stderr and exits with `code`.
 pub fn fail(code: i32, message: &str) -> ! {
+    logging::flush_stdout();
     eprintln!("{message}");
     std::process::exit(code);
 }
@@ -163,10 +164,24 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
             pid: child,
+            stdin_tty: tty,
+            exec_failed: spawned.exec_error.is_some(),
         }
         .emit();
         if let Some(errno) = spawned.tty_attach {
             Line::TtyAttached { errno }.emit();
+        }
+        if let Some(errno) = spawned.exec_error {
+            Line::ExecFailed {
+                program: o
+                    .command
+                    .first()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                errno,
+                pid: child,
+            }
+            .emit();
         }
         // Pin no mount point of the container.
         let _ = std::env::set_current_dir("/");
@@ -187,6 +202,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
     // tears the runtime and the heap down faster than their destructors
     // would, one munmap at a time. drainit never writes to stdout here, and
     // its logs on stderr are unbuffered.
+    logging::flush_stdout();
     // SAFETY: _exit ends the process; nothing runs after it that could see
     // half-torn state.
     unsafe { libc::_exit(code) }

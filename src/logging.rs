@@ -30,6 +30,66 @@ use crate::timeline::Line;
 /// warnings and dumb-init's lines on stderr.
 const ANCHOR_STDOUT: &str = "anchor::stdout";
 const ANCHOR_STDERR: &str = "anchor::stderr";
+/// Lines tini's forked child prints on stdout before it execs: lost with
+/// its stdio buffer when stdout is not a terminal and the exec works.
+const ANCHOR_CHILD_EXEC: &str = "anchor::child_exec";
+/// The same when the exec fails: the child exits, and its copy of the
+/// buffer (what tini had buffered when it forked) goes out with them.
+const ANCHOR_CHILD_EXIT: &str = "anchor::child_exit";
+
+/// tini's stdout as stdio keeps it: when it is not a terminal, fully
+/// buffered (4 KiB blocks) until exit. `None`: written at once.
+static STDOUT_BUFFER: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
+/// glibc's buffer for a pipe or a file.
+const STDIO_BUFFER: usize = 4096;
+
+fn write_stdout(bytes: &[u8]) {
+    let mut guard = STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(buf) = guard.as_mut() else {
+        let _ = std::io::stdout().lock().write_all(bytes);
+        return;
+    };
+    buf.extend_from_slice(bytes);
+    while buf.len() >= STDIO_BUFFER {
+        let rest = buf.split_off(STDIO_BUFFER);
+        let _ = raw_write(1, buf);
+        *buf = rest;
+    }
+}
+
+/// What tini's forked child writes: its copy of the buffer (when there is
+/// one) and `text`.
+fn write_child_stdout(text: &[u8], exits: bool) {
+    let guard = STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner());
+    match guard.as_ref() {
+        None => {
+            let _ = raw_write(1, text);
+        }
+        Some(_) if !exits => {}
+        Some(buf) => {
+            let mut all = buf.clone();
+            all.extend_from_slice(text);
+            let _ = raw_write(1, &all);
+        }
+    }
+}
+
+fn raw_write(fd: i32, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: borrows the descriptor for one write; ManuallyDrop keeps the
+    // File from closing it.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    f.write_all(bytes)
+}
+
+/// Writes out tini's buffered stdout, as its exit does.
+pub fn flush_stdout() {
+    let mut guard = STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(buf) = guard.as_mut() {
+        let _ = raw_write(1, buf);
+        buf.clear();
+    }
+}
 
 /// The name drainit runs under, for `anchor_lines` (set once by `init`).
 static FLAVOR: std::sync::OnceLock<Flavor> = std::sync::OnceLock::new();
@@ -65,6 +125,8 @@ fn default_filter(verbosity: u8, flavor: Flavor, draining: bool) -> String {
 /// An anchor's level: where its line goes and when it shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AnchorLevel {
+    /// tini's FATAL, dumb-init's errors: shown at every verbosity.
+    Fatal,
     Warn,
     Info,
     Debug,
@@ -74,6 +136,7 @@ enum AnchorLevel {
 impl AnchorLevel {
     fn tini_tag(self) -> &'static str {
         match self {
+            AnchorLevel::Fatal => "FATAL",
             AnchorLevel::Warn => "WARN",
             AnchorLevel::Info => "INFO",
             AnchorLevel::Debug => "DEBUG",
@@ -82,25 +145,64 @@ impl AnchorLevel {
     }
 }
 
+/// Who writes an anchor's line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writer {
+    /// The anchor itself.
+    Init,
+    /// Its forked child, before exec (tini's `isolate_child`).
+    Child { exits: bool },
+}
+
 /// Logs `line` in the words of the anchor drainit runs as, if it has any.
 pub fn anchor_lines(line: &Line) {
     let flavor = FLAVOR.get().copied().unwrap_or(Flavor::Drainit);
     let texts = match flavor {
         Flavor::Drainit => return,
         Flavor::Tini => tini_lines(line),
-        Flavor::DumbInit => dumb_init_lines(line),
+        Flavor::DumbInit => dumb_init_lines(line)
+            .into_iter()
+            .map(|(l, t)| (l, t, Writer::Init))
+            .collect(),
     };
-    for (level, text) in texts {
+    // What tini's child prints carries the child's pid.
+    let child = match *line {
+        Line::ExecFailed { pid, .. } | Line::Spawned { pid, .. } => pid as u32,
+        _ => std::process::id(),
+    };
+    for (level, text, writer) in texts {
+        if let Writer::Child { exits } = writer {
+            let text = if text.is_empty() {
+                text
+            } else {
+                format!("[{:<5} tini ({child})] {text}", level.tini_tag())
+            };
+            let target = if exits {
+                ANCHOR_CHILD_EXIT
+            } else {
+                ANCHOR_CHILD_EXEC
+            };
+            match (target == ANCHOR_CHILD_EXIT, level) {
+                (true, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_CHILD_EXIT, "{text}"),
+                (true, _) => tracing::trace!(target: ANCHOR_CHILD_EXIT, "{text}"),
+                (false, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_CHILD_EXEC, "{text}"),
+                (false, _) => tracing::trace!(target: ANCHOR_CHILD_EXEC, "{text}"),
+            }
+            continue;
+        }
+        let pid = match *line {
+            Line::ExecFailed { .. } => child,
+            _ => std::process::id(),
+        };
         let text = match flavor {
-            Flavor::Tini => format!(
-                "[{:<5} tini ({})] {text}",
-                level.tini_tag(),
-                std::process::id()
-            ),
+            Flavor::Tini => format!("[{:<5} tini ({pid})] {text}", level.tini_tag()),
             _ => format!("[dumb-init] {text}"),
         };
-        let to_stderr = flavor == Flavor::DumbInit || level == AnchorLevel::Warn;
+        let to_stderr =
+            flavor == Flavor::DumbInit || matches!(level, AnchorLevel::Warn | AnchorLevel::Fatal);
         match (to_stderr, level) {
+            (true, AnchorLevel::Fatal) => tracing::error!(target: ANCHOR_STDERR, "{text}"),
+            (false, AnchorLevel::Fatal) => tracing::error!(target: ANCHOR_STDOUT, "{text}"),
             (true, AnchorLevel::Warn) => tracing::warn!(target: ANCHOR_STDERR, "{text}"),
             (true, AnchorLevel::Info) => tracing::info!(target: ANCHOR_STDERR, "{text}"),
             (true, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_STDERR, "{text}"),
@@ -114,17 +216,39 @@ pub fn anchor_lines(line: &Line) {
 }
 
 /// tini 0.19's lines for what drainit did, at tini's levels.
-fn tini_lines(line: &Line) -> Vec<(AnchorLevel, String)> {
+fn tini_lines(line: &Line) -> Vec<(AnchorLevel, String, Writer)> {
     use AnchorLevel::*;
-    match *line {
+    let out = match *line {
         Line::Subreaper => vec![(Trace, "Registered as child subreaper".into())],
-        Line::Spawned { ref argv, pid } => vec![(
-            Info,
-            format!(
-                "Spawned child process '{}' with pid '{pid}'",
-                argv.first().map_or("", String::as_str)
-            ),
-        )],
+        Line::Spawned {
+            ref argv,
+            pid,
+            stdin_tty,
+            exec_failed,
+        } => {
+            // tini's child first: tcsetpgrp on a stdin that is no terminal.
+            let exits = exec_failed;
+            let child = if stdin_tty {
+                (Trace, String::new(), Writer::Child { exits })
+            } else {
+                (
+                    Debug,
+                    "tcsetpgrp failed: no tty (ok to proceed)".into(),
+                    Writer::Child { exits },
+                )
+            };
+            return vec![
+                child,
+                (
+                    Info,
+                    format!(
+                        "Spawned child process '{}' with pid '{pid}'",
+                        argv.first().map_or("", String::as_str)
+                    ),
+                    Writer::Init,
+                ),
+            ];
+        }
         Line::Received {
             signal: libc::SIGCHLD,
         } => vec![(Debug, "Received SIGCHLD".into())],
@@ -171,8 +295,12 @@ fn tini_lines(line: &Line) -> Vec<(AnchorLevel, String)> {
             .into(),
         )],
         Line::Exiting { .. } => vec![(Trace, "Exiting: child has exited".into())],
+        Line::ExecFailed {
+            ref program, errno, ..
+        } => vec![(Fatal, format!("exec {program} failed: {}", strerror(errno)))],
         _ => Vec::new(),
-    }
+    };
+    out.into_iter().map(|(l, t)| (l, t, Writer::Init)).collect()
 }
 
 /// dumb-init 1.2.5's debug lines for what drainit did.
@@ -226,6 +354,14 @@ fn dumb_init_lines(line: &Line) -> Vec<(AnchorLevel, String)> {
             ..
         } => format!("A child with PID {pid} was terminated by signal {s}."),
         Line::Exiting { code, .. } => format!("Child exited with status {code}. Goodbye."),
+        Line::ExecFailed {
+            ref program, errno, ..
+        } => {
+            return vec![(
+                AnchorLevel::Fatal,
+                format!("{program}: {}", strerror(errno)),
+            )]
+        }
         _ => return Vec::new(),
     };
     vec![(Debug, text)]
@@ -235,6 +371,14 @@ fn dumb_init_lines(line: &Line) -> Vec<(AnchorLevel, String)> {
 /// words some differently).
 fn strerror(errno: i32) -> String {
     match errno {
+        libc::ENOENT => "No such file or directory".into(),
+        libc::EACCES => "Permission denied".into(),
+        libc::ENOEXEC => "Exec format error".into(),
+        libc::ENOTDIR => "Not a directory".into(),
+        libc::ELOOP => "Too many levels of symbolic links".into(),
+        libc::ENAMETOOLONG => "File name too long".into(),
+        libc::E2BIG => "Argument list too long".into(),
+        libc::ETXTBSY => "Text file busy".into(),
         libc::ENOTTY => "Inappropriate ioctl for device".into(),
         libc::EPERM => "Operation not permitted".into(),
         libc::EINVAL => "Invalid argument".into(),
@@ -272,6 +416,9 @@ pub fn init(
         _ => default_filter(verbosity, flavor, draining),
     };
     let _ = FLAVOR.set(flavor);
+    if flavor == Flavor::Tini && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        *STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+    }
     let filter: Targets = spec.parse().map_err(|e| {
         format!("DRAINIT_LOG='{spec}' is not a log filter ({e}): use e.g. info or warn,drainit::timeline=off")
     })?;
@@ -327,15 +474,20 @@ impl Subscriber for Logger {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let target = event.metadata().target();
-        if target == ANCHOR_STDOUT || target == ANCHOR_STDERR {
+        if target.starts_with("anchor::") {
             // An anchor's line, as the anchor writes it.
-            fields.message.push('\n');
+            if !fields.message.is_empty() {
+                fields.message.push('\n');
+            }
             let bytes = fields.message.as_bytes();
-            let _ = if target == ANCHOR_STDOUT {
-                std::io::stdout().lock().write_all(bytes)
-            } else {
-                std::io::stderr().lock().write_all(bytes)
-            };
+            match target {
+                ANCHOR_STDOUT => write_stdout(bytes),
+                ANCHOR_CHILD_EXEC => write_child_stdout(bytes, false),
+                ANCHOR_CHILD_EXIT => write_child_stdout(bytes, true),
+                _ => {
+                    let _ = std::io::stderr().lock().write_all(bytes);
+                }
+            }
             return;
         }
         let level = *event.metadata().level();

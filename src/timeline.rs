@@ -147,10 +147,13 @@ pub enum Line {
     ReapPassDone {
         none_left: bool,
     },
-    /// The main child was started (by the run, before the loop).
+    /// The main child was started (by the run, before the loop):
+    /// `exec_failed` under an anchor's name when the command cannot run.
     Spawned {
         argv: Vec<String>,
         pid: i32,
+        stdin_tty: bool,
+        exec_failed: bool,
     },
     /// drainit registered as child subreaper.
     Subreaper,
@@ -162,6 +165,13 @@ pub enum Line {
     /// The child's TIOCSCTTY in a new session: the errno if it failed.
     TtyAttached {
         errno: Option<i32>,
+    },
+    /// Under an anchor's name: the command could not be run (exec's
+    /// errno); the child `pid` exits with the anchor's code.
+    ExecFailed {
+        program: String,
+        errno: i32,
+        pid: i32,
     },
 }
 
@@ -380,7 +390,7 @@ impl Line {
                 ..
             } => tracing::trace!("reaped orphan {pid} ({status:?})"),
             Line::Reaped { main: true, .. } | Line::ReapPassDone { .. } | Line::Subreaper => {}
-            Line::Spawned { ref argv, pid } => {
+            Line::Spawned { ref argv, pid, .. } => {
                 tracing::debug!("started {argv:?} as pid {pid}")
             }
             Line::TtyDetached { result } => {
@@ -389,6 +399,14 @@ impl Line {
             Line::TtyAttached { errno } => {
                 tracing::debug!("the child took the terminal: {errno:?}")
             }
+            Line::ExecFailed {
+                ref program,
+                errno,
+                pid,
+            } => tracing::debug!(
+                "cannot run '{program}' ({}): child {pid} exits",
+                std::io::Error::from_raw_os_error(errno)
+            ),
         }
     }
 }

@@ -424,6 +424,36 @@ fn command_line_scenarios() -> Vec<Scenario> {
             );
         }
     }
+    // Verbose runs of commands that cannot run or write to stdout: tini's
+    // child prints too (and stdio's buffers decide what is seen).
+    for pid1 in [false, true] {
+        for (what, c) in [
+            ("not found", &["/doesnotexist"][..]),
+            ("a directory", &["/tmp"]),
+            ("stdout", &["sh", "-c", "echo hi"]),
+        ] {
+            for (anchor, args) in [
+                (tini, &["-s", "-vvv", "--"][..]),
+                (tini, &["-s", "-vv", "--"]),
+                (Anchor::TiniStatic, &["-vvv", "--"]),
+                (di, &["-v"]),
+                (di, &["-c", "-v"]),
+            ] {
+                if anchor == Anchor::TiniStatic && pid1 {
+                    continue;
+                }
+                all.push(
+                    Scenario::new(
+                        format!("{} pid1={pid1} {args:?} {what}", anchor.name()),
+                        anchor,
+                    )
+                    .args(args)
+                    .pid1(pid1)
+                    .cmd(c),
+                );
+            }
+        }
+    }
     // tini's options and variables.
     let tini_cases: &[TiniRow] = &[
         ("-e 3", &["-s", "-e", "3"], &[], EXIT3),
@@ -1159,6 +1189,9 @@ fn child_lines_after_spawn(stderr: &str) -> String {
     let from_child = |l: &str| {
         l.starts_with("[dumb-init] Unable to attach to controlling tty")
             || l == "[dumb-init] setsid complete.\n"
+            || (l.starts_with("[dumb-init] /")
+                && (l.ends_with(": No such file or directory\n")
+                    || l.ends_with(": Permission denied\n")))
     };
     let lines: Vec<&str> = stderr.split_inclusive('\n').collect();
     let Some(at) = lines
@@ -1319,8 +1352,16 @@ fn improvement(s: &Scenario, a: &Obs, b: &Obs, d: &[String]) -> Option<&'static 
         && !s.pid1
         && !s.has("-s")
         && !s.env.iter().any(|(k, _)| k == "TINI_SUBREAPER")
-        && only(d, &["stderr", "log orphan", "alive after", "states"])
+        && only(
+            d,
+            &["stdout", "stderr", "log orphan", "alive after", "states"],
+        )
         && strip_subreaper_warning(&a.stderr) == b.stderr
+        && a.stdout
+            == b.stdout
+                .split_inclusive('\n')
+                .filter(|l| *l != "[TRACE tini (N)] Registered as child subreaper\n")
+                .collect::<String>()
     {
         return Some("subreaper");
     }
