@@ -8,6 +8,13 @@
 //! alone (a 32 KiB slab of per-thread slots) was about a twentieth of
 //! drainit's start-up. Filter syntax and parsing stay tracing-subscriber's
 //! (`Targets`).
+//!
+//! Under tini's and dumb-init's names the typed lines are also rendered in
+//! the anchor's words (`anchor_lines`): tini's `[INFO  tini (PID)] ...` at
+//! its levels (info, debug and trace on stdout, buffered as stdio buffers
+//! them; warnings and fatal errors on stderr), dumb-init's `[dumb-init] ...`
+//! debug lines on stderr. Their verbosity is the anchor's; drainit's own
+//! lines there are its warnings, and its timeline when a drain is set.
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -689,6 +696,104 @@ mod tests {
             json_line(t, Level::WARN, &fields("say \"hi\"\n\\ \u{1}")),
             "{\"timestamp\":\"2026-11-23T05:47:56.123456Z\",\"level\":\"WARN\",\
              \"fields\":{\"message\":\"say \\\"hi\\\"\\n\\\\ \\u0001\",\"port\":8080}}\n"
+        );
+    }
+
+    #[test]
+    fn tini_lines_at_tinis_levels() {
+        let reaped = |main, warn| Line::Reaped {
+            pid: 7,
+            status: ChildStatus::Exited(3),
+            main,
+            warn,
+        };
+        let text = |l: &Line| -> Vec<(AnchorLevel, String)> {
+            tini_lines(l).into_iter().map(|(l, t, _)| (l, t)).collect()
+        };
+        assert_eq!(
+            text(&reaped(true, false)),
+            vec![
+                (AnchorLevel::Debug, "Reaped child with pid: '7'".into()),
+                (
+                    AnchorLevel::Info,
+                    "Main child exited normally (with status '3')".into()
+                )
+            ]
+        );
+        assert_eq!(
+            text(&reaped(false, true)).last(),
+            Some(&(AnchorLevel::Warn, "Reaped zombie process with pid=7".into()))
+        );
+        assert_eq!(
+            text(&Line::Received { signal: 34 }),
+            vec![(
+                AnchorLevel::Debug,
+                "Passing signal: 'Real-time signal 0'".into()
+            )]
+        );
+        assert!(text(&Line::Received {
+            signal: libc::SIGTTOU
+        })
+        .is_empty());
+        let spawned = tini_lines(&Line::Spawned {
+            argv: vec!["app".into()],
+            pid: 9,
+            stdin_tty: false,
+            exec_failed: true,
+        });
+        assert_eq!(
+            spawned.first().map(|l| l.2),
+            Some(Writer::Child { exits: true })
+        );
+        assert_eq!(
+            spawned.last().map(|l| l.1.as_str()),
+            Some("Spawned child process 'app' with pid '9'")
+        );
+    }
+
+    #[test]
+    fn dumb_init_lines_say_what_dumb_init_says() {
+        let text = |l: Line| {
+            dumb_init_lines(&l)
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(text(Line::Received { signal: 17 }), ["Received signal 17."]);
+        assert_eq!(
+            text(Line::Translated { from: 15, to: 0 }),
+            ["Translating signal 15 to 0."]
+        );
+        assert_eq!(
+            text(Line::Dropped { signal: 15 }),
+            ["Not forwarding signal 0 to children (ignored)."]
+        );
+        assert_eq!(
+            text(Line::TtyAttached {
+                errno: Some(libc::ENOTTY)
+            }),
+            [
+                "Unable to attach to controlling tty (errno=25 Inappropriate ioctl for device).",
+                "setsid complete."
+            ]
+        );
+        assert_eq!(
+            text(Line::Exiting {
+                code: 143,
+                loud: false
+            }),
+            ["Child exited with status 143. Goodbye."]
+        );
+    }
+
+    #[test]
+    fn an_anchors_verbosity_is_its_own() {
+        assert_eq!(default_filter(1, Flavor::Tini, false), "warn,anchor=warn");
+        assert_eq!(default_filter(0, Flavor::Tini, false), "warn,anchor=error");
+        assert_eq!(default_filter(9, Flavor::Tini, false), "warn,anchor=trace");
+        assert_eq!(
+            default_filter(1, Flavor::DumbInit, true),
+            "warn,drainit::timeline=info,anchor=debug"
         );
     }
 
