@@ -8,11 +8,13 @@ use crate::cli::{Flavor, Options};
 use crate::client::{Hook, Probe};
 use crate::metrics::Shared;
 use crate::readiness::file::ReadyFile;
-use crate::supervisor::{Config, Mode, Quiet, Supervisor};
+use crate::supervisor::{ChildExit, Config, Mode, Quiet, Supervisor};
+use crate::timeline::Line;
 use crate::{logging, memory, process, readiness, runtime, signals, traffic};
 
 /// Prints one line on stderr and exits with `code`.
 pub fn fail(code: i32, message: &str) -> ! {
+    logging::flush_stdout();
     eprintln!("{message}");
     std::process::exit(code);
 }
@@ -35,7 +37,7 @@ fn runtime_parts(o: &Options) -> Result<runtime::Parts, String> {
     })
 }
 
-fn supervisor_config(o: &Options) -> Config {
+fn supervisor_config(o: &Options, ignore_once: Vec<i32>) -> Config {
     let d = &o.drain;
     Config {
         mode: o.mode,
@@ -54,7 +56,13 @@ fn supervisor_config(o: &Options) -> Config {
         trim_after: Some(memory::TRIM_AFTER),
         root: std::process::id() as i32,
         suspend_on_tty_signals: o.flavor == Flavor::DumbInit,
-        exit_with_child: o.flavor == Flavor::DumbInit && o.mode == Mode::SingleChild,
+        on_child_exit: match (o.flavor, o.mode) {
+            (Flavor::DumbInit, Mode::SingleChild) => ChildExit::TermChild,
+            (Flavor::DumbInit, _) => ChildExit::TermGroup,
+            _ => ChildExit::Drain,
+        },
+        reap_after_signal: o.flavor == Flavor::Tini,
+        ignore_once,
         ..Config::default()
     }
 }
@@ -78,12 +86,28 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
             tracing::warn!("cannot set the parent-death signal: {e}");
         }
     }
-    if std::process::id() != 1 {
-        if let Err(e) = process::become_subreaper() {
-            tracing::warn!("cannot register as child subreaper ({e}): orphans will not be reaped");
+    // Under tini's name also as PID 1, where tini -s registers too.
+    if std::process::id() != 1 || o.flavor == Flavor::Tini {
+        match process::become_subreaper() {
+            Ok(()) => Line::Subreaper.emit(),
+            Err(e) => tracing::warn!(
+                "cannot register as child subreaper ({e}): orphans will not be reaped"
+            ),
         }
     }
     let tty = process::stdin_is_tty();
+    // dumb-init's setsid mode gives up the terminal before the fork so that
+    // the child's session can take it; a session leader gets SIGHUP and
+    // SIGCONT for that, which are not the child's to receive.
+    let hand_off = o.flavor == Flavor::DumbInit && o.mode == Mode::Group;
+    let mut ignore_once = Vec::new();
+    if hand_off {
+        let result = process::detach_tty();
+        if result == Ok(true) {
+            ignore_once = vec![libc::SIGHUP, libc::SIGCONT];
+        }
+        Line::TtyDetached { result }.emit();
+    }
     let reset_to_default = process::ignore_tty_signals(tty);
     // Everything that can fail on bad input fails here, before the child starts.
     let ready_file = o
@@ -123,19 +147,46 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
             original_mask,
             reset_to_default,
             tty,
+            take_terminal: hand_off,
         };
-        let child = match process::spawn(&spawn_cfg) {
-            Ok(pid) => pid,
+        let spawned = match process::spawn(&spawn_cfg) {
+            Ok(spawned) => spawned,
             Err(e) => {
                 eprintln!("drainit: {}", e.message);
                 return o.flavor.spawn_code(e.code);
             }
         };
-        tracing::debug!("started {:?} as pid {child}", o.command);
+        let child = spawned.pid;
+        Line::Spawned {
+            argv: o
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            pid: child,
+            stdin_tty: tty,
+            exec_failed: spawned.exec_error.is_some(),
+        }
+        .emit();
+        if let Some(errno) = spawned.tty_attach {
+            Line::TtyAttached { errno }.emit();
+        }
+        if let Some(errno) = spawned.exec_error {
+            Line::ExecFailed {
+                program: o
+                    .command
+                    .first()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                errno,
+                pid: child,
+            }
+            .emit();
+        }
         // Pin no mount point of the container.
         let _ = std::env::set_current_dir("/");
         runtime::Runtime::new(
-            Supervisor::new(supervisor_config(&o)),
+            Supervisor::new(supervisor_config(&o, ignore_once)),
             signals,
             child,
             shared,
@@ -151,6 +202,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
     // tears the runtime and the heap down faster than their destructors
     // would, one munmap at a time. drainit never writes to stdout here, and
     // its logs on stderr are unbuffered.
+    logging::flush_stdout();
     // SAFETY: _exit ends the process; nothing runs after it that could see
     // half-torn state.
     unsafe { libc::_exit(code) }

@@ -341,29 +341,15 @@ fn tini_exit_code(text: &str) -> Option<i32> {
     (0..=255).contains(&n).then_some(n as i32)
 }
 
-/// Writes an anchor's stderr text exactly (usage texts end with a blank
-/// line, `-p ''` with a space) and exits without printing anything else.
-fn verbatim(inv: Invocation) -> Invocation {
-    match inv {
-        Invocation::Exit {
-            message,
-            code,
-            to_stderr: true,
-        } => {
-            use std::io::Write as _;
-            let _ = std::io::stderr().write_all(message.as_bytes());
-            exit(String::new(), code, false)
-        }
-        other => other,
-    }
-}
-
+/// tini's command line. Every message an exit carries is the anchor's
+/// text to the byte, ending in its own newline (main prints it as is).
 pub fn parse_tini(argv: Vec<OsString>) -> Invocation {
-    verbatim(tini(argv))
+    tini(argv)
 }
 
+/// dumb-init's command line (messages as `parse_tini`'s).
 pub fn parse_dumb_init(argv: Vec<OsString>) -> Invocation {
-    verbatim(dumb_init(argv))
+    dumb_init(argv)
 }
 
 fn tini(argv: Vec<OsString>) -> Invocation {
@@ -423,8 +409,8 @@ fn tini(argv: Vec<OsString>) -> Invocation {
     // never forwards them.
     o.rewrites.insert(libc::SIGTTIN, 0);
     o.rewrites.insert(libc::SIGTTOU, 0);
-    // tini's verbosity 1 (its default) shows warnings, as drainit's 0 does.
-    o.verbosity = u8::try_from(verbosity.clamp(1, 255) - 1).unwrap_or(0);
+    // tini's own level: logging renders its lines by it.
+    o.verbosity = u8::try_from(verbosity.clamp(0, 255)).unwrap_or(0);
     match drain_from_env(flavor) {
         Ok(drain) => o.drain = drain,
         Err(inv) => return inv,
@@ -570,14 +556,15 @@ fn dumb_init_options(argv: &[OsString], o: &mut Options) -> Result<usize, Invoca
             Opt::Flag('V') => {
                 return Err(exit(format!("dumb-init v{}\n", version::VERSION), 0, true))
             }
-            Opt::Flag('v') => o.verbosity = 2,
+            Opt::Flag('v') => o.verbosity = 1,
             Opt::Flag('c') => o.mode = Mode::SingleChild,
             Opt::WithValue('r', v) => match dumb_init_rewrite(&v) {
                 Some((from, to)) => o.rewrites.insert(from, to),
                 None => return Err(exit(DUMB_INIT_REWRITE_USAGE.into(), 1, true)),
             },
             Opt::Error(line) => return Err(exit(format!("{line}\n"), 1, true)),
-            Opt::Flag(_) | Opt::WithValue(..) => return Err(exit(String::new(), 1, true)),
+            // getopt's default case: dumb-init exits 1 and says nothing.
+            Opt::Flag(_) | Opt::WithValue(..) => return Err(exit(String::new(), 1, false)),
         }
     }
     Ok(pos)
@@ -605,12 +592,12 @@ fn dumb_init(argv: Vec<OsString>) -> Invocation {
     // dumb-init compares both variables with strcmp: only "1" turns debug
     // on, only "0" turns setsid off. It prints these lines at once.
     if std::env::var_os("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
-        o.verbosity = 2;
+        o.verbosity = 1;
         eprintln!("[dumb-init] Running in debug mode.");
     }
     if std::env::var_os("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
         o.mode = Mode::SingleChild;
-        if o.verbosity >= 2 {
+        if o.verbosity >= 1 {
             eprintln!("[dumb-init] Not running in setsid mode.");
         }
     }
@@ -729,7 +716,7 @@ mod tests {
         assert_eq!(o.rewrites.apply(15), Some(3));
         assert_eq!(o.rewrites.apply(1), None);
         assert_eq!(o.rewrites.apply(libc::SIGTSTP), Some(libc::SIGTSTP));
-        assert_eq!(o.verbosity, 2);
+        assert_eq!(o.verbosity, 1);
         let o = opts(dumb_init(argv(&["dumb-init", "app", "-c"])));
         assert_eq!(o.mode, Mode::Group, "setsid mode is dumb-init's default");
         assert_eq!(o.rewrites.apply(libc::SIGTSTP), Some(libc::SIGSTOP));

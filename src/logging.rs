@@ -8,6 +8,13 @@
 //! alone (a 32 KiB slab of per-thread slots) was about a twentieth of
 //! drainit's start-up. Filter syntax and parsing stay tracing-subscriber's
 //! (`Targets`).
+//!
+//! Under tini's and dumb-init's names the typed lines are also rendered in
+//! the anchor's words (`anchor_lines`): tini's `[INFO  tini (PID)] ...` at
+//! its levels (info, debug and trace on stdout, buffered as stdio buffers
+//! them; warnings and fatal errors on stderr), dumb-init's `[dumb-init] ...`
+//! debug lines on stderr. Their verbosity is the anchor's; drainit's own
+//! lines there are its warnings, and its timeline when a drain is set.
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -21,17 +28,376 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::Targets;
 
 use crate::cli::{Flavor, LogFormat};
+use crate::signals;
+use crate::supervisor::ChildStatus;
+use crate::timeline::Line;
 
-/// `draining`: a drain option is set. Under the tini and dumb-init names
-/// the anchors' quiet default holds, unless the user asked for a drain
-/// (`docker run --init -e DRAINIT_DRAIN_DELAY=10s`): then its timeline shows.
+/// The anchors' own lines go to these targets, written as they are (no
+/// prefix of drainit's): tini's info, debug and trace lines on stdout, its
+/// warnings and dumb-init's lines on stderr.
+const ANCHOR_STDOUT: &str = "anchor::stdout";
+const ANCHOR_STDERR: &str = "anchor::stderr";
+/// Lines tini's forked child prints on stdout before it execs: lost with
+/// its stdio buffer when stdout is not a terminal and the exec works.
+const ANCHOR_CHILD_EXEC: &str = "anchor::child_exec";
+/// The same when the exec fails: the child exits, and its copy of the
+/// buffer (what tini had buffered when it forked) goes out with them.
+const ANCHOR_CHILD_EXIT: &str = "anchor::child_exit";
+
+/// tini's stdout as stdio keeps it: when it is not a terminal, fully
+/// buffered (4 KiB blocks) until exit. `None`: written at once.
+static STDOUT_BUFFER: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
+/// glibc's buffer for a pipe or a file.
+const STDIO_BUFFER: usize = 4096;
+
+fn write_stdout(bytes: &[u8]) {
+    let mut guard = STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(buf) = guard.as_mut() else {
+        let _ = std::io::stdout().lock().write_all(bytes);
+        return;
+    };
+    buf.extend_from_slice(bytes);
+    while buf.len() >= STDIO_BUFFER {
+        let rest = buf.split_off(STDIO_BUFFER);
+        let _ = raw_write(1, buf);
+        *buf = rest;
+    }
+}
+
+/// What tini's forked child writes: its copy of the buffer (when there is
+/// one) and `text`.
+fn write_child_stdout(text: &[u8], exits: bool) {
+    let guard = STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner());
+    match guard.as_ref() {
+        None => {
+            let _ = raw_write(1, text);
+        }
+        Some(_) if !exits => {}
+        Some(buf) => {
+            let mut all = buf.clone();
+            all.extend_from_slice(text);
+            let _ = raw_write(1, &all);
+        }
+    }
+}
+
+fn raw_write(fd: i32, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: borrows the descriptor for one write; ManuallyDrop keeps the
+    // File from closing it.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    f.write_all(bytes)
+}
+
+/// Writes out tini's buffered stdout, as its exit does.
+pub fn flush_stdout() {
+    let mut guard = STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(buf) = guard.as_mut() {
+        let _ = raw_write(1, buf);
+        buf.clear();
+    }
+}
+
+/// The name drainit runs under, for `anchor_lines` (set once by `init`).
+static FLAVOR: std::sync::OnceLock<Flavor> = std::sync::OnceLock::new();
+
+/// `verbosity` is the anchor's own under its name: tini's level (its -v
+/// count plus one, or TINI_VERBOSITY), dumb-init's debug switch (0 or 1).
+/// There drainit's own lines are its warnings only, unless the user asked
+/// for a drain (`docker run --init -e DRAINIT_DRAIN_DELAY=10s`): then its
+/// timeline shows too.
 fn default_filter(verbosity: u8, flavor: Flavor, draining: bool) -> String {
-    match verbosity {
-        0 if flavor == Flavor::Drainit || draining => "warn,drainit::timeline=info".into(),
-        0 => "warn".into(),
-        1 => "info".into(),
-        2 => "debug".into(),
-        _ => "trace".into(),
+    let own = if draining {
+        "warn,drainit::timeline=info"
+    } else {
+        "warn"
+    };
+    match (flavor, verbosity) {
+        (Flavor::Drainit, 0) => "warn,drainit::timeline=info".into(),
+        (Flavor::Drainit, 1) => "info".into(),
+        (Flavor::Drainit, 2) => "debug".into(),
+        (Flavor::Drainit, _) => "trace".into(),
+        // tini: WARN from 1, INFO from 2, DEBUG from 3, TRACE from 4.
+        (Flavor::Tini, v) => {
+            let level = ["error", "warn", "info", "debug"]
+                .get(usize::from(v))
+                .unwrap_or(&"trace");
+            format!("{own},anchor={level}")
+        }
+        (Flavor::DumbInit, 0) => format!("{own},anchor=error"),
+        (Flavor::DumbInit, _) => format!("{own},anchor=debug"),
+    }
+}
+
+/// An anchor's level: where its line goes and when it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AnchorLevel {
+    /// tini's FATAL, dumb-init's errors: shown at every verbosity.
+    Fatal,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl AnchorLevel {
+    fn tini_tag(self) -> &'static str {
+        match self {
+            AnchorLevel::Fatal => "FATAL",
+            AnchorLevel::Warn => "WARN",
+            AnchorLevel::Info => "INFO",
+            AnchorLevel::Debug => "DEBUG",
+            AnchorLevel::Trace => "TRACE",
+        }
+    }
+}
+
+/// Who writes an anchor's line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writer {
+    /// The anchor itself.
+    Init,
+    /// Its forked child, before exec (tini's `isolate_child`).
+    Child { exits: bool },
+}
+
+/// Logs `line` in the words of the anchor drainit runs as, if it has any.
+pub fn anchor_lines(line: &Line) {
+    let flavor = FLAVOR.get().copied().unwrap_or(Flavor::Drainit);
+    let texts = match flavor {
+        Flavor::Drainit => return,
+        Flavor::Tini => tini_lines(line),
+        Flavor::DumbInit => dumb_init_lines(line)
+            .into_iter()
+            .map(|(l, t)| (l, t, Writer::Init))
+            .collect(),
+    };
+    // What tini's child prints carries the child's pid.
+    let child = match *line {
+        Line::ExecFailed { pid, .. } | Line::Spawned { pid, .. } => pid as u32,
+        _ => std::process::id(),
+    };
+    for (level, text, writer) in texts {
+        if let Writer::Child { exits } = writer {
+            let text = if text.is_empty() {
+                text
+            } else {
+                format!("[{:<5} tini ({child})] {text}", level.tini_tag())
+            };
+            let target = if exits {
+                ANCHOR_CHILD_EXIT
+            } else {
+                ANCHOR_CHILD_EXEC
+            };
+            match (target == ANCHOR_CHILD_EXIT, level) {
+                (true, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_CHILD_EXIT, "{text}"),
+                (true, _) => tracing::trace!(target: ANCHOR_CHILD_EXIT, "{text}"),
+                (false, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_CHILD_EXEC, "{text}"),
+                (false, _) => tracing::trace!(target: ANCHOR_CHILD_EXEC, "{text}"),
+            }
+            continue;
+        }
+        let pid = match *line {
+            Line::ExecFailed { .. } => child,
+            _ => std::process::id(),
+        };
+        let text = match flavor {
+            Flavor::Tini => format!("[{:<5} tini ({pid})] {text}", level.tini_tag()),
+            _ => format!("[dumb-init] {text}"),
+        };
+        let to_stderr =
+            flavor == Flavor::DumbInit || matches!(level, AnchorLevel::Warn | AnchorLevel::Fatal);
+        match (to_stderr, level) {
+            (true, AnchorLevel::Fatal) => tracing::error!(target: ANCHOR_STDERR, "{text}"),
+            (false, AnchorLevel::Fatal) => tracing::error!(target: ANCHOR_STDOUT, "{text}"),
+            (true, AnchorLevel::Warn) => tracing::warn!(target: ANCHOR_STDERR, "{text}"),
+            (true, AnchorLevel::Info) => tracing::info!(target: ANCHOR_STDERR, "{text}"),
+            (true, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_STDERR, "{text}"),
+            (true, AnchorLevel::Trace) => tracing::trace!(target: ANCHOR_STDERR, "{text}"),
+            (false, AnchorLevel::Warn) => tracing::warn!(target: ANCHOR_STDOUT, "{text}"),
+            (false, AnchorLevel::Info) => tracing::info!(target: ANCHOR_STDOUT, "{text}"),
+            (false, AnchorLevel::Debug) => tracing::debug!(target: ANCHOR_STDOUT, "{text}"),
+            (false, AnchorLevel::Trace) => tracing::trace!(target: ANCHOR_STDOUT, "{text}"),
+        }
+    }
+}
+
+/// tini 0.19's lines for what drainit did, at tini's levels.
+fn tini_lines(line: &Line) -> Vec<(AnchorLevel, String, Writer)> {
+    use AnchorLevel::*;
+    let out = match *line {
+        Line::Subreaper => vec![(Trace, "Registered as child subreaper".into())],
+        Line::Spawned {
+            ref argv,
+            pid,
+            stdin_tty,
+            exec_failed,
+        } => {
+            // tini's child first: tcsetpgrp on a stdin that is no terminal.
+            let exits = exec_failed;
+            let child = if stdin_tty {
+                (Trace, String::new(), Writer::Child { exits })
+            } else {
+                (
+                    Debug,
+                    "tcsetpgrp failed: no tty (ok to proceed)".into(),
+                    Writer::Child { exits },
+                )
+            };
+            return vec![
+                child,
+                (
+                    Info,
+                    format!(
+                        "Spawned child process '{}' with pid '{pid}'",
+                        argv.first().map_or("", String::as_str)
+                    ),
+                    Writer::Init,
+                ),
+            ];
+        }
+        Line::Received {
+            signal: libc::SIGCHLD,
+        } => vec![(Debug, "Received SIGCHLD".into())],
+        // tini ignores these two (its terminal hand-over): it never gets them.
+        Line::Received {
+            signal: libc::SIGTTIN | libc::SIGTTOU,
+        } => Vec::new(),
+        Line::Received { signal } => vec![(
+            Debug,
+            format!("Passing signal: '{}'", signals::description(signal)),
+        )],
+        Line::Reaped {
+            pid,
+            status,
+            main,
+            warn,
+        } => {
+            let mut out = vec![(Debug, format!("Reaped child with pid: '{pid}'"))];
+            if main {
+                out.push((
+                    Info,
+                    match status {
+                        ChildStatus::Exited(c) => {
+                            format!("Main child exited normally (with status '{c}')")
+                        }
+                        ChildStatus::Signaled(s) => format!(
+                            "Main child exited with signal (with signal '{}')",
+                            signals::description(s)
+                        ),
+                    },
+                ));
+            } else if warn {
+                out.push((Warn, format!("Reaped zombie process with pid={pid}")));
+            }
+            out
+        }
+        Line::ReapPassDone { none_left } => vec![(
+            Trace,
+            if none_left {
+                "No child to wait"
+            } else {
+                "No child to reap"
+            }
+            .into(),
+        )],
+        Line::Exiting { .. } => vec![(Trace, "Exiting: child has exited".into())],
+        Line::ExecFailed {
+            ref program, errno, ..
+        } => vec![(Fatal, format!("exec {program} failed: {}", strerror(errno)))],
+        _ => Vec::new(),
+    };
+    out.into_iter().map(|(l, t)| (l, t, Writer::Init)).collect()
+}
+
+/// dumb-init 1.2.5's debug lines for what drainit did.
+fn dumb_init_lines(line: &Line) -> Vec<(AnchorLevel, String)> {
+    use AnchorLevel::Debug;
+    let text = match *line {
+        Line::TtyDetached { result: Err(e) } => format!(
+            "Unable to detach from controlling tty (errno={e} {}).",
+            strerror(e)
+        ),
+        Line::TtyDetached { result: Ok(true) } => {
+            "Detached from controlling tty, ignoring the first SIGHUP and SIGCONT we receive."
+                .into()
+        }
+        Line::TtyDetached { result: Ok(false) } => {
+            "Detached from controlling tty, but was not session leader.".into()
+        }
+        Line::Spawned { pid, .. } => format!("Child spawned with PID {pid}."),
+        Line::TtyAttached { errno } => {
+            let mut out = Vec::new();
+            if let Some(e) = errno {
+                out.push((
+                    Debug,
+                    format!(
+                        "Unable to attach to controlling tty (errno={e} {}).",
+                        strerror(e)
+                    ),
+                ));
+            }
+            out.push((Debug, "setsid complete.".into()));
+            return out;
+        }
+        Line::Received { signal } => format!("Received signal {signal}."),
+        Line::HandOffIgnored { signal } => format!("Ignoring tty hand-off signal {signal}."),
+        Line::Translated { from, to } => format!("Translating signal {from} to {to}."),
+        Line::Passed { signal, .. } | Line::Forwarded { signal, .. } => {
+            format!("Forwarded signal {signal} to children.")
+        }
+        Line::Dropped { .. } | Line::StopDropped { .. } => {
+            "Not forwarding signal 0 to children (ignored).".into()
+        }
+        Line::Suspending => "Suspending self due to TTY signal.".into(),
+        Line::Reaped {
+            pid,
+            status: ChildStatus::Exited(c),
+            ..
+        } => format!("A child with PID {pid} exited with exit status {c}."),
+        Line::Reaped {
+            pid,
+            status: ChildStatus::Signaled(s),
+            ..
+        } => format!("A child with PID {pid} was terminated by signal {s}."),
+        Line::Exiting { code, .. } => format!("Child exited with status {code}. Goodbye."),
+        Line::ExecFailed {
+            ref program, errno, ..
+        } => {
+            return vec![(
+                AnchorLevel::Fatal,
+                format!("{program}: {}", strerror(errno)),
+            )]
+        }
+        _ => return Vec::new(),
+    };
+    vec![(Debug, text)]
+}
+
+/// glibc's strerror for the errors these lines name (drainit's musl build
+/// words some differently).
+fn strerror(errno: i32) -> String {
+    match errno {
+        libc::ENOENT => "No such file or directory".into(),
+        libc::EACCES => "Permission denied".into(),
+        libc::ENOEXEC => "Exec format error".into(),
+        libc::ENOTDIR => "Not a directory".into(),
+        libc::ELOOP => "Too many levels of symbolic links".into(),
+        libc::ENAMETOOLONG => "File name too long".into(),
+        libc::E2BIG => "Argument list too long".into(),
+        libc::ETXTBSY => "Text file busy".into(),
+        libc::ENOTTY => "Inappropriate ioctl for device".into(),
+        libc::EPERM => "Operation not permitted".into(),
+        libc::EINVAL => "Invalid argument".into(),
+        libc::EBADF => "Bad file descriptor".into(),
+        libc::EIO => "Input/output error".into(),
+        e => {
+            let text = std::io::Error::from_raw_os_error(e).to_string();
+            match text.rfind(" (os error ") {
+                Some(at) => text[..at].to_string(),
+                None => text,
+            }
+        }
     }
 }
 
@@ -43,9 +409,23 @@ pub fn init(
     draining: bool,
 ) -> Result<(), String> {
     let spec = match std::env::var("DRAINIT_LOG") {
+        // drainit's own lines: the anchor's keep the anchor's level (tini's
+        // go to stdout, the app's), unless the filter names them.
+        Ok(s) if !s.trim().is_empty() && flavor != Flavor::Drainit && !s.contains("anchor") => {
+            let own = default_filter(verbosity, flavor, draining);
+            let anchor = own
+                .split(',')
+                .find(|d| d.starts_with("anchor="))
+                .unwrap_or("");
+            format!("{s},{anchor}")
+        }
         Ok(s) if !s.trim().is_empty() => s,
         _ => default_filter(verbosity, flavor, draining),
     };
+    let _ = FLAVOR.set(flavor);
+    if flavor == Flavor::Tini && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        *STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+    }
     let filter: Targets = spec.parse().map_err(|e| {
         format!("DRAINIT_LOG='{spec}' is not a log filter ({e}): use e.g. info or warn,drainit::timeline=off")
     })?;
@@ -100,6 +480,23 @@ impl Subscriber for Logger {
     fn event(&self, event: &Event<'_>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
+        let target = event.metadata().target();
+        if target.starts_with("anchor::") {
+            // An anchor's line, as the anchor writes it.
+            if !fields.message.is_empty() {
+                fields.message.push('\n');
+            }
+            let bytes = fields.message.as_bytes();
+            match target {
+                ANCHOR_STDOUT => write_stdout(bytes),
+                ANCHOR_CHILD_EXEC => write_child_stdout(bytes, false),
+                ANCHOR_CHILD_EXIT => write_child_stdout(bytes, true),
+                _ => {
+                    let _ = std::io::stderr().lock().write_all(bytes);
+                }
+            }
+            return;
+        }
         let level = *event.metadata().level();
         let line = match self.format {
             LogFormat::Text => text_line(self.start.elapsed().as_secs_f64(), level, &fields),
@@ -299,6 +696,104 @@ mod tests {
             json_line(t, Level::WARN, &fields("say \"hi\"\n\\ \u{1}")),
             "{\"timestamp\":\"2026-11-23T05:47:56.123456Z\",\"level\":\"WARN\",\
              \"fields\":{\"message\":\"say \\\"hi\\\"\\n\\\\ \\u0001\",\"port\":8080}}\n"
+        );
+    }
+
+    #[test]
+    fn tini_lines_at_tinis_levels() {
+        let reaped = |main, warn| Line::Reaped {
+            pid: 7,
+            status: ChildStatus::Exited(3),
+            main,
+            warn,
+        };
+        let text = |l: &Line| -> Vec<(AnchorLevel, String)> {
+            tini_lines(l).into_iter().map(|(l, t, _)| (l, t)).collect()
+        };
+        assert_eq!(
+            text(&reaped(true, false)),
+            vec![
+                (AnchorLevel::Debug, "Reaped child with pid: '7'".into()),
+                (
+                    AnchorLevel::Info,
+                    "Main child exited normally (with status '3')".into()
+                )
+            ]
+        );
+        assert_eq!(
+            text(&reaped(false, true)).last(),
+            Some(&(AnchorLevel::Warn, "Reaped zombie process with pid=7".into()))
+        );
+        assert_eq!(
+            text(&Line::Received { signal: 34 }),
+            vec![(
+                AnchorLevel::Debug,
+                "Passing signal: 'Real-time signal 0'".into()
+            )]
+        );
+        assert!(text(&Line::Received {
+            signal: libc::SIGTTOU
+        })
+        .is_empty());
+        let spawned = tini_lines(&Line::Spawned {
+            argv: vec!["app".into()],
+            pid: 9,
+            stdin_tty: false,
+            exec_failed: true,
+        });
+        assert_eq!(
+            spawned.first().map(|l| l.2),
+            Some(Writer::Child { exits: true })
+        );
+        assert_eq!(
+            spawned.last().map(|l| l.1.as_str()),
+            Some("Spawned child process 'app' with pid '9'")
+        );
+    }
+
+    #[test]
+    fn dumb_init_lines_say_what_dumb_init_says() {
+        let text = |l: Line| {
+            dumb_init_lines(&l)
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(text(Line::Received { signal: 17 }), ["Received signal 17."]);
+        assert_eq!(
+            text(Line::Translated { from: 15, to: 0 }),
+            ["Translating signal 15 to 0."]
+        );
+        assert_eq!(
+            text(Line::Dropped { signal: 15 }),
+            ["Not forwarding signal 0 to children (ignored)."]
+        );
+        assert_eq!(
+            text(Line::TtyAttached {
+                errno: Some(libc::ENOTTY)
+            }),
+            [
+                "Unable to attach to controlling tty (errno=25 Inappropriate ioctl for device).",
+                "setsid complete."
+            ]
+        );
+        assert_eq!(
+            text(Line::Exiting {
+                code: 143,
+                loud: false
+            }),
+            ["Child exited with status 143. Goodbye."]
+        );
+    }
+
+    #[test]
+    fn an_anchors_verbosity_is_its_own() {
+        assert_eq!(default_filter(1, Flavor::Tini, false), "warn,anchor=warn");
+        assert_eq!(default_filter(0, Flavor::Tini, false), "warn,anchor=error");
+        assert_eq!(default_filter(9, Flavor::Tini, false), "warn,anchor=trace");
+        assert_eq!(
+            default_filter(1, Flavor::DumbInit, true),
+            "warn,drainit::timeline=info,anchor=debug"
         );
     }
 

@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -29,6 +30,20 @@ pub struct SpawnConfig {
     pub reset_to_default: Vec<i32>,
     /// stdin is a terminal, to be handed to the child (see `stdin_is_tty`).
     pub tty: bool,
+    /// dumb-init's setsid mode: the child always tries to take stdin as its
+    /// controlling terminal, and the result is reported back.
+    pub take_terminal: bool,
+}
+
+/// A started main child.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    /// With `take_terminal`: the child's TIOCSCTTY, `Some(errno)` if it failed.
+    pub tty_attach: Option<Option<i32>>,
+    /// Under an anchor's name: the command could not be run (this errno);
+    /// the child only exits with the anchor's code.
+    pub exec_error: Option<i32>,
 }
 
 #[derive(Debug)]
@@ -84,7 +99,7 @@ fn child_signals(cfg: &SpawnConfig, flavor: Flavor) -> ChildSignals {
 /// tini and dumb-init names a command that cannot run is reported as they
 /// report it: their forked child prints the line and exits with their code,
 /// so drainit exits with it too (`-e` applies, as under tini).
-pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
+pub fn spawn(cfg: &SpawnConfig) -> Result<Spawned, SpawnError> {
     let flavor = std::env::args_os()
         .next()
         .map_or(Flavor::Drainit, |a| Flavor::from_argv0(&a));
@@ -98,13 +113,15 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     // tini and drainit put the child in a process group of its own;
     // dumb-init's -c leaves it in dumb-init's (so the child may setsid).
     let own_group = !cfg.new_session && flavor != Flavor::DumbInit;
-    let spawned = if !cfg.tty {
+    let mut tty_attach = None;
+    let mut exec_error = None;
+    let spawned = if !cfg.tty && !cfg.take_terminal {
         // The container case (a new session in -g mode included) needs
         // nothing posix_spawn cannot do. std's fork path would also wait
         // for the child forever if reading its exec-error pipe failed.
         spawn_fast(program, args, &sigs, own_group, cfg.new_session)
     } else {
-        spawn_forked(program, args, cfg, &sigs, own_group)
+        spawn_forked(program, args, cfg, &sigs, own_group, &mut tty_attach)
     };
     // musl's posix_spawn restores a mask it read through pthread_sigmask,
     // which leaves out musl's own signals 32-34: block 34 again (see
@@ -113,7 +130,13 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
     let pid = match (spawned, flavor) {
         (Ok(pid), _) => pid,
         (Err(e), Flavor::Drainit) => return Err(spawn_error(program, &e)),
-        (Err(e), _) => report_in_child(&anchor_exec_error(flavor, program, &e))?,
+        (Err(e), _) => {
+            let errno = e.raw_os_error().unwrap_or(0);
+            let take = cfg.take_terminal && cfg.new_session;
+            let pid = exit_in_child(anchor_exec_code(flavor, errno), take, &mut tty_attach)?;
+            exec_error = Some(errno);
+            pid
+        }
     };
     if own_group {
         // The child did this too; doing it here as well closes the race
@@ -122,92 +145,136 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<i32, SpawnError> {
         // SAFETY: setpgid takes plain integers.
         unsafe { libc::setpgid(pid, pid) };
     }
-    Ok(pid)
+    Ok(Spawned {
+        pid,
+        tty_attach,
+        exec_error,
+    })
 }
 
-/// The line an anchor's child prints when exec fails, split around the pid
-/// tini puts in it, and the anchor's exit code.
-struct AnchorError {
-    before_pid: String,
-    after_pid: String,
-    code: i32,
-}
-
-fn anchor_exec_error(flavor: Flavor, program: &OsString, e: &io::Error) -> AnchorError {
-    let name = program.to_string_lossy();
-    let reason = strerror(e);
-    if flavor == Flavor::DumbInit {
-        return AnchorError {
-            before_pid: format!("[dumb-init] {name}: {reason}\n"),
-            after_pid: String::new(),
-            code: 2,
-        };
+/// dumb-init's TIOCNOTTY on stdin before the fork: `Ok(true)` when drainit
+/// was the session leader (the kernel then sends its foreground group
+/// SIGHUP and SIGCONT), or the errno.
+pub fn detach_tty() -> Result<bool, i32> {
+    // SAFETY: ioctl on stdin with no argument; getsid/getpid take integers.
+    unsafe {
+        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCNOTTY) == -1 {
+            return Err(io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+        Ok(libc::getsid(0) == libc::getpid())
     }
-    // tini: 127 for ENOENT, 126 for EACCES, 1 for anything else.
-    let code = match e.raw_os_error() {
-        Some(libc::ENOENT) => EXIT_NOT_FOUND,
-        Some(libc::EACCES) => EXIT_NOT_EXECUTABLE,
+}
+
+/// The anchor's exit code for a command it cannot run: dumb-init 2; tini
+/// 127 for ENOENT, 126 for EACCES, 1 for anything else.
+fn anchor_exec_code(flavor: Flavor, errno: i32) -> i32 {
+    match (flavor, errno) {
+        (Flavor::DumbInit, _) => 2,
+        (_, libc::ENOENT) => EXIT_NOT_FOUND,
+        (_, libc::EACCES) => EXIT_NOT_EXECUTABLE,
         _ => 1,
-    };
-    AnchorError {
-        before_pid: "[FATAL tini (".into(),
-        after_pid: format!(")] exec {name} failed: {reason}\n"),
+    }
+}
+
+/// Under an anchor's name a command that cannot run is a child that exits
+/// with the anchor's code, as the anchor's forked child does (drainit's
+/// run then logs the anchor's line for it and ends as the anchor would).
+/// In dumb-init's setsid mode it makes its session and tries to take the
+/// terminal first, reporting how that went like a real child.
+fn exit_in_child(
+    code: i32,
+    take_terminal: bool,
+    tty_attach: &mut Option<Option<i32>>,
+) -> Result<i32, SpawnError> {
+    let cannot = |e: io::Error| SpawnError {
         code,
-    }
-}
-
-/// C's strerror text, without Rust's " (os error N)".
-fn strerror(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
-
-/// Forks a child that writes the anchor's line (with its own pid where
-/// tini puts one) and exits with the anchor's code.
-fn report_in_child(err: &AnchorError) -> Result<i32, SpawnError> {
-    // SAFETY: between fork and _exit the child only calls getpid, write
-    // and _exit (async-signal-safe) on memory prepared before the fork.
+        message: format!("cannot fork: {e}"),
+    };
+    // std's own child, which failed to exec, is reaped by std: its SIGCHLD
+    // is not the anchor's to see.
+    discard_pending(libc::SIGCHLD);
+    let report = if take_terminal {
+        Some(cloexec_pipe().map_err(cannot)?)
+    } else {
+        None
+    };
+    let report_fd = report.as_ref().map(|(_, w)| w.as_raw_fd());
+    // SAFETY: between fork and _exit the child only calls setsid, ioctl,
+    // write and _exit (async-signal-safe) on memory prepared before.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(SpawnError {
-            code: err.code,
-            message: format!("cannot fork: {}", io::Error::last_os_error()),
-        });
+        return Err(cannot(io::Error::last_os_error()));
     }
     if pid == 0 {
-        let mut digits = [0u8; 12];
-        // SAFETY: getpid has no preconditions.
-        let n = format_pid(unsafe { libc::getpid() }, &mut digits);
-        let parts: [&[u8]; 3] = [
-            err.before_pid.as_bytes(),
-            if err.after_pid.is_empty() { &[] } else { n },
-            err.after_pid.as_bytes(),
-        ];
-        for part in parts {
-            // SAFETY: writes a valid buffer to stderr.
-            unsafe { libc::write(libc::STDERR_FILENO, part.as_ptr().cast(), part.len()) };
+        // SAFETY: as above; the child ends here.
+        unsafe {
+            if let Some(fd) = report_fd {
+                libc::setsid();
+                report_tty_attach(fd);
+            }
+            libc::_exit(code)
         }
-        // SAFETY: ends the forked child without running any destructor.
-        unsafe { libc::_exit(err.code) };
+    }
+    if let Some((r, w)) = report {
+        drop(w);
+        *tty_attach = read_errno(r);
     }
     Ok(pid)
 }
 
-/// Decimal digits of `n` at the end of `buf`, without allocating.
-fn format_pid(mut n: i32, buf: &mut [u8; 12]) -> &[u8] {
-    let mut at = buf.len();
-    for slot in buf.iter_mut().rev() {
-        at -= 1;
-        *slot = b'0' + (n % 10).unsigned_abs() as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Takes `sig` off the pending set if it is there (it is blocked).
+fn discard_pending(sig: i32) {
+    // SAFETY: sigtimedwait with a zero timeout on a set of one blocked
+    // signal only dequeues it; the siginfo pointer may be null.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        libc::sigtimedwait(&set, std::ptr::null_mut(), &zero);
     }
-    buf.get(at..).unwrap_or_default()
+}
+
+fn cloexec_pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and belong to nobody else.
+    unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+/// The child's TIOCSCTTY result from the pipe: `Some(None)` it worked,
+/// `Some(Some(errno))` it failed, `None` nothing was written.
+fn read_errno(r: std::os::fd::OwnedFd) -> Option<Option<i32>> {
+    let mut errno = [0u8; 4];
+    let mut file = std::fs::File::from(r);
+    std::io::Read::read_exact(&mut file, &mut errno).ok()?;
+    let errno = i32::from_ne_bytes(errno);
+    Some((errno != 0).then_some(errno))
+}
+
+/// In a forked child: TIOCSCTTY on stdin, its errno (0: taken) to `fd`.
+///
+/// # Safety
+/// Only between fork and exec/_exit; makes async-signal-safe calls only.
+unsafe fn report_tty_attach(fd: i32) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let rc = libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0);
+        let errno: i32 = if rc == -1 {
+            *libc::__errno_location()
+        } else {
+            0
+        };
+        let bytes = errno.to_ne_bytes();
+        libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+    }
 }
 
 /// fork + exec through std, for what posix_spawn cannot do: handing over
@@ -218,6 +285,7 @@ fn spawn_forked(
     cfg: &SpawnConfig,
     sigs: &ChildSignals,
     own_group: bool,
+    tty_attach: &mut Option<Option<i32>>,
 ) -> io::Result<i32> {
     let mut cmd = Command::new(program);
     cmd.args(args);
@@ -226,14 +294,36 @@ fn spawn_forked(
     let mask = sigs.mask;
     let defaults = sigs.defaults.clone();
     let ignored = sigs.ignored.clone();
+    // The child writes its TIOCSCTTY errno here; exec closes its end.
+    let report = if cfg.take_terminal && new_session {
+        Some(cloexec_pipe()?)
+    } else {
+        None
+    };
+    let report_fd = report.as_ref().map(|(_, w)| w.as_raw_fd());
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe syscalls; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            prepare_child(new_session, own_group, tty, &mask, &defaults, &ignored)
+            prepare_child(
+                new_session,
+                own_group,
+                tty,
+                report_fd,
+                &mask,
+                &defaults,
+                &ignored,
+            )
         });
     }
-    let child = cmd.spawn()?;
+    let spawned = cmd.spawn();
+    if let Some((r, w)) = report {
+        drop(w);
+        if spawned.is_ok() {
+            *tty_attach = read_errno(r);
+        }
+    }
+    let child = spawned?;
     let pid = child.id() as i32;
     // The std handle would only reap through waitpid(pid); we reap ourselves.
     std::mem::forget(child);
@@ -352,6 +442,7 @@ fn prepare_child(
     new_session: bool,
     own_group: bool,
     tty: bool,
+    report_fd: Option<i32>,
     mask: &SigSet,
     defaults: &[i32],
     ignored: &[i32],
@@ -363,7 +454,10 @@ fn prepare_child(
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
-            if tty {
+            if let Some(fd) = report_fd {
+                // dumb-init: always try, and tell the parent how it went.
+                report_tty_attach(fd);
+            } else if tty {
                 // Take the terminal as controlling tty; fails harmlessly
                 // when another session owns it.
                 libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0);

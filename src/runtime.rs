@@ -127,10 +127,6 @@ impl Runtime {
     fn dispatch(&mut self, event: Event) -> Option<i32> {
         if let Event::Signal(sig) = event {
             *self.shared.metrics().received.entry(sig).or_default() += 1;
-            if sig == libc::SIGCHLD {
-                self.reap();
-                return None;
-            }
         }
         let now = Instant::now();
         let actions = self.sup.handle(event, now);
@@ -145,7 +141,23 @@ impl Runtime {
                 exit = Some(code);
             }
         }
+        if exit.is_none() {
+            self.check_group();
+        }
         exit
+    }
+
+    /// Reports the end of the process group the supervisor waits for
+    /// (kill(-pgid, 0) finds no member).
+    fn check_group(&mut self) {
+        let Some(pgid) = self.sup.awaited_group() else {
+            return;
+        };
+        if tree::try_send(-pgid, 0) == Err(nix::errno::Errno::ESRCH)
+            && !self.pending.iter().any(|e| matches!(e, Event::GroupEmpty))
+        {
+            self.pending.push_back(Event::GroupEmpty);
+        }
     }
 
     /// Reaps everything that exited; recognises the main child in the loop
@@ -164,14 +176,24 @@ impl Runtime {
             if report && r.pid != self.child {
                 orphans.push((r.pid, r.status));
             }
-            if r.pid == self.child {
+            let main = r.pid == self.child;
+            Line::Reaped {
+                pid: r.pid,
+                status: r.status,
+                main,
+                warn: self.parts.warn_on_reap,
+            }
+            .emit();
+            if main {
                 self.shared.set_live(false);
                 self.pending.push_back(Event::ChildExited(r.status));
-            } else if self.parts.warn_on_reap {
-                tracing::warn!("reaped orphan {} ({:?})", r.pid, r.status);
-            } else {
-                tracing::trace!("reaped orphan {} ({:?})", r.pid, r.status);
             }
+        }
+        if !pass.failed {
+            Line::ReapPassDone {
+                none_left: pass.none_left,
+            }
+            .emit();
         }
         if !orphans.is_empty() {
             // Before the main child's exit and TreeEmpty: the status to
@@ -185,6 +207,7 @@ impl Runtime {
         if pass.none_left {
             self.pending.push_back(Event::TreeEmpty);
         }
+        self.check_group();
     }
 
     fn apply(&mut self, action: Action) -> Option<i32> {
@@ -211,7 +234,9 @@ impl Runtime {
             Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
             Action::Reap => self.reap(),
             Action::SuspendSelf => {
+                // Stops here; kill returns once drainit is continued.
                 tree::send(std::process::id() as i32, libc::SIGSTOP);
+                self.signals.reorder_pending();
             }
             Action::Trim => crate::memory::trim_startup_pages(),
             Action::Log(line) => line.emit(),
@@ -300,6 +325,7 @@ impl Runtime {
                 n
             }
             Kill::Tree { main_child } => tree::kill_sweep(std::process::id() as i32, main_child),
+            Kill::Group(pgid) => usize::from(tree::try_send(-pgid, libc::SIGKILL).is_ok()),
         };
         self.shared.metrics().killed += killed as u64;
         if first {

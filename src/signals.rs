@@ -127,6 +127,50 @@ pub fn name(n: i32) -> String {
     format!("signal {n}")
 }
 
+/// glibc's `strsignal` text (`Hangup`, `Real-time signal 3`), as tini
+/// prints signals; the same under drainit's musl build.
+pub fn description(n: i32) -> String {
+    const TEXT: [&str; 31] = [
+        "Hangup",
+        "Interrupt",
+        "Quit",
+        "Illegal instruction",
+        "Trace/breakpoint trap",
+        "Aborted",
+        "Bus error",
+        "Floating point exception",
+        "Killed",
+        "User defined signal 1",
+        "Segmentation fault",
+        "User defined signal 2",
+        "Broken pipe",
+        "Alarm clock",
+        "Terminated",
+        "Stack fault",
+        "Child exited",
+        "Continued",
+        "Stopped (signal)",
+        "Stopped",
+        "Stopped (tty input)",
+        "Stopped (tty output)",
+        "Urgent I/O condition",
+        "CPU time limit exceeded",
+        "File size limit exceeded",
+        "Virtual timer expired",
+        "Profiling timer expired",
+        "Window changed",
+        "I/O possible",
+        "Power failure",
+        "Bad system call",
+    ];
+    // glibc counts real-time signals from its SIGRTMIN, 34.
+    match usize::try_from(n - 1).ok().and_then(|i| TEXT.get(i)) {
+        Some(text) => (*text).to_string(),
+        None if (34..=64).contains(&n) => format!("Real-time signal {}", n - 34),
+        None => format!("Unknown signal {n}"),
+    }
+}
+
 /// Received signal -> forwarded signal; 0 means "drop it".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rewrites {
@@ -303,6 +347,41 @@ impl SignalStream {
             fd,
             queued: std::collections::VecDeque::with_capacity(BATCH),
         })
+    }
+
+    /// After drainit was stopped and continued: reads what arrived
+    /// meanwhile and puts everything not handed out yet in the order the
+    /// kernel hands pending signals out (standard ones lowest first, a
+    /// repeated one once, then real-time ones as queued), as an init that
+    /// takes one signal at a time (dumb-init) sees them once it runs again.
+    pub fn reorder_pending(&mut self) {
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        loop {
+            let mut info = std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit();
+            // SAFETY: reads at most one siginfo into `info` from our own
+            // non-blocking signalfd.
+            let n = unsafe {
+                libc::read(
+                    self.fd.get_ref().as_raw_fd(),
+                    info.as_mut_ptr().cast(),
+                    size,
+                )
+            };
+            if n != size as isize {
+                break;
+            }
+            // SAFETY: the kernel wrote a whole siginfo.
+            let info = unsafe { info.assume_init() };
+            if self_inflicted(&info) {
+                die_of(info.ssi_signo as i32);
+            }
+            self.queued.push_back(info.ssi_signo as i32);
+        }
+        let mut all: Vec<i32> = self.queued.drain(..).collect();
+        // Stable: real-time signals keep their queue order.
+        all.sort_by_key(|&s| if s < 32 { s } else { 32 });
+        all.dedup_by(|a, b| a == b && *a < 32);
+        self.queued.extend(all);
     }
 
     /// The next signal, waiting without any timer when none is queued.

@@ -77,9 +77,29 @@ pub struct Config {
     /// dumb-init: after passing on TSTP/TTIN/TTOU, stop drainit itself
     /// too (a shell that backgrounds the job sees it stopped).
     pub suspend_on_tty_signals: bool,
-    /// dumb-init -c: exit as soon as the main child does, sending nothing
-    /// to what it left behind.
-    pub exit_with_child: bool,
+    /// What the main child's exit sends, and what drainit then waits for.
+    pub on_child_exit: ChildExit,
+    /// tini: a reaping pass after every signal, not only SIGCHLD (its
+    /// loop reaps after each one, and says so at -vvv).
+    pub reap_after_signal: bool,
+    /// Signals ignored the first time they arrive: dumb-init's terminal
+    /// hand-off (TIOCNOTTY) sends the init SIGHUP and SIGCONT.
+    pub ignore_once: Vec<i32>,
+}
+
+/// What happens to the processes the main child leaves behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildExit {
+    /// The stop signal (through rewrites) to every process left (drainit's
+    /// own mode, tini's name); exit once the tree is empty or at the grace.
+    Drain,
+    /// dumb-init's setsid mode: SIGTERM (through rewrites) to the child's
+    /// process group, as dumb-init sends it; exit once that group is
+    /// empty (the drain: it gets time to finish) or at the grace.
+    TermGroup,
+    /// dumb-init's -c: SIGTERM (through rewrites) to the child alone, which
+    /// is gone: nothing reaches anyone. Exit at once.
+    TermChild,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +125,9 @@ impl Default for Config {
             trim_after: None,
             root: 1,
             suspend_on_tty_signals: false,
-            exit_with_child: false,
+            on_child_exit: ChildExit::Drain,
+            reap_after_signal: false,
+            ignore_once: Vec::new(),
         }
     }
 }
@@ -159,6 +181,8 @@ pub enum Event {
     ChildExited(ChildStatus),
     /// Nothing is left to reap: every descendant is gone.
     TreeEmpty,
+    /// The process group `awaited_group()` names has no member left.
+    GroupEmpty,
     /// A readiness gate result.
     Probe(bool),
     /// Adaptive drain: new or still-active connections to the app's
@@ -221,6 +245,8 @@ pub enum Target {
 pub enum Kill {
     /// PID 1: kill(-1) reaches every process of the namespace at once.
     Namespace,
+    /// This process group only (dumb-init's setsid mode: what it signals).
+    Group(i32),
     /// Not PID 1: sweep the descendants (and their own-session process
     /// groups, and the main child's group) from /proc.
     Tree { main_child: i32 },
@@ -413,6 +439,16 @@ impl Supervisor {
             .is_some_and(|r| !r.passed_over().is_empty())
     }
 
+    /// The process group whose end the runtime must report with
+    /// `Event::GroupEmpty`: the child's, once it exited in dumb-init's
+    /// setsid mode.
+    pub fn awaited_group(&self) -> Option<i32> {
+        (self.cfg.on_child_exit == ChildExit::TermGroup
+            && self.child.is_some()
+            && self.phase != Phase::Exited)
+            .then_some(self.pid)
+    }
+
     /// When the runtime must deliver `Event::Tick`: the earliest timer.
     /// `None` means no timer at all (an idle drainit never wakes up).
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -429,6 +465,11 @@ impl Supervisor {
             Event::Signal(sig) => self.on_signal(sig, now, &mut out),
             Event::ChildExited(status) => self.on_child_exited(status, now, &mut out),
             Event::TreeEmpty => self.on_tree_empty(now, &mut out),
+            Event::GroupEmpty => {
+                if self.awaited_group().is_some() {
+                    self.on_tree_empty(now, &mut out)
+                }
+            }
             Event::Probe(ok) => self.on_probe(ok, now, &mut out),
             Event::Traffic { new_connections } => self.on_traffic(new_connections, now, &mut out),
             Event::Tick => self.on_tick(now, &mut out),
@@ -594,6 +635,24 @@ impl Supervisor {
     }
 
     fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
+        out.push(Action::Log(Line::Received { signal: sig }));
+        if let Some(i) = self.cfg.ignore_once.iter().position(|&s| s == sig) {
+            self.cfg.ignore_once.swap_remove(i);
+            out.push(Action::Log(Line::HandOffIgnored { signal: sig }));
+            return;
+        }
+        if sig == libc::SIGCHLD {
+            out.push(Action::Reap);
+            return;
+        }
+        self.on_other_signal(sig, now, out);
+        // tini never gets the signals it drops (TTIN, TTOU: it ignores them).
+        if self.cfg.reap_after_signal && self.cfg.rewrites.apply(sig).is_some() {
+            out.push(Action::Reap);
+        }
+    }
+
+    fn on_other_signal(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
         let drain = self.is_drain_signal(sig);
         match self.phase {
             Phase::Starting | Phase::Ready if drain && self.child.is_none() => {
@@ -612,6 +671,7 @@ impl Supervisor {
         if self.cfg.suspend_on_tty_signals
             && matches!(sig, libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
         {
+            out.push(Action::Log(Line::Suspending));
             out.push(Action::SuspendSelf);
         }
     }
@@ -653,7 +713,7 @@ impl Supervisor {
         self.timers.kill = self.cfg.grace.map(|g| now + g);
         self.stats.forwarded_after = self.since_drain(now);
         let sig = self.stop_signal;
-        match self.cfg.rewrites.apply(sig) {
+        match self.rewrite(sig, out) {
             Some(to) => {
                 let (target, whom) = self.live_target();
                 out.push(Action::Log(Line::Forwarded {
@@ -667,8 +727,21 @@ impl Supervisor {
         }
     }
 
+    /// The signal a rewrite makes of `sig` (`None`: dropped), logged when
+    /// a rewrite applies.
+    fn rewrite(&self, sig: i32, out: &mut Vec<Action>) -> Option<i32> {
+        let to = self.cfg.rewrites.apply(sig);
+        if self.cfg.rewrites.contains(sig) {
+            out.push(Action::Log(Line::Translated {
+                from: sig,
+                to: to.unwrap_or(0),
+            }));
+        }
+        to
+    }
+
     fn forward(&mut self, sig: i32, out: &mut Vec<Action>) {
-        let Some(to) = self.cfg.rewrites.apply(sig) else {
+        let Some(to) = self.rewrite(sig, out) else {
             out.push(Action::Log(Line::Dropped { signal: sig }));
             return;
         };
@@ -735,15 +808,41 @@ impl Supervisor {
         if self.phase == Phase::Killing {
             return;
         }
-        if self.cfg.exit_with_child {
-            self.on_tree_empty(now, out);
-            return;
-        }
-        // Processes the child left behind get the stop signal and a
-        // deadline; the runtime reports TreeEmpty at once if there are none.
-        if self.cfg.mode != Mode::SingleChild {
-            if let Some(to) = self.cfg.rewrites.apply(self.stop_signal) {
-                out.push(self.send_leftovers(to));
+        match self.cfg.on_child_exit {
+            ChildExit::Drain => {
+                // Processes the child left behind get the stop signal and a
+                // deadline; the runtime reports TreeEmpty at once if there
+                // are none.
+                if self.cfg.mode != Mode::SingleChild {
+                    if let Some(to) = self.cfg.rewrites.apply(self.stop_signal) {
+                        out.push(self.send_leftovers(to));
+                    }
+                }
+            }
+            ChildExit::TermGroup | ChildExit::TermChild => {
+                // dumb-init's forward_signal(SIGTERM), as it sends it.
+                let whom = match self.cfg.on_child_exit {
+                    ChildExit::TermGroup => Whom::Group,
+                    _ => Whom::Child,
+                };
+                match self.rewrite(libc::SIGTERM, out) {
+                    Some(to) => {
+                        out.push(Action::Log(Line::Passed { signal: to, whom }));
+                        if whom == Whom::Group {
+                            out.push(Action::Send {
+                                signal: to,
+                                target: Target::Group(self.pid),
+                            });
+                        }
+                    }
+                    None => out.push(Action::Log(Line::Dropped {
+                        signal: libc::SIGTERM,
+                    })),
+                }
+                if whom == Whom::Child {
+                    self.on_tree_empty(now, out);
+                    return;
+                }
             }
         }
         let deadline = match (self.phase, self.timers.kill) {
@@ -879,7 +978,9 @@ impl Supervisor {
     }
 
     fn kill(&mut self, first: bool, now: Instant, out: &mut Vec<Action>) {
-        let how = if self.cfg.pid1 {
+        let how = if let Some(group) = self.awaited_group() {
+            Kill::Group(group)
+        } else if self.cfg.pid1 {
             Kill::Namespace
         } else {
             Kill::Tree {

@@ -125,6 +125,59 @@ pub enum Line {
     AppStatus {
         status: ChildStatus,
     },
+    /// A signal as it arrived, SIGCHLD included, before any rewrite.
+    Received {
+        signal: i32,
+    },
+    /// A rewrite applied to a signal (`to` 0: dropped).
+    Translated {
+        from: i32,
+        to: i32,
+    },
+    /// drainit stops itself after passing on a terminal stop signal.
+    Suspending,
+    /// A signal of the terminal hand-off, ignored this once.
+    HandOffIgnored {
+        signal: i32,
+    },
+    /// One reaped process (by the runtime, which reaps): `main` for the
+    /// main child, `warn` when orphans are reported as warnings (tini -w).
+    Reaped {
+        pid: i32,
+        status: ChildStatus,
+        main: bool,
+        warn: bool,
+    },
+    /// A reaping pass is over; `none_left`: no child at all remains.
+    ReapPassDone {
+        none_left: bool,
+    },
+    /// The main child was started (by the run, before the loop):
+    /// `exec_failed` under an anchor's name when the command cannot run.
+    Spawned {
+        argv: Vec<String>,
+        pid: i32,
+        stdin_tty: bool,
+        exec_failed: bool,
+    },
+    /// drainit registered as child subreaper.
+    Subreaper,
+    /// dumb-init's TIOCNOTTY before the fork: `Ok(leader)` (a session
+    /// leader gets SIGHUP and SIGCONT for it), or the errno.
+    TtyDetached {
+        result: Result<bool, i32>,
+    },
+    /// The child's TIOCSCTTY in a new session: the errno if it failed.
+    TtyAttached {
+        errno: Option<i32>,
+    },
+    /// Under an anchor's name: the command could not be run (exec's
+    /// errno); the child `pid` exits with the anchor's code.
+    ExecFailed {
+        program: String,
+        errno: i32,
+        pid: i32,
+    },
 }
 
 fn secs(d: Duration) -> f64 {
@@ -136,8 +189,14 @@ fn after(d: Option<Duration>) -> String {
 }
 
 impl Line {
-    /// Logs the line.
+    /// Logs the line: in drainit's words and, under an anchor's name, in
+    /// the anchor's (the filter decides which are shown).
     pub fn emit(&self) {
+        self.emit_drainit();
+        crate::logging::anchor_lines(self);
+    }
+
+    fn emit_drainit(&self) {
         const T: &str = "drainit::timeline";
         match *self {
             Line::Draining {
@@ -313,6 +372,57 @@ impl Line {
                 event = "killed",
                 count,
                 "SIGKILLed {count} process(es)"
+            ),
+            Line::Received { signal } => tracing::trace!(
+                event = "received",
+                signal = signals::name(signal),
+                "received {}",
+                signals::name(signal)
+            ),
+            Line::Translated { from, to } => tracing::trace!(
+                event = "translated",
+                "rewrote {} to {}",
+                signals::name(from),
+                if to == 0 {
+                    "0".into()
+                } else {
+                    signals::name(to)
+                }
+            ),
+            Line::Suspending => tracing::debug!(
+                event = "suspending",
+                "stopping drainit too (a terminal stop signal)"
+            ),
+            Line::HandOffIgnored { signal } => tracing::debug!(
+                event = "hand_off_ignored",
+                signal = signals::name(signal),
+                "ignored {} (the terminal hand-off)",
+                signals::name(signal)
+            ),
+            // (tini's -w warning is tini's own line.)
+            Line::Reaped {
+                pid,
+                status,
+                main: false,
+                ..
+            } => tracing::trace!("reaped orphan {pid} ({status:?})"),
+            Line::Reaped { main: true, .. } | Line::ReapPassDone { .. } | Line::Subreaper => {}
+            Line::Spawned { ref argv, pid, .. } => {
+                tracing::debug!("started {argv:?} as pid {pid}")
+            }
+            Line::TtyDetached { result } => {
+                tracing::debug!("detached from the terminal: {result:?}")
+            }
+            Line::TtyAttached { errno } => {
+                tracing::debug!("the child took the terminal: {errno:?}")
+            }
+            Line::ExecFailed {
+                ref program,
+                errno,
+                pid,
+            } => tracing::debug!(
+                "cannot run '{program}' ({}): child {pid} exits",
+                std::io::Error::from_raw_os_error(errno)
             ),
         }
     }

@@ -518,9 +518,14 @@ fn compat(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, 
         .env_remove("DUMB_INIT_SETSID")
         .output()
         .unwrap();
+    // What it logs: tini's info and debug lines go to stdout, as tini's do.
     (
         out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 

@@ -125,7 +125,9 @@ fn config() -> impl Strategy<Value = Config> {
                     trim_after: Some(Duration::from_millis(100)),
                     root: 1,
                     suspend_on_tty_signals: false,
-                    exit_with_child: false,
+                    on_child_exit: ChildExit::Drain,
+                    reap_after_signal: false,
+                    ignore_once: Vec::new(),
                 }
             },
         )

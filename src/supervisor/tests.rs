@@ -664,6 +664,7 @@ fn the_timeline_is_typed_lines() {
     assert_eq!(
         logs(&out),
         vec![
+            Line::Received { signal: TERM },
             Line::Draining {
                 signal: TERM,
                 delay: Duration::from_secs(2),
@@ -869,9 +870,143 @@ fn as_dumb_init_tty_stop_signals_suspend_drainit_too() {
 fn as_dumb_init_single_child_exits_with_the_child_at_once() {
     let mut c = Clock::new(Config {
         mode: Mode::SingleChild,
-        exit_with_child: true,
+        on_child_exit: ChildExit::TermChild,
         ..Config::default()
     });
+    let out = c.at_all(5, Event::ChildExited(ChildStatus::Exited(3)));
+    // dumb-init's forward_signal(SIGTERM) to the gone child: a line, no send.
+    assert!(logs(&out).contains(&Line::Passed {
+        signal: TERM,
+        whom: Whom::Child
+    }));
+    assert_eq!(no_logs(out), vec![Action::SetReady(false), Action::Exit(3)]);
+}
+
+#[test]
+fn sigchld_is_logged_and_answered_with_a_reaping_pass() {
+    let mut c = Clock::new(Config::default());
+    let out = c.at_all(0, Event::Signal(libc::SIGCHLD));
+    assert_eq!(
+        out,
+        vec![
+            Action::Log(Line::Received {
+                signal: libc::SIGCHLD
+            }),
+            Action::Reap
+        ]
+    );
+}
+
+#[test]
+fn as_tini_every_signal_is_followed_by_a_reaping_pass_but_a_dropped_one() {
+    let mut rewrites = Rewrites::default();
+    rewrites.insert(libc::SIGTTIN, 0);
+    let mut c = Clock::new(Config {
+        reap_after_signal: true,
+        rewrites,
+        ..Config::default()
+    });
+    let out = c.at(0, Event::Signal(libc::SIGHUP));
+    assert_eq!(out.last(), Some(&Action::Reap));
+    assert!(!c
+        .at(0, Event::Signal(libc::SIGTTIN))
+        .contains(&Action::Reap));
+}
+
+#[test]
+fn as_dumb_init_rewrites_are_logged_and_tty_stops_say_so() {
+    let mut rewrites = Rewrites::default();
+    rewrites.insert(libc::SIGTSTP, libc::SIGSTOP);
+    let mut c = Clock::new(Config {
+        mode: Mode::Group,
+        rewrites,
+        suspend_on_tty_signals: true,
+        ..Config::default()
+    });
+    let out = c.at_all(0, Event::Signal(libc::SIGTSTP));
+    assert_eq!(
+        logs(&out),
+        vec![
+            Line::Received {
+                signal: libc::SIGTSTP
+            },
+            Line::Translated {
+                from: libc::SIGTSTP,
+                to: libc::SIGSTOP
+            },
+            Line::Passed {
+                signal: libc::SIGSTOP,
+                whom: Whom::Group
+            },
+            Line::Suspending,
+        ]
+    );
+    assert_eq!(
+        no_logs(out),
+        vec![send(libc::SIGSTOP, GROUP), Action::SuspendSelf]
+    );
+}
+
+#[test]
+fn the_terminal_hand_off_signals_are_ignored_once() {
+    let mut c = Clock::new(Config {
+        mode: Mode::Group,
+        ignore_once: vec![libc::SIGHUP, libc::SIGCONT],
+        ..Config::default()
+    });
+    let out = c.at_all(0, Event::Signal(libc::SIGHUP));
+    assert!(logs(&out).contains(&Line::HandOffIgnored {
+        signal: libc::SIGHUP
+    }));
+    assert!(no_logs(out).is_empty());
+    assert!(c.at(0, Event::Signal(libc::SIGCONT)).is_empty());
+    assert_eq!(
+        c.at(1, Event::Signal(libc::SIGHUP)),
+        vec![send(libc::SIGHUP, GROUP)]
+    );
+}
+
+#[test]
+fn as_dumb_init_setsid_the_childs_group_gets_sigterm_and_is_waited_for() {
+    let mut rewrites = Rewrites::default();
+    rewrites.insert(TERM, libc::SIGUSR1);
+    let mut c = Clock::new(Config {
+        mode: Mode::Group,
+        on_child_exit: ChildExit::TermGroup,
+        rewrites,
+        ..Config::default()
+    });
+    assert_eq!(c.sup.awaited_group(), None);
     let out = c.at(5, Event::ChildExited(ChildStatus::Exited(3)));
-    assert_eq!(out, vec![Action::SetReady(false), Action::Exit(3)]);
+    // What dumb-init sends: SIGTERM through -r, to the group only.
+    assert_eq!(
+        out,
+        vec![Action::SetReady(false), send(libc::SIGUSR1, GROUP)]
+    );
+    assert_eq!(c.sup.awaited_group(), Some(PID));
+    // The group gets the grace, then SIGKILL, to the group only.
+    assert_eq!(
+        c.advance_to(5 + 5000),
+        vec![(
+            5005,
+            Action::Kill {
+                how: Kill::Group(PID),
+                first: true
+            }
+        )]
+    );
+    assert_eq!(c.at(5006, Event::GroupEmpty), vec![Action::Exit(3)]);
+}
+
+#[test]
+fn as_dumb_init_setsid_an_empty_group_ends_the_run_at_once() {
+    let mut c = Clock::new(Config {
+        mode: Mode::Group,
+        on_child_exit: ChildExit::TermGroup,
+        ..Config::default()
+    });
+    // Not before the child exited: the group is the child's own.
+    assert!(c.at(1, Event::GroupEmpty).is_empty());
+    c.at(5, Event::ChildExited(ChildStatus::Signaled(TERM)));
+    assert_eq!(c.at(6, Event::GroupEmpty), vec![Action::Exit(143)]);
 }

@@ -68,6 +68,34 @@ def exited():
     return state(pid) in ("Z", "gone")
 
 
+STOPS = sum(1 << (n - 1) for n in (19, 20, 21, 22))
+
+
+def child_pid():
+    """The init's first child (the probe), if any."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return int(f.read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def stops_pending():
+    """A stop signal is pending at the probe: it has not stopped on it or
+    logged it yet (a SIGCONT now would discard it)."""
+    c = child_pid()
+    if c is None:
+        return False
+    try:
+        with open(f"/proc/{c}/status") as f:
+            for line in f:
+                if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & STOPS:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 pump(lambda: "ready" in lines() or exited())
 states = []
 for key in keys:
@@ -78,10 +106,10 @@ for key in keys:
     # least pending at the init, and the sentinel comes after them.
     grown = len(lines())
     os.write(master, KEYS[key])
-    pump(lambda: exited() or len(lines()) > grown or state(pid) == "T")
+    pump(lambda: exited() or ((len(lines()) > grown or state(pid) == "T") and not stops_pending()))
     before = lines().count(str(SENTINEL))
     os.kill(pid, SENTINEL)
-    pump(lambda: exited() or lines().count(str(SENTINEL)) > before or state(pid) == "T")
+    pump(lambda: exited() or ((lines().count(str(SENTINEL)) > before or state(pid) == "T") and not stops_pending()))
     states.append(f"{key}: init={'stopped' if state(pid) == 'T' else ('gone' if exited() else 'run')}")
 if not exited():
     if state(pid) == "T":
