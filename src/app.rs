@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{Flavor, Options};
 use crate::client::{Hook, Probe};
 use crate::metrics::Shared;
+use crate::options::{Flavor, Options};
 use crate::readiness::file::ReadyFile;
 use crate::supervisor::{ChildExit, Config, Mode, Quiet, Supervisor};
 use crate::timeline::Line;

@@ -10,7 +10,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser};
 
 use crate::compat;
-pub use crate::options::*;
+use crate::options::*;
 use crate::signals;
 use crate::subcommands::check::{self, CheckArgs};
 use crate::subcommands::explain::{self, ExplainArgs};
@@ -90,8 +90,8 @@ pub fn parse(argv: Vec<OsString>) -> Invocation {
         .map(|a| Flavor::from_argv0(a))
         .unwrap_or(Flavor::Drainit);
     match flavor {
-        Flavor::Tini => return compat::parse_tini(argv),
-        Flavor::DumbInit => return compat::parse_dumb_init(argv),
+        Flavor::Tini => return run_or_exit(compat::parse_tini(argv)),
+        Flavor::DumbInit => return run_or_exit(compat::parse_dumb_init(argv)),
         Flavor::Drainit => {}
     }
     match argv.get(1).and_then(|a| a.to_str()) {
@@ -112,6 +112,10 @@ pub fn parse(argv: Vec<OsString>) -> Invocation {
         Ok(args) => Invocation::Run(Box::new(args.into_options())),
         Err(e) => clap_exit(e).into(),
     }
+}
+
+fn run_or_exit(parsed: Result<Options, Exit>) -> Invocation {
+    parsed.map_or_else(Invocation::from, |o| Invocation::Run(Box::new(o)))
 }
 
 /// The variables clap reads, one per option (a test keeps this in step).

@@ -14,7 +14,7 @@ use std::ffi::OsString;
 
 use clap::{Args, FromArgMatches};
 
-use crate::cli::{DrainOptions, Flavor, Invocation, LogFormat, Options};
+use crate::options::{DrainOptions, Exit, Flavor, LogFormat, Options};
 use crate::signals::Rewrites;
 use crate::supervisor::Mode;
 use crate::version;
@@ -103,8 +103,8 @@ fn base(flavor: Flavor, mode: Mode, verbosity: u8, drain: DrainOptions) -> Optio
     }
 }
 
-fn exit(message: String, code: i32, to_stderr: bool) -> Invocation {
-    Invocation::Exit {
+fn exit(message: String, code: i32, to_stderr: bool) -> Exit {
+    Exit {
         message,
         code,
         to_stderr,
@@ -113,7 +113,7 @@ fn exit(message: String, code: i32, to_stderr: bool) -> Invocation {
 
 /// The `DRAINIT_*` drain and readiness variables, read by clap as in
 /// drainit's own mode; without any of them set, clap is not built at all.
-fn drain_from_env(flavor: Flavor) -> Result<DrainOptions, Invocation> {
+fn drain_from_env(flavor: Flavor) -> Result<DrainOptions, Exit> {
     let any = std::env::vars_os().any(|(k, _)| {
         k.to_str()
             .is_some_and(|k| k.starts_with("DRAINIT_") && k != "DRAINIT_LOG")
@@ -343,28 +343,28 @@ fn tini_exit_code(text: &str) -> Option<i32> {
 
 /// tini's command line. Every message an exit carries is the anchor's
 /// text to the byte, ending in its own newline (main prints it as is).
-pub fn parse_tini(argv: Vec<OsString>) -> Invocation {
+pub fn parse_tini(argv: Vec<OsString>) -> Result<Options, Exit> {
     tini(argv)
 }
 
 /// dumb-init's command line (messages as `parse_tini`'s).
-pub fn parse_dumb_init(argv: Vec<OsString>) -> Invocation {
+pub fn parse_dumb_init(argv: Vec<OsString>) -> Result<Options, Exit> {
     dumb_init(argv)
 }
 
-fn tini(argv: Vec<OsString>) -> Invocation {
+fn tini(argv: Vec<OsString>) -> Result<Options, Exit> {
     let flavor = Flavor::Tini;
     // tini handles --version only when it is the one argument.
     if argv.len() == 2 && argv.get(1).is_some_and(|a| a == "--version") {
-        return exit(format!("{}\n", tini_version_line()), 0, false);
+        return Err(exit(format!("{}\n", tini_version_line()), 0, false));
     }
     let mut o = base(flavor, Mode::Cascade, 0, DrainOptions::default());
     let mut verbosity: i64 = 1;
     let mut g = ShortOpts::new(&argv, "p:hvwgle:s", "pe", true);
     while let Some(opt) = g.next_opt() {
         match opt {
-            Opt::Flag('h') => return exit(tini_usage(&argv), 0, false),
-            Opt::Flag('l') => return exit(LICENSE.into(), 0, false),
+            Opt::Flag('h') => return Err(exit(tini_usage(&argv), 0, false)),
+            Opt::Flag('l') => return Err(exit(LICENSE.into(), 0, false)),
             Opt::Flag('s') => {}
             Opt::Flag('w') => o.warn_on_reap = true,
             Opt::Flag('g') => o.mode = Mode::Group,
@@ -372,31 +372,33 @@ fn tini(argv: Vec<OsString>) -> Invocation {
             Opt::WithValue('p', v) => match tini_signal(&v) {
                 Some(sig) => o.pdeathsig = Some(sig),
                 None => {
-                    return exit(
+                    return Err(exit(
                         tini_fatal(&format!("Not a valid option for -p: {v}")),
                         1,
                         true,
-                    )
+                    ))
                 }
             },
             Opt::WithValue('e', v) => match tini_exit_code(&v) {
                 Some(code) if !o.remap_exit.contains(&code) => o.remap_exit.push(code),
                 Some(_) => {}
                 None => {
-                    return exit(
+                    return Err(exit(
                         tini_fatal(&format!("Not a valid option for -e: {v}")),
                         1,
                         true,
-                    )
+                    ))
                 }
             },
-            Opt::Error(line) => return exit(format!("{line}\n{}", tini_usage(&argv)), 1, true),
-            Opt::Flag(_) | Opt::WithValue(..) => return exit(tini_usage(&argv), 1, true),
+            Opt::Error(line) => {
+                return Err(exit(format!("{line}\n{}", tini_usage(&argv)), 1, true))
+            }
+            Opt::Flag(_) | Opt::WithValue(..) => return Err(exit(tini_usage(&argv), 1, true)),
         }
     }
     o.command = g.rest();
     if o.command.is_empty() {
-        return exit(tini_usage(&argv), 1, true);
+        return Err(exit(tini_usage(&argv), 1, true));
     }
     // tini reads its variables after the options: TINI_VERBOSITY wins over -v.
     if std::env::var_os("TINI_KILL_PROCESS_GROUP").is_some() {
@@ -413,9 +415,9 @@ fn tini(argv: Vec<OsString>) -> Invocation {
     o.verbosity = u8::try_from(verbosity.clamp(0, 255)).unwrap_or(0);
     match drain_from_env(flavor) {
         Ok(drain) => o.drain = drain,
-        Err(inv) => return inv,
+        Err(e) => return Err(e),
     }
-    Invocation::Run(Box::new(o))
+    Ok(o)
 }
 
 /// dumb-init's long options: name, short equivalent, takes a value.
@@ -506,7 +508,7 @@ fn dumb_init_rewrite(value: &str) -> Option<(i32, i32)> {
 }
 
 /// dumb-init's options in order; `Err` is the exit to take.
-fn dumb_init_options(argv: &[OsString], o: &mut Options) -> Result<usize, Invocation> {
+fn dumb_init_options(argv: &[OsString], o: &mut Options) -> Result<usize, Exit> {
     let prog = argv
         .first()
         .map(|a| a.to_string_lossy().into_owned())
@@ -570,24 +572,21 @@ fn dumb_init_options(argv: &[OsString], o: &mut Options) -> Result<usize, Invoca
     Ok(pos)
 }
 
-fn dumb_init(argv: Vec<OsString>) -> Invocation {
+fn dumb_init(argv: Vec<OsString>) -> Result<Options, Exit> {
     let flavor = Flavor::DumbInit;
     let mut o = base(flavor, Mode::Group, 0, DrainOptions::default());
-    let pos = match dumb_init_options(&argv, &mut o) {
-        Ok(pos) => pos,
-        Err(inv) => return inv,
-    };
+    let pos = dumb_init_options(&argv, &mut o)?;
     o.command = argv.iter().skip(pos).cloned().collect();
     if o.command.is_empty() {
         let prog = argv
             .first()
             .map(|a| a.to_string_lossy().into_owned())
             .unwrap_or_default();
-        return exit(
+        return Err(exit(
             format!("Usage: {prog} [option] program [args]\nTry {prog} --help for full usage.\n"),
             1,
             true,
-        );
+        ));
     }
     // dumb-init compares both variables with strcmp: only "1" turns debug
     // on, only "0" turns setsid off. It prints these lines at once.
@@ -612,9 +611,9 @@ fn dumb_init(argv: Vec<OsString>) -> Invocation {
     }
     match drain_from_env(flavor) {
         Ok(drain) => o.drain = drain,
-        Err(inv) => return inv,
+        Err(e) => return Err(e),
     }
-    Invocation::Run(Box::new(o))
+    Ok(o)
 }
 
 #[cfg(test)]
@@ -625,22 +624,17 @@ mod tests {
         a.iter().map(OsString::from).collect()
     }
 
-    fn opts(inv: Invocation) -> Options {
-        match inv {
-            Invocation::Run(o) => *o,
-            Invocation::Exit { message, .. } => panic!("exit: {message}"),
-            _ => panic!("subcommand"),
+    fn opts(parsed: Result<Options, Exit>) -> Options {
+        match parsed {
+            Ok(o) => o,
+            Err(e) => panic!("exit: {}", e.message),
         }
     }
 
-    fn exit_of(inv: Invocation) -> (String, i32, bool) {
-        match inv {
-            Invocation::Exit {
-                message,
-                code,
-                to_stderr,
-            } => (message, code, to_stderr),
-            _ => panic!("should exit"),
+    fn exit_of(parsed: Result<Options, Exit>) -> (String, i32, bool) {
+        match parsed {
+            Err(e) => (e.message, e.code, e.to_stderr),
+            Ok(_) => panic!("should exit"),
         }
     }
 

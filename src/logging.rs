@@ -27,7 +27,7 @@ use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::Targets;
 
-use crate::cli::{Flavor, LogFormat};
+use crate::options::{Flavor, LogFormat};
 use crate::signals;
 use crate::supervisor::ChildStatus;
 use crate::timeline::Line;

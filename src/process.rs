@@ -11,7 +11,7 @@ use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::cli::Flavor;
+use crate::options::Flavor;
 use crate::signals;
 use crate::supervisor::ChildStatus;
 

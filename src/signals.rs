@@ -241,9 +241,9 @@ pub fn is_ignored(sig: i32) -> bool {
 /// and forwards everything, ignored or not: so does drainit under its name.
 pub fn blockable_set() -> SigSet {
     let mut set = SigSet::all();
-    let dumb_init = std::env::args_os()
-        .next()
-        .is_some_and(|a| crate::cli::Flavor::from_argv0(&a) == crate::cli::Flavor::DumbInit);
+    let dumb_init = std::env::args_os().next().is_some_and(|a| {
+        crate::options::Flavor::from_argv0(&a) == crate::options::Flavor::DumbInit
+    });
     if !dumb_init {
         for &sig in FAULT_SIGNALS {
             if let (Ok(s), true) = (Signal::try_from(sig), is_ignored(sig)) {

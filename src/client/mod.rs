@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use hyper::Method;
 
-use crate::cli::Gate;
+use crate::options::Gate;
 use http::Spares;
 use resolve::Resolver;
 use url::{Host, HttpUrl, Target};
