@@ -140,7 +140,13 @@ fn a_signal_blocked_in_one_thread_only_is_not_blocked() {
 fn settled(pid: i32, n: usize, sleep: Sleep) -> Tree {
     wait_for("the shell to wait for its children", || {
         let t = snapshot(pid);
-        let ok = t.get(pid).is_some_and(|p| p.sleep == sleep) && t.live_children(pid).count() == n;
+        // Each child has exec'd its command (a fork not yet exec'd still
+        // bears the shell's name).
+        let parent = t.get(pid).map(|p| p.comm.clone());
+        let ok = t.get(pid).is_some_and(|p| p.sleep == sleep)
+            && t.live_children(pid).count() == n
+            && t.live_children(pid)
+                .all(|c| Some(&c.comm) != parent.as_ref());
         ok.then_some(t)
     })
 }
