@@ -662,6 +662,19 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
         );
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         assert!(wait_for(LONG, || child.try_wait().unwrap()).is_some());
+        // dumb-init leaves the grandchild behind in -c mode and when not
+        // PID 1: gone before the next case (it would hold the test's
+        // output pipes open).
+        let needle = grand.to_str().unwrap().as_bytes().to_vec();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmd.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
     }
 }
 
