@@ -15,7 +15,7 @@ use crate::{logging, memory, process, readiness, runtime, signals, traffic};
 /// Prints one line on stderr and exits with `code`.
 pub fn fail(code: i32, message: &str) -> ! {
     logging::flush_stdout();
-    eprintln!("{message}");
+    logging::stderr_line(message);
     std::process::exit(code);
 }
 
@@ -152,7 +152,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
         let spawned = match process::spawn(&spawn_cfg) {
             Ok(spawned) => spawned,
             Err(e) => {
-                eprintln!("drainit: {}", e.message);
+                logging::stderr_line(&format!("drainit: {}", e.message));
                 return o.flavor.spawn_code(e.code);
             }
         };

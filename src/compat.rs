@@ -592,12 +592,12 @@ fn dumb_init(argv: Vec<OsString>) -> Result<Options, Exit> {
     // on, only "0" turns setsid off. It prints these lines at once.
     if std::env::var_os("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
         o.verbosity = 1;
-        eprintln!("[dumb-init] Running in debug mode.");
+        crate::logging::stderr_line("[dumb-init] Running in debug mode.");
     }
     if std::env::var_os("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
         o.mode = Mode::SingleChild;
         if o.verbosity >= 1 {
-            eprintln!("[dumb-init] Not running in setsid mode.");
+            crate::logging::stderr_line("[dumb-init] Not running in setsid mode.");
         }
     }
     // setsid mode rewrites the terminal stop signals to SIGSTOP unless -r

@@ -56,14 +56,11 @@ fn main() {
         } => {
             if to_stderr {
                 // As given: the anchors' usage texts end in a blank line.
-                if message.ends_with('\n') {
-                    eprint!("{message}");
-                } else {
-                    eprintln!("{message}");
-                }
+                drainit::logging::stderr_line(&message);
             } else {
-                print!("{message}");
-                let _ = std::io::stdout().flush();
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(message.as_bytes());
+                let _ = out.flush();
             }
             code
         }

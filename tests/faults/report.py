@@ -59,6 +59,8 @@ def impossible(k, c):
     if syscall == "getrandom" and errno == "EAGAIN" and "GRND_INSECURE" in c["strace"]:
         return ("getrandom(GRND_INSECURE) never says EAGAIN: it does not wait for the entropy pool "
                 "(std asks for it for HashMap keys)")
+    if syscall == "kill" and errno == "ESRCH":
+        return "kill ESRCH for a process that exists: the kernel says ESRCH only when there is none (drainit takes it as gone)"
     if syscall == "wait4" and errno == "ECHILD":
         return "wait4 ECHILD while drainit has a child: the kernel says ECHILD only when there is none"
     if syscall == "rt_sigaction" and errno == "EINVAL":
