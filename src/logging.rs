@@ -667,6 +667,18 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Writes `text` to stderr, a newline added unless it ends in one. A
+/// failed write (stderr on a full disk, a closed pipe) is ignored: unlike
+/// `eprintln!`, which panics then, and a panic would end PID 1.
+pub fn stderr_line(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = err.write_all(b"\n");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -803,17 +815,5 @@ mod tests {
         assert_eq!(at(0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(at(951_782_400), "2000-02-29T00:00:00.000000Z");
         assert_eq!(at(4_102_444_800), "2100-01-01T00:00:00.000000Z");
-    }
-}
-
-/// Writes `text` to stderr, a newline added unless it ends in one. A
-/// failed write (stderr on a full disk, a closed pipe) is ignored: unlike
-/// `eprintln!`, which panics then, and a panic would end PID 1.
-pub fn stderr_line(text: &str) {
-    use std::io::Write;
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes());
-    if !text.ends_with('\n') {
-        let _ = err.write_all(b"\n");
     }
 }
