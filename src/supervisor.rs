@@ -866,10 +866,16 @@ impl Supervisor {
         if status != main {
             out.push(Action::Log(Line::AppStatus { status }));
         }
-        let mut code = status.code();
-        if self.cfg.remap_exit.contains(&code) {
-            code = 0;
-        }
+        self.exit(status.code(), out);
+    }
+
+    /// The end of the run: `code` after `-e`, no timer left, one line.
+    fn exit(&mut self, code: i32, out: &mut Vec<Action>) {
+        let code = if self.cfg.remap_exit.contains(&code) {
+            0
+        } else {
+            code
+        };
         self.phase = Phase::Exited;
         self.timers = Timers::default();
         self.exit_code = Some(code);
@@ -962,19 +968,12 @@ impl Supervisor {
     /// The tree outlived [`KILL_GIVE_UP`] of SIGKILL sweeps: exit with the
     /// main child's status when it was reaped, else 137 (killed).
     fn give_up(&mut self, out: &mut Vec<Action>) {
-        let mut code = self.child.map_or(128 + libc::SIGKILL, |s| s.code());
-        if self.cfg.remap_exit.contains(&code) {
-            code = 0;
-        }
         out.push(Action::Log(Line::KillGaveUp {
             after: KILL_GIVE_UP,
             pid1: self.cfg.pid1,
         }));
-        self.phase = Phase::Exited;
-        self.timers = Timers::default();
-        self.exit_code = Some(code);
-        out.push(Action::Log(Line::Exiting { code, loud: true }));
-        out.push(Action::Exit(code));
+        let code = self.child.map_or(128 + libc::SIGKILL, |s| s.code());
+        self.exit(code, out);
     }
 
     fn kill(&mut self, first: bool, now: Instant, out: &mut Vec<Action>) {
