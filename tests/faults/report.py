@@ -9,6 +9,8 @@ usage: report.py RUN_LOG [RERUN_LOG...]   (a later log's verdict of a case wins)
 import re
 import sys
 
+from matrix import EVENTFD_WRITE  # tokio's waker write, as matrix.py marks it
+
 CASE = re.compile(r"^(\S+/\S+/\S+/\S+/\S+)\s+injected=(\S+)\s+exit=(\S+)\s+(ok|FAIL)\s*(.*)$")
 PHASES = ["startup", "idle", "drain", "stopping", "exit", "killing"]
 
@@ -44,7 +46,6 @@ def symptoms(detail):
     return out
 
 
-EVENTFD_WRITE = re.compile(r'write\(\d+, "\\1\\0\\0\\0\\0\\0\\0\\0", 8\)')
 
 
 def impossible(k, c):
