@@ -191,27 +191,36 @@ mod tests {
 
     #[test]
     fn finds_a_real_grandchild() {
+        // Other tests in this binary spawn children of this process at the
+        // same time, so the comparison is on this test's own subtree: the
+        // shell and its sleep.
         let mut child = std::process::Command::new("sh")
             .args(["-c", "sleep 5 & wait"])
             .spawn()
             .unwrap();
         let me = std::process::id() as i32;
+        let sh = child.id() as i32;
         let mut found = Vec::new();
-        for _ in 0..100 {
+        for _ in 0..250 {
             found = descendants(me).unwrap();
-            if found.len() >= 2 {
+            if found.contains(&sh) && !descendants(sh).unwrap().is_empty() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert!(found.contains(&(child.id() as i32)));
-        assert!(found.len() >= 2, "sh and sleep: {found:?}");
-        let mut by_scan = descendants_by_scan(me).unwrap();
-        let mut walked = found.clone();
-        by_scan.sort();
+        assert!(found.contains(&sh), "the shell: {found:?}");
+        let mut walked = descendants(sh).unwrap();
+        let mut by_scan = descendants_by_scan(sh).unwrap();
         walked.sort();
+        by_scan.sort();
+        assert_eq!(walked.len(), 1, "the sleep: {walked:?}");
         assert_eq!(walked, by_scan, "both ways see the same tree");
-        signal_all(&found, libc::SIGKILL);
+        assert!(
+            found.contains(&walked[0]),
+            "the walk from the top reaches the grandchild"
+        );
+        signal_all(&walked, libc::SIGKILL);
+        signal_all(&[sh], libc::SIGKILL);
         child.wait().unwrap();
     }
 }
