@@ -33,6 +33,7 @@ pub mod memory;
 pub mod metrics;
 pub mod options;
 pub mod process;
+pub mod procfs;
 pub mod proctree;
 pub mod readiness;
 pub mod runtime;

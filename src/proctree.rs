@@ -144,20 +144,21 @@ fn read_wchan(pid: i32, state: char) -> String {
 /// The blocked mask is per thread: a signal blocked in the main thread
 /// only is delivered to another thread. Stops once nothing is left.
 fn blocked_in_every_thread(pid: i32, main: u64, sig: Option<i32>) -> u64 {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+    let Ok(tasks) = crate::procfs::numeric_entries(&format!("/proc/{pid}/task")) else {
         return main;
     };
     let mut mask = main;
-    for task in tasks.flatten() {
+    for tid in tasks {
+        let task = format!("/proc/{pid}/task/{tid}");
         if mask == 0 {
             break;
         }
         let thread = match sig {
-            Some(s) if (1..=31).contains(&s) => fs::read_to_string(task.path().join("stat"))
+            Some(s) if (1..=31).contains(&s) => fs::read_to_string(format!("{task}/stat"))
                 .ok()
                 .and_then(|t| parse_stat(&t))
                 .map(|st| st.blocked),
-            _ => fs::read_to_string(task.path().join("status"))
+            _ => fs::read_to_string(format!("{task}/status"))
                 .ok()
                 .and_then(|t| parse_status(&t))
                 .map(|st| st.blocked),
@@ -311,12 +312,12 @@ fn children_from_files(pid: i32, threads: usize) -> Vec<i32> {
             .map(parse)
             .unwrap_or_default();
     }
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+    let Ok(tasks) = crate::procfs::numeric_entries(&format!("/proc/{pid}/task")) else {
         return Vec::new();
     };
     let mut out: Vec<i32> = tasks
-        .flatten()
-        .filter_map(|t| fs::read_to_string(t.path().join("children")).ok())
+        .into_iter()
+        .filter_map(|t| fs::read_to_string(format!("/proc/{pid}/task/{t}/children")).ok())
         .flat_map(parse)
         .collect();
     out.sort_unstable();
@@ -327,17 +328,10 @@ fn children_from_files(pid: i32, threads: usize) -> Vec<i32> {
 /// ppid -> pids for every process in /proc.
 fn scan_parents() -> BTreeMap<i32, Vec<i32>> {
     let mut map: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-    let Ok(dir) = fs::read_dir("/proc") else {
+    let Ok(pids) = crate::procfs::numeric_entries("/proc") else {
         return map;
     };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in pids {
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok();
         if let Some(s) = stat.as_deref().and_then(parse_stat) {
             map.entry(s.ppid).or_default().push(pid);

@@ -135,6 +135,12 @@ impl Runtime {
             m.phase = self.sup.phase().name();
             m.drain = *self.sup.stats();
         }
+        if crate::alloc::reserve_newly_used() {
+            tracing::warn!(
+                "memory: the system refused an allocation; drainit runs on its {} KiB reserve",
+                crate::alloc::RESERVE_BYTES / 1024
+            );
+        }
         let mut exit = None;
         for action in actions {
             if let Some(code) = self.apply(action) {

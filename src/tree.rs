@@ -7,11 +7,9 @@ use std::io;
 
 /// `(pid, ppid, state)` of every process visible in /proc.
 fn processes() -> io::Result<Vec<(i32, i32, char)>> {
-    let dir = fs::read_dir("/proc")?;
-    Ok(dir
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name();
-            let pid: i32 = name.to_str()?.parse().ok()?;
+    Ok(crate::procfs::numeric_entries("/proc")?
+        .into_iter()
+        .filter_map(|pid| {
             let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             parse_stat(&stat).map(|(ppid, state)| (pid, ppid, state))
         })
@@ -113,10 +111,10 @@ pub fn descendants(root: i32) -> io::Result<Vec<i32>> {
 
 /// The direct children of `pid`.
 fn children_of(pid: i32) -> io::Result<Vec<i32>> {
-    let tasks = fs::read_dir(format!("/proc/{pid}/task"))?;
+    let tasks = crate::procfs::numeric_entries(&format!("/proc/{pid}/task"))?;
     let mut out = Vec::new();
-    for task in tasks {
-        let text = fs::read_to_string(task?.path().join("children"))?;
+    for tid in tasks {
+        let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/children"))?;
         out.extend(
             text.split_whitespace()
                 .filter_map(|p| p.parse::<i32>().ok()),

@@ -214,3 +214,139 @@ fn a_failing_stderr_never_stops_the_drain() {
         eprintln!("stderr on {kind}: drained, exit 7 (the app's)");
     }
 }
+
+/// A real limit, no injection: once drainit and the app run, drainit's
+/// address space is capped at its current size (`prlimit(RLIMIT_AS)` from
+/// outside, as strict overcommit or a `ulimit -v` leaves it), so every new
+/// `mmap` and `brk` fails for ever. drainit logs one line and goes on from
+/// its reserve (src/alloc.rs) through HUPs, orphans, the `--http` endpoint
+/// being probed and a whole drain: the app gets SIGTERM after the delay
+/// and its exit code is drainit's. Before the reserve this aborted PID 1.
+#[test]
+fn an_address_space_limit_never_stops_the_drain() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let bin = common::static_dir().join("drainit");
+    if !bin.exists() {
+        common::skip("target/static/drainit is missing: run `make static`");
+        return;
+    }
+    if common::need_pidns() {
+        return;
+    }
+    for pid1 in [false, true] {
+        let dir = common::tempdir("rlimit-as");
+        let marker = dir.join("term");
+        let ready = dir.join("ready");
+        let port = common::free_port();
+        let addr = format!("127.0.0.1:{port}");
+        // An orphan every round: drainit reaps it (as PID 1) or adopts it
+        // (as subreaper), allocating as it does.
+        let script = format!(
+            "trap 'echo $(date +%s%N) > {m}; exit 7' TERM; trap '' HUP; touch {r}; \
+             while :; do (sleep 0.01 &) ; sleep 0.02; done",
+            m = marker.display(),
+            r = ready.display()
+        );
+        let mut cmd = if pid1 {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+                .arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        let mut child = cmd
+            .args([
+                "--log-format",
+                "json",
+                "--drain-delay",
+                "300ms",
+                "--grace",
+                "5s",
+                "--http",
+                &addr,
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let top = child.id() as i32;
+        assert!(
+            common::wait_for(Duration::from_secs(10), || ready.exists().then_some(())).is_some(),
+            "pid1={pid1}: the app never started"
+        );
+        let drainit = if pid1 {
+            common::wait_for(Duration::from_secs(5), || common::first_child(top)).unwrap()
+        } else {
+            top
+        };
+        assert!(
+            common::wait_for(Duration::from_secs(5), || common::http_get(&addr, "/ready")
+                .ok()
+                .map(|_| ()))
+            .is_some(),
+            "pid1={pid1}: the endpoint never answered"
+        );
+        let size_kb = common::status_field(drainit, "VmSize").unwrap();
+        let limit = libc::rlimit {
+            rlim_cur: size_kb * 1024,
+            rlim_max: size_kb * 1024,
+        };
+        // SAFETY: prlimit with a valid pid and a live rlimit; the old
+        // value is not asked for.
+        let rc = unsafe { libc::prlimit(drainit, libc::RLIMIT_AS, &limit, std::ptr::null_mut()) };
+        assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+        let mut answered = 0;
+        for _ in 0..40 {
+            // SAFETY: a signal to drainit, which this test started.
+            unsafe { libc::kill(drainit, libc::SIGHUP) };
+            if common::http_get(&addr, "/metrics").is_ok_and(|(code, _)| code == 200) {
+                answered += 1;
+            }
+        }
+        let sent = Instant::now();
+        // SAFETY: as above.
+        unsafe { libc::kill(drainit, libc::SIGTERM) };
+        let status = common::wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
+        let Some(status) = status else {
+            let _ = child.kill();
+            panic!("pid1={pid1}: drainit did not exit within 10 s of SIGTERM");
+        };
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+        let events: Vec<_> = log.lines().filter_map(common::LogEvent::parse).collect();
+        let reserve: Vec<_> = events
+            .iter()
+            .filter(|e| e.message().contains("reserve"))
+            .collect();
+        assert_eq!(status.code(), Some(7), "pid1={pid1}: {status:?}\n{log}");
+        assert!(
+            marker.exists(),
+            "pid1={pid1}: the app never got SIGTERM\n{log}"
+        );
+        assert!(
+            sent.elapsed() >= Duration::from_millis(300),
+            "pid1={pid1}: the stop signal came before the drain delay"
+        );
+        assert_eq!(
+            reserve.len(),
+            1,
+            "pid1={pid1}: one line for the refused memory (the limit must bite)\n{log}"
+        );
+        assert_eq!(reserve[0].level, "WARN", "{log}");
+        let warnings: Vec<_> = events.iter().filter(|e| e.level != "INFO").collect();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "pid1={pid1}: nothing else fails (/proc is read)\n{log}"
+        );
+        eprintln!(
+            "pid1={pid1}: RLIMIT_AS at {size_kb} kB: {answered}/40 /metrics answered, drained, exit 7"
+        );
+    }
+}

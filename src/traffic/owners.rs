@@ -17,11 +17,11 @@ pub fn socket_inode(link: &str) -> Option<u32> {
 pub fn socket_inodes(pids: &[i32]) -> HashSet<u32> {
     let mut out = HashSet::new();
     for pid in pids {
-        let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        let Ok(fds) = crate::procfs::numeric_entries(&format!("/proc/{pid}/fd")) else {
             continue;
         };
-        for entry in dir.flatten() {
-            if let Ok(link) = fs::read_link(entry.path()) {
+        for fd in fds {
+            if let Ok(link) = fs::read_link(format!("/proc/{pid}/fd/{fd}")) {
                 if let Some(ino) = link.to_str().and_then(socket_inode) {
                     out.insert(ino);
                 }
