@@ -26,8 +26,13 @@ pub fn for_signal(starts: &[i32], sig: i32) -> Tree {
     let mut tree = Tree::new();
     let mut queue: Vec<i32> = starts.to_vec();
     while let Some(pid) = queue.pop() {
-        let Some((p, threads)) = read_for(pid, Some(sig)) else {
-            continue;
+        let (p, threads) = match read_for(pid, Some(sig)) {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            Err(e) => {
+                tree.note_unread(pid, &e.to_string());
+                continue;
+            }
         };
         if p.live() && route::looks_below(&p, sig) {
             queue.extend(kids.of(pid, threads));
@@ -68,7 +73,7 @@ pub fn snapshot(root: i32) -> Tree {
     let mut tree = Tree::new();
     let mut queue = vec![root];
     while let Some(pid) = queue.pop() {
-        let threads = match read_for(pid, None) {
+        let threads = match read_for(pid, None).ok().flatten() {
             Some((p, threads)) => {
                 tree.insert(p);
                 threads
@@ -83,19 +88,27 @@ pub fn snapshot(root: i32) -> Tree {
 
 /// One process from /proc, every field; None when it is gone.
 pub fn read(pid: i32) -> Option<Proc> {
-    read_for(pid, None).map(|(p, _)| p)
+    read_for(pid, None).ok().flatten().map(|(p, _)| p)
 }
 
 /// Reads `pid` for routing `sig` (None: everything). /proc/PID/stat holds
 /// the masks of signals 1-31 and is cheaper than /proc/PID/status, which
 /// is read for real-time signals only; wchan only when the rule will ask
 /// whether the process waits.
-fn read_for(pid: i32, sig: Option<i32>) -> Option<(Proc, usize)> {
-    let stat = read_stat(pid)?;
+///
+/// An error is a `stat` file that exists but could not be read (no
+/// descriptor left, no memory): the process is there, its state unknown.
+fn read_for(pid: i32, sig: Option<i32>) -> std::io::Result<Option<(Proc, usize)>> {
+    let Some(stat) = stat_of(pid)? else {
+        return Ok(None);
+    };
     let (mut blocked, ignored, caught) = match sig {
         Some(s) if (1..=31).contains(&s) => (stat.blocked, stat.ignored, stat.caught),
         _ => {
-            let st = parse_status(&fs::read_to_string(format!("/proc/{pid}/status")).ok()?)?;
+            let text = fs::read_to_string(format!("/proc/{pid}/status")).ok();
+            let Some(st) = text.as_deref().and_then(parse_status) else {
+                return Ok(None);
+            };
             (st.blocked, st.ignored, st.caught)
         }
     };
@@ -118,11 +131,26 @@ fn read_for(pid: i32, sig: Option<i32>) -> Option<(Proc, usize)> {
     if sig.is_none_or(|s| route::needs_sleep(&p, s)) {
         p.sleep = parse_wchan(p.state, &read_wchan(pid, p.state));
     }
-    Some((p, stat.threads))
+    Ok(Some((p, stat.threads)))
 }
 
 fn read_stat(pid: i32) -> Option<Stat> {
-    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    stat_of(pid).ok().flatten()
+}
+
+/// /proc/PID/stat parsed; None when the process is gone (or the file is
+/// not a stat line), an error when it is there but unreadable.
+fn stat_of(pid: i32) -> std::io::Result<Option<Stat>> {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(text) => Ok(parse_stat(&text)),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(libc::ESRCH) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// /proc/PID/wchan reads "0" when drainit may not see it (another user's

@@ -378,6 +378,8 @@ pub struct Supervisor {
     stats: Stats,
     killed: bool,
     exit_code: Option<i32>,
+    /// Snapshots with a process /proc could not read, so far.
+    unread_trees: u32,
 }
 
 impl Supervisor {
@@ -400,6 +402,7 @@ impl Supervisor {
             stats: Stats::default(),
             killed: false,
             exit_code: None,
+            unread_trees: 0,
         }
     }
 
@@ -547,6 +550,15 @@ impl Supervisor {
                 route::leftovers(tree, me, signal, self.stop_route.as_ref())
             }
         };
+        if let Some((pid, error)) = tree.unread() {
+            self.unread_trees += 1;
+            out.push(Action::Log(Line::TreeUnread {
+                pid,
+                signal,
+                error: error.to_string(),
+                loud: self.unread_trees == 1,
+            }));
+        }
         let pids = r.recipients();
         out.push(Action::Log(Line::Routed {
             route: r.to_string(),

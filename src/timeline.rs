@@ -117,6 +117,15 @@ pub enum Line {
         errno: i32,
         retry: Duration,
     },
+    /// A process of the snapshot is there but /proc could not be read
+    /// (the first time a warning, then debug): the rule sent the signal
+    /// to it as addressed.
+    TreeUnread {
+        pid: i32,
+        signal: i32,
+        error: String,
+        loud: bool,
+    },
     /// Where the forwarding rule sent a signal (debug).
     Routed {
         route: String,
@@ -357,6 +366,34 @@ impl Line {
                 std::io::Error::from_raw_os_error(errno),
                 show(retry)
             ),
+            Line::TreeUnread {
+                pid,
+                signal,
+                ref error,
+                loud,
+            } => {
+                if loud {
+                    tracing::warn!(
+                        target: T,
+                        event = "tree_unread",
+                        pid,
+                        signal = signals::name(signal),
+                        error = error.as_str(),
+                        "cannot read /proc/{pid} ({error}): {} is routed without it",
+                        signals::name(signal)
+                    )
+                } else {
+                    tracing::debug!(
+                        target: T,
+                        event = "tree_unread",
+                        pid,
+                        signal = signals::name(signal),
+                        error = error.as_str(),
+                        "cannot read /proc/{pid} ({error}): {} is routed without it",
+                        signals::name(signal)
+                    )
+                }
+            }
             Line::Routed { ref route } => {
                 tracing::debug!(event = "routed", route = route.as_str(), "routed {route}")
             }

@@ -199,6 +199,8 @@ pub struct Tree {
     procs: BTreeMap<i32, Proc>,
     /// ppid -> pids, ascending.
     children: BTreeMap<i32, Vec<i32>>,
+    /// The first process that is there but could not be read, and why.
+    unread: Option<(i32, String)>,
 }
 
 impl Tree {
@@ -212,6 +214,20 @@ impl Tree {
             tree.insert(p);
         }
         tree
+    }
+
+    /// Records that `pid` exists but could not be read (the first such
+    /// process is kept): the rule treats it as unseen, and the supervisor
+    /// says so.
+    pub fn note_unread(&mut self, pid: i32, error: &str) {
+        if self.unread.is_none() {
+            self.unread = Some((pid, error.to_string()));
+        }
+    }
+
+    /// The first process that could not be read, and the error.
+    pub fn unread(&self) -> Option<(i32, &str)> {
+        self.unread.as_ref().map(|(pid, e)| (*pid, e.as_str()))
     }
 
     /// Adds (or replaces) a process; its parent is its ppid.

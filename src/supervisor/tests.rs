@@ -803,6 +803,48 @@ fn an_unreadable_tree_sends_to_the_child_as_addressed() {
 }
 
 #[test]
+fn a_process_proc_could_not_read_is_named_once_and_still_signalled() {
+    // EMFILE on /proc/PID/stat: the process is there, unread.
+    let mut c = Clock::new(Config::default());
+    for round in 0..3 {
+        let ask = c.at(0, Event::Signal(libc::SIGHUP)).pop().unwrap();
+        let Action::ReadTree { signal, purpose } = ask else {
+            panic!("expected a snapshot request, got {ask:?}");
+        };
+        let mut tree = route::Tree::new();
+        tree.note_unread(PID, "Too many open files (os error 24)");
+        tree.note_unread(99, "a second one is not kept");
+        let out = c.at_all(
+            0,
+            Event::Tree {
+                signal,
+                purpose,
+                tree: Box::new(tree),
+                children: true,
+            },
+        );
+        let unread: Vec<_> = logs(&out)
+            .into_iter()
+            .filter(|l| matches!(l, Line::TreeUnread { .. }))
+            .collect();
+        assert_eq!(
+            unread,
+            vec![Line::TreeUnread {
+                pid: PID,
+                signal: libc::SIGHUP,
+                error: "Too many open files (os error 24)".into(),
+                loud: round == 0,
+            }],
+            "round {round}"
+        );
+        assert_eq!(
+            no_logs(out),
+            vec![send(libc::SIGHUP, Target::Pids(vec![PID]))]
+        );
+    }
+}
+
+#[test]
 fn an_unreadable_tree_with_leftovers_falls_back_to_the_walk() {
     let mut c = Clock::new(Config::default());
     let out = c.at(0, Event::ChildExited(ChildStatus::Exited(0)));
