@@ -38,6 +38,7 @@ pub mod proctree;
 pub mod readiness;
 pub mod runtime;
 pub mod signals;
+pub mod startup;
 pub mod subcommands;
 pub mod supervisor;
 pub mod timeline;

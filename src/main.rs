@@ -1,7 +1,14 @@
 //! drainit: a PID-1 init for containers that reaps, forwards signals and
 //! drains gracefully. This file is thin: block signals, parse, run, exit
 //! with the code.
+//!
+//! `no_main`: the C library calls `main` below directly, without std's
+//! start-up, whose failures (an alternate signal stack it cannot map) abort
+//! before drainit's first line; src/startup.rs does what of it drainit
+//! needs.
 
+// The test harness brings its own main.
+#![cfg_attr(not(test), no_main)]
 // PID 1 never panics: no unwrap, expect, panic or panicking index outside
 // tests, and every unsafe block says why it is sound.
 #![deny(
@@ -33,7 +40,18 @@ use drainit::subcommands::{check, explain};
 #[global_allocator]
 static ALLOCATOR: drainit::alloc::Retrying = drainit::alloc::Retrying;
 
-fn main() {
+/// The C entry point: records the arguments, then runs drainit.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: the C runtime passes `argc` valid NUL-terminated strings.
+    unsafe { drainit::startup::set_args(argc, argv) };
+    drainit::startup::open_standard_fds();
+    run()
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> ! {
     let first_ppid = std::os::unix::process::parent_id() as i32;
     // First thing, before any thread exists: every signal from now on is
     // queued for the signalfd, none is lost before the child runs.
@@ -41,11 +59,12 @@ fn main() {
         Ok(mask) => mask,
         Err(e) => fail(1, &format!("drainit: cannot block signals: {e}")),
     };
-    // Rust ignores SIGPIPE at start-up; an ignored signal never reaches the
-    // signalfd, and drainit forwards every catchable signal.
+    // std's start-up, when it runs (not here: no_main), ignores SIGPIPE; an
+    // ignored signal never reaches the signalfd, and drainit forwards every
+    // catchable signal.
     // SAFETY: SIG_DFL installs no handler, and no other thread exists yet.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let code = match cli::parse(std::env::args_os().collect()) {
+    let code = match cli::parse(drainit::startup::args()) {
         Invocation::Run(opts) => app::run(*opts, original_mask, first_ppid),
         Invocation::Check(args) => check::run(*args),
         Invocation::Explain(args) => explain::run(*args),

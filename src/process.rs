@@ -100,9 +100,7 @@ fn child_signals(cfg: &SpawnConfig, flavor: Flavor) -> ChildSignals {
 /// report it: their forked child prints the line and exits with their code,
 /// so drainit exits with it too (`-e` applies, as under tini).
 pub fn spawn(cfg: &SpawnConfig) -> Result<Spawned, SpawnError> {
-    let flavor = std::env::args_os()
-        .next()
-        .map_or(Flavor::Drainit, |a| Flavor::from_argv0(&a));
+    let flavor = crate::startup::argv0().map_or(Flavor::Drainit, |a| Flavor::from_argv0(&a));
     let Some((program, args)) = cfg.argv.split_first() else {
         return Err(SpawnError {
             code: EXIT_NOT_FOUND,

@@ -241,7 +241,7 @@ pub fn is_ignored(sig: i32) -> bool {
 /// and forwards everything, ignored or not: so does drainit under its name.
 pub fn blockable_set() -> SigSet {
     let mut set = SigSet::all();
-    let dumb_init = std::env::args_os().next().is_some_and(|a| {
+    let dumb_init = crate::startup::argv0().is_some_and(|a| {
         crate::options::Flavor::from_argv0(&a) == crate::options::Flavor::DumbInit
     });
     if !dumb_init {

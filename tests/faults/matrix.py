@@ -629,11 +629,13 @@ def case_id(c):
 # Left out of `--sample` (make test), kept in the full run (make faults):
 # failures drainit's own code cannot handle. Rust's std start-up before
 # main (its SIGPIPE rt_sigaction, the stack-guard mprotect and sigaltstack,
-# the poll of fds 0-2, HashMap's getrandom), allocation failures (mmap, brk:
-# Rust aborts), and close, whose injected failure leaves the descriptor
-# open, which a real close(2) never does.
-NOT_SAMPLED = {"rt_sigaction", "mprotect", "sigaltstack", "poll", "getrandom", "mmap", "brk",
-               "close"}
+# the poll of fds 0-2, HashMap's getrandom), and close, whose injected
+# failure leaves the descriptor open, which a real close(2) never does.
+# Allocation failures (mmap, brk) are sampled from the idle phase on, for
+# good (`1+`) too: src/alloc.rs's reserve serves them; at start-up the
+# first mmap is musl's, before main.
+NOT_SAMPLED = {"rt_sigaction", "mprotect", "sigaltstack", "poll", "getrandom", "close"}
+ALLOCATION = {"mmap", "brk"}
 
 
 # The sample also holds only transient faults (`when=1`: one call fails),
@@ -649,6 +651,8 @@ KNOWN: set = set()
 
 
 def sampled(c):
+    if c[2] in ALLOCATION:
+        return c[1] != "startup"
     return c[2] not in NOT_SAMPLED and c[4] in ("1", "-") and not (c[2] == "kill" and c[3] == "ESRCH")
 
 
