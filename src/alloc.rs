@@ -147,11 +147,14 @@ impl Reserve {
         };
         let base = self.base();
         let p = self.locked(|st| {
-            let head = st.free[class];
+            let Some(slot) = st.free.get_mut(class) else {
+                return std::ptr::null_mut();
+            };
+            let head = *slot;
             if !head.is_null() {
                 // SAFETY: a block on a free list is at least MIN_BLOCK bytes,
                 // 16-aligned, inside the arena, and holds the next link.
-                st.free[class] = unsafe { head.cast::<*mut u8>().read() };
+                *slot = unsafe { head.cast::<*mut u8>().read() };
                 return head;
             }
             let size = block_size(class);
@@ -187,10 +190,13 @@ impl Reserve {
             return;
         };
         self.locked(|st| {
+            let Some(slot) = st.free.get_mut(class) else {
+                return;
+            };
             // SAFETY: the block is ours again and at least MIN_BLOCK bytes,
             // 16-aligned: room for the link.
-            unsafe { p.cast::<*mut u8>().write(st.free[class]) };
-            st.free[class] = p;
+            unsafe { p.cast::<*mut u8>().write(*slot) };
+            *slot = p;
         });
     }
 }

@@ -49,8 +49,8 @@ pub fn numeric_entries(dir: &str) -> io::Result<Vec<i32>> {
 /// d_ino (8 bytes), d_off (8), d_reclen (2), d_type (1), then the name,
 /// NUL-terminated, padded to d_reclen.
 fn parse_records(mut bytes: &[u8], out: &mut Vec<i32>) {
-    while let Some(len) = bytes.get(16..18) {
-        let reclen = u16::from_ne_bytes([len[0], len[1]]) as usize;
+    while let Some(&[lo, hi]) = bytes.get(16..18) {
+        let reclen = u16::from_ne_bytes([lo, hi]) as usize;
         let (Some(record), true) = (bytes.get(..reclen), reclen >= 19) else {
             return;
         };
