@@ -692,6 +692,37 @@ fn drainit_leaves_the_working_directory() {
     r.kill();
 }
 
+/// drainit started with stdin and stderr closed (`0<&- 2>&-`): what std's
+/// start-up did before `main`, src/startup.rs does now: /dev/null on each,
+/// so neither drainit's own descriptors nor the child's 0 and 2 are taken
+/// by something else.
+#[test]
+fn closed_standard_descriptors_become_dev_null() {
+    let dir = tempdir("fds");
+    let out = dir.join("fds");
+    let script = format!(
+        "for f in 0 1 2; do echo \"$f $(readlink /proc/self/fd/$f)\"; done > {}",
+        out.display()
+    );
+    let status = Command::new("sh")
+        .args([
+            "-c",
+            "exec \"$0\" -- sh -c \"$1\" 0<&- 2>&-",
+            drainit(),
+            &script,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let fds = read(&out);
+    assert!(fds.contains("0 /dev/null"), "{fds}");
+    assert!(fds.contains("2 /dev/null"), "{fds}");
+    assert!(
+        !fds.contains("1 /dev/null"),
+        "stdout was open and stays as given: {fds}"
+    );
+}
+
 /// Runs drainit on a new pseudo-terminal (as `docker run -it` does) through
 /// python's pty module: the child must own the terminal's foreground, so
 /// Ctrl-C from the terminal reaches it.
