@@ -105,10 +105,13 @@ fn the_cheap_read_for_one_signal_agrees_with_the_full_read() {
             "{}",
             crate::signals::name(sig)
         );
+        // The state is not compared: the app may be running at one read
+        // and asleep at the other (seen under qemu in CI).
         assert_eq!(
-            (p.pid, p.ppid, p.state, p.start_ticks),
-            (full.pid, full.ppid, full.state, full.start_ticks)
+            (p.pid, p.ppid, p.start_ticks),
+            (full.pid, full.ppid, full.start_ticks)
         );
+        assert!(matches!(p.state, 'S' | 'R'), "{p:?}");
     }
     // Real-time signals are above the stat masks: read from status.
     let t = for_signal(&[k.pid()], rt);
