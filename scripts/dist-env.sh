@@ -106,7 +106,7 @@ dist_link_flags() {
     lib=/usr/$triple/lib
     gcc=$(find "/usr/lib/gcc-cross/$triple" -mindepth 2 -maxdepth 2 -name crtbeginT.o -printf '%h\n' 2>/dev/null | sort -V | tail -n 1)
     if [ ! -f "$lib/libc.a" ] || [ ! -f "$lib/crt1.o" ] || [ -z "$gcc" ] || [ ! -f "$gcc/libgcc_eh.a" ]; then
-        echo "its static glibc link needs $lib/libc.a and crt1.o and $gcc/crtbeginT.o and libgcc_eh.a: apt-get install $pkgs (make deps)"
+        echo "no static glibc for it here ($lib/libc.a, crt1.o or gcc-cross/$triple/*/crtbeginT.o, libgcc_eh.a missing): apt-get install $pkgs (make deps)"
         return 1
     fi
     echo "-C target-feature=+crt-static -C relocation-model=static -L $lib -L $gcc" \
