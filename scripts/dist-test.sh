@@ -55,10 +55,28 @@ EMULATION_GAPS=(
 if [ $# -gt 0 ]; then
     targets="$*"
 else
-    targets=$(rustup target list --installed | grep -- '-linux-musl' || true)
+    # The targets make dist builds: the installed musl ones, and the gnu
+    # (static glibc) ones of architectures without a musl std here.
+    installed=$(rustup target list --installed)
+    targets=$(printf '%s\n' "$installed" | grep -- '-linux-musl' || true)
+    for m in armv7-unknown-linux-musleabihf riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl -; do
+        if [ "$m" = - ]; then g=s390x-unknown-linux-gnu; else g=$(dist_gnu_fallback "$m"); fi
+        printf '%s\n' "$installed" | grep -qx "$m" && continue
+        printf '%s\n' "$installed" | grep -qx "$g" && targets="$targets $g"
+    done
 fi
 : >"$out/summary.txt"
 for t in $targets; do
+    # musl: rustup's self-contained crt and libc; gnu: static glibc from
+    # Debian's cross packages, as make dist links the release binary.
+    if ! flags=$(dist_link_flags "$t"); then
+        echo "dist-test: skipped $t: $flags" >&2
+        echo "$t skipped: $flags" >>"$out/summary.txt"
+        continue
+    fi
+    case "$t" in
+    *-musl*) flags="-C link-self-contained=yes" ;;
+    esac
     runner=$(dist_qemu "$t")
     var="CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUNNER"
     skips=()
@@ -79,7 +97,7 @@ for t in $targets; do
     set +e
     # Without the commit: the tests do not need it, and a new commit would
     # rebuild each target's test binaries.
-    env -u DRAINIT_GIT_COMMIT ${cases:+PROPTEST_CASES=$cases} RUSTFLAGS="-C linker=rust-lld -C link-self-contained=yes" CARGO_TARGET_DIR="$out" \
+    env -u DRAINIT_GIT_COMMIT ${cases:+PROPTEST_CASES=$cases} RUSTFLAGS="-C linker=rust-lld $flags" CARGO_TARGET_DIR="$out" \
         cargo test --locked -p drainit --target "$t" --lib --test core --test drain -- \
         --test-threads="${TEST_THREADS:-2}" "${skips[@]}" >"$log" 2>&1
     rc=$?
