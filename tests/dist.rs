@@ -20,44 +20,68 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const DEBIAN_IMAGE: &str = "dist-debian:bookworm";
 
-/// (file-name arch, Debian arch, Docker platform, rustup target).
-const ARCHES: &[(&str, &str, &str, &str)] = &[
+/// (file-name arch, Debian arch, Docker platform, musl target, gnu
+/// target and Debian's triple for its cross C library): make dist builds
+/// the musl target when its std is installed, else the gnu one as a static
+/// glibc binary when its std and Debian's cross libc are installed
+/// (scripts/dist-env.sh, dist_link_flags).
+type Arch = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+const ARCHES: &[Arch] = &[
     (
         "x86_64",
         "amd64",
         "linux/amd64",
         "x86_64-unknown-linux-musl",
+        None,
     ),
     (
         "aarch64",
         "arm64",
         "linux/arm64",
         "aarch64-unknown-linux-musl",
+        None,
     ),
     (
         "armv7",
         "armhf",
         "linux/arm/v7",
         "armv7-unknown-linux-musleabihf",
+        Some(("armv7-unknown-linux-gnueabihf", "arm-linux-gnueabihf")),
     ),
-    ("i686", "i386", "linux/386", "i686-unknown-linux-musl"),
+    ("i686", "i386", "linux/386", "i686-unknown-linux-musl", None),
     (
         "riscv64",
         "riscv64",
         "linux/riscv64",
         "riscv64gc-unknown-linux-musl",
+        Some(("riscv64gc-unknown-linux-gnu", "riscv64-linux-gnu")),
     ),
     (
         "ppc64le",
         "ppc64el",
         "linux/ppc64le",
         "powerpc64le-unknown-linux-musl",
+        Some(("powerpc64le-unknown-linux-gnu", "powerpc64le-linux-gnu")),
     ),
     (
         "loongarch64",
         "loong64",
         "linux/loong64",
         "loongarch64-unknown-linux-musl",
+        None,
+    ),
+    (
+        "s390x",
+        "s390x",
+        "linux/s390x",
+        "",
+        Some(("s390x-unknown-linux-gnu", "s390x-linux-gnu")),
     ),
 ];
 
@@ -90,7 +114,13 @@ fn built_arches() -> Vec<(&'static str, &'static str, &'static str)> {
         .iter()
         .filter(|a| match &wanted {
             Some(w) => w.split(',').any(|x| x == a.0),
-            None => installed.lines().any(|l| l == a.3),
+            None => {
+                installed.lines().any(|l| l == a.3)
+                    || a.4.is_some_and(|(gnu, triple)| {
+                        installed.lines().any(|l| l == gnu)
+                            && Path::new(&format!("/usr/{triple}/lib/libc.a")).is_file()
+                    })
+            }
         })
         .map(|a| (a.0, a.1, a.2))
         .collect();
