@@ -6,8 +6,10 @@
 #
 # Static binaries, one per architecture, built by scripts/layout/build.sh
 # as scripts/static.sh builds the host's: rust-lld with the musl crt and libc
-# that rustup ships with each musl std, non-PIE, the code layout of
-# scripts/layout/hot.txt, stripped by binutils-multiarch's strip. Then a
+# that rustup ships with each musl std (or, for an architecture without a
+# musl std here, the static glibc 2.36 of Debian's cross packages), non-PIE,
+# the code layout of scripts/layout/hot.txt, stripped by
+# binutils-multiarch's strip. Then a
 # .deb per architecture (packaging/deb.sh), the
 # PyPI wheels for x86_64 and aarch64 (scripts/dist-wheel.sh), the crate
 # (cargo package) and, when a Docker engine answers, the images
