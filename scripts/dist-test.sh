@@ -71,11 +71,12 @@ else
     # (static glibc) ones of architectures without a musl std here.
     installed=$(rustup target list --installed)
     targets=$(printf '%s\n' "$installed" | grep -- '-linux-musl' || true)
-    for m in armv7-unknown-linux-musleabihf riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl -; do
-        if [ "$m" = - ]; then g=s390x-unknown-linux-gnu; else g=$(dist_gnu_fallback "$m"); fi
+    for m in armv7-unknown-linux-musleabihf riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl; do
         printf '%s\n' "$installed" | grep -qx "$m" && continue
+        g=$(dist_gnu_fallback "$m")
         printf '%s\n' "$installed" | grep -qx "$g" && targets="$targets $g"
     done
+    printf '%s\n' "$installed" | grep -qx s390x-unknown-linux-gnu && targets="$targets s390x-unknown-linux-gnu"
 fi
 : >"$out/summary.txt"
 for t in $targets; do
