@@ -90,12 +90,14 @@ dist_gnu_packages() {
 # That is sound with lld: its archives resolve symbols whatever their
 # place (crt1.o's __libc_start_main comes from libc.a before it); crti.o
 # and crtn.o still bracket .init and .fini, the only contributions to
-# those sections; crtend.o's zero word still ends .eh_frame. What moves is
-# crtbeginT.o's __EH_FRAME_BEGIN__, which frame_dummy registers with
-# libgcc's unwinder: it now covers no frame, and libgcc finds every frame
-# through PT_GNU_EH_FRAME (lld's --eh-frame-hdr) instead, as for any
-# binary built with crtbegin.o. No rcrt1.o in Debian's cross libc: no
-# static-pie.
+# those sections (each disassembles to one prologue and one epilogue);
+# crtend.o's zero word still ends .eh_frame. What moves is crtbeginT.o's
+# __EH_FRAME_BEGIN__, which its frame_dummy may register with libgcc's
+# unwinder: it now comes after the program's frames, and libgcc, which
+# looks up registered frames first, finds the program's through
+# PT_GNU_EH_FRAME (lld's --eh-frame-hdr), as for a binary built with
+# crtbegin.o (checked on all four: a panic is caught, a backtrace taken).
+# No rcrt1.o in Debian's cross libc: no static-pie.
 dist_link_flags() {
     local t=$1 triple lib gcc pkgs
     case "$t" in

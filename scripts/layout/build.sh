@@ -7,7 +7,7 @@
 # target's std (-C linker=rust-lld -C link-self-contained=yes: stable rustc
 # flags, no cross gcc, no path inside the toolchain). For a gnu TARGET
 # (static glibc, for architectures rustup has no musl std for), the caller
-# passes the C library's paths and crt objects in RUSTFLAGS...
+# passes the C library's paths and crt objects as the extra rustc flags
 # (scripts/dist-env.sh, dist_link_flags). scripts/static.sh (the host's
 # build) and scripts/dist.sh (every architecture) both use it.
 #
