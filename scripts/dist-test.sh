@@ -52,13 +52,44 @@ EMULATION_GAPS=(
     "ready_live_and_metrics_across_the_phases|tests/fixtures/siglog.py never reports ready under an emulated, non-PID-1 drainit within the test's 10 s (not diagnosed)"
 )
 
+# name|reason: the same for the static glibc (gnu) targets only, whose
+# failures under qemu-user the musl ones do not have.
+GLIBC_EMULATION_GAPS=(
+    "exit_status_table_as_pid1|posix_spawn: glibc clones its child with CLONE_VM|CLONE_VFORK, and the child writes an exec error into the parent's memory; qemu-user turns CLONE_VFORK into a plain fork, so the error (EACCES for a file that is not executable: 126) never comes back and the child's _exit(127) is the exit code"
+)
+
+# name|reason: and for the 64-bit ones (riscv64gc, powerpc64le, s390x);
+# under qemu-arm the thread stacks lie below [stack] and this one passes.
+GLIBC64_EMULATION_GAPS=(
+    "trimming_keeps_the_process_working|qemu-user maps the guest's main stack low (0x4000001000 on riscv64, ppc64le, s390x) and the thread stacks it mmaps right above it; on the test's thread the dead-stack trim, made for the main thread drainit calls it on, so drops everything from [stack] up to the thread (QEMU_STRACE: madvise(0x4000001000, 10 MB, MADV_DONTNEED)), the harness's main stack with it: glibc aborts, stack smashing detected (aarch64 musl survives the same madvise, not diagnosed why); natively thread stacks lie below [stack] and the test's stack trim does nothing"
+)
+
 if [ $# -gt 0 ]; then
     targets="$*"
 else
-    targets=$(rustup target list --installed | grep -- '-linux-musl' || true)
+    # The targets make dist builds: the installed musl ones, and the gnu
+    # (static glibc) ones of architectures without a musl std here.
+    installed=$(rustup target list --installed)
+    targets=$(printf '%s\n' "$installed" | grep -- '-linux-musl' || true)
+    for m in armv7-unknown-linux-musleabihf riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl; do
+        printf '%s\n' "$installed" | grep -qx "$m" && continue
+        g=$(dist_gnu_fallback "$m")
+        printf '%s\n' "$installed" | grep -qx "$g" && targets="$targets $g"
+    done
+    printf '%s\n' "$installed" | grep -qx s390x-unknown-linux-gnu && targets="$targets s390x-unknown-linux-gnu"
 fi
 : >"$out/summary.txt"
 for t in $targets; do
+    # musl: rustup's self-contained crt and libc; gnu: static glibc from
+    # Debian's cross packages, as make dist links the release binary.
+    if ! flags=$(dist_link_flags "$t"); then
+        echo "dist-test: skipped $t: $flags" >&2
+        echo "$t skipped: $flags" >>"$out/summary.txt"
+        continue
+    fi
+    case "$t" in
+    *-musl*) flags="-C link-self-contained=yes" ;;
+    esac
     runner=$(dist_qemu "$t")
     var="CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUNNER"
     skips=()
@@ -69,7 +100,10 @@ for t in $targets; do
         # code on every architecture and runs its full count natively in
         # make test; under emulation a sample of 32 each is enough.
         cases=${PROPTEST_CASES:-32}
-        for gap in "${EMULATION_GAPS[@]}"; do
+        gaps=("${EMULATION_GAPS[@]}")
+        case "$t" in *-gnu*) gaps+=("${GLIBC_EMULATION_GAPS[@]}") ;; esac
+        case "$t" in riscv64gc-*-gnu | powerpc64le-*-gnu | s390x-*-gnu) gaps+=("${GLIBC64_EMULATION_GAPS[@]}") ;; esac
+        for gap in "${gaps[@]}"; do
             skips+=(--skip "${gap%%|*}")
             echo "dist-test: $t: SKIPPED ${gap%%|*}: ${gap#*|}" >&2
         done
@@ -79,7 +113,7 @@ for t in $targets; do
     set +e
     # Without the commit: the tests do not need it, and a new commit would
     # rebuild each target's test binaries.
-    env -u DRAINIT_GIT_COMMIT ${cases:+PROPTEST_CASES=$cases} RUSTFLAGS="-C linker=rust-lld -C link-self-contained=yes" CARGO_TARGET_DIR="$out" \
+    env -u DRAINIT_GIT_COMMIT ${cases:+PROPTEST_CASES=$cases} RUSTFLAGS="-C linker=rust-lld $flags" CARGO_TARGET_DIR="$out" \
         cargo test --locked -p drainit --target "$t" --lib --test core --test drain -- \
         --test-threads="${TEST_THREADS:-2}" "${skips[@]}" >"$log" 2>&1
     rc=$?

@@ -6,8 +6,10 @@
 #
 # Static binaries, one per architecture, built by scripts/layout/build.sh
 # as scripts/static.sh builds the host's: rust-lld with the musl crt and libc
-# that rustup ships with each musl std, non-PIE, the code layout of
-# scripts/layout/hot.txt, stripped by binutils-multiarch's strip. Then a
+# that rustup ships with each musl std (or, for an architecture without a
+# musl std here, the static glibc 2.36 of Debian's cross packages), non-PIE,
+# the code layout of scripts/layout/hot.txt, stripped by
+# binutils-multiarch's strip. Then a
 # .deb per architecture (packaging/deb.sh), the
 # PyPI wheels for x86_64 and aarch64 (scripts/dist-wheel.sh), the crate
 # (cargo package) and, when a Docker engine answers, the images
@@ -21,30 +23,49 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/dist-env.sh
 . scripts/dist-env.sh
 
-# The targets, in the order tini lists its architectures. s390x has no musl
-# std: a static glibc build would need s390x's libc.a and crt files, see
-# link_flags.
+# The targets, in the order tini lists its architectures. Where rustup
+# serves no musl std (s390x never has one; armv7, riscv64gc and powerpc64le
+# answered 404 on the machine this was written on) the architecture is
+# built for its gnu target instead (dist_gnu_fallback): a static, non-PIE
+# glibc binary, see link_flags.
 ALL_TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
 i686-unknown-linux-musl riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl
 loongarch64-unknown-linux-musl s390x-unknown-linux-gnu"
 
+# link_flags TARGET: the rustc flags for scripts/layout/build.sh. musl:
+# none (rust-lld, rustup's self-contained crt and libc, non-PIE). gnu:
+# rust-lld with the static glibc 2.36, libgcc and crt objects of Debian's
+# cross packages (scripts/dist-env.sh, dist_link_flags); returns 1 with the
+# reason when they are not installed.
 link_flags() {
-    case "$1" in
-    *-musl*) echo "" ;; # scripts/layout/build.sh: rust-lld, self-contained, non-PIE
-    *) return 1 ;;
-    esac
+    dist_link_flags "$1"
+}
+
+# The target an architecture is built for: its musl target, or its gnu
+# fallback when only that one's std is installed.
+pick() {
+    local t=$1 gnu installed
+    installed=$(rustup target list --installed 2>/dev/null)
+    if ! printf '%s\n' "$installed" | grep -qx "$t" && gnu=$(dist_gnu_fallback "$t") &&
+        printf '%s\n' "$installed" | grep -qx "$gnu"; then
+        echo "$gnu"
+    else
+        echo "$t"
+    fi
 }
 
 # build TARGET: dist/drainit-VERSION-ARCH, or a line saying why not.
 build() {
-    local t=$1 arch flags out
+    local t arch flags out gnu
+    t=$(pick "$1")
     arch=$(dist_arch "$t")
     if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
-        echo "dist: skipped $t: no rustup std installed (scripts/deps.d/dist.sh could not add it)" >&2
+        gnu=$(dist_gnu_fallback "$t" || true)
+        echo "dist: skipped $t: no rustup std installed${gnu:+, nor one for $gnu} (scripts/deps.d/dist.sh could not add it)" >&2
         return 0
     fi
     if ! flags=$(link_flags "$t"); then
-        echo "dist: skipped $t: no musl std, and a static glibc link needs the target's libc.a and crt objects (no cross toolchain here)" >&2
+        echo "dist: skipped $t: $flags" >&2
         return 0
     fi
     out="dist/drainit-$DIST_VERSION-$arch"

@@ -456,9 +456,15 @@ mod tests {
                                // SAFETY: the first 8 bytes of sigset_t are the kernel's 64 bits,
                                // signal N at bit N-1 in the host's byte order.
         let bytes: [u8; 8] = unsafe { std::ptr::read((&set as *const libc::sigset_t).cast()) };
-        // Little-endian (every architecture drainit is built for): the
-        // longs' bytes, 32-bit or 64-bit, read as one 64-bit word.
-        let word = u64::from_le_bytes(bytes);
+        // The longs in the target's byte order (s390x is big-endian), one
+        // 64-bit one or two 32-bit ones, the low word first.
+        let [b0, b1, b2, b3, b4, b5, b6, b7] = bytes;
+        let word = if libc::c_ulong::BITS == 64 {
+            u64::from_ne_bytes(bytes)
+        } else {
+            u64::from(u32::from_ne_bytes([b0, b1, b2, b3]))
+                | (u64::from(u32::from_ne_bytes([b4, b5, b6, b7])) << 32)
+        };
         let expect: u64 = (1 << 4) | (1 << 32) | (1 << 33) | (1 << 63);
         assert_eq!(word, expect, "{word:#x}");
     }

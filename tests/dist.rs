@@ -20,44 +20,68 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const DEBIAN_IMAGE: &str = "dist-debian:bookworm";
 
-/// (file-name arch, Debian arch, Docker platform, rustup target).
-const ARCHES: &[(&str, &str, &str, &str)] = &[
+/// (file-name arch, Debian arch, Docker platform, musl target, gnu
+/// target and Debian's triple for its cross C library): make dist builds
+/// the musl target when its std is installed, else the gnu one as a static
+/// glibc binary when its std and Debian's cross libc are installed
+/// (scripts/dist-env.sh, dist_link_flags).
+type Arch = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+const ARCHES: &[Arch] = &[
     (
         "x86_64",
         "amd64",
         "linux/amd64",
         "x86_64-unknown-linux-musl",
+        None,
     ),
     (
         "aarch64",
         "arm64",
         "linux/arm64",
         "aarch64-unknown-linux-musl",
+        None,
     ),
     (
         "armv7",
         "armhf",
         "linux/arm/v7",
         "armv7-unknown-linux-musleabihf",
+        Some(("armv7-unknown-linux-gnueabihf", "arm-linux-gnueabihf")),
     ),
-    ("i686", "i386", "linux/386", "i686-unknown-linux-musl"),
+    ("i686", "i386", "linux/386", "i686-unknown-linux-musl", None),
     (
         "riscv64",
         "riscv64",
         "linux/riscv64",
         "riscv64gc-unknown-linux-musl",
+        Some(("riscv64gc-unknown-linux-gnu", "riscv64-linux-gnu")),
     ),
     (
         "ppc64le",
         "ppc64el",
         "linux/ppc64le",
         "powerpc64le-unknown-linux-musl",
+        Some(("powerpc64le-unknown-linux-gnu", "powerpc64le-linux-gnu")),
     ),
     (
         "loongarch64",
         "loong64",
         "linux/loong64",
         "loongarch64-unknown-linux-musl",
+        None,
+    ),
+    (
+        "s390x",
+        "s390x",
+        "linux/s390x",
+        "",
+        Some(("s390x-unknown-linux-gnu", "s390x-linux-gnu")),
     ),
 ];
 
@@ -90,7 +114,13 @@ fn built_arches() -> Vec<(&'static str, &'static str, &'static str)> {
         .iter()
         .filter(|a| match &wanted {
             Some(w) => w.split(',').any(|x| x == a.0),
-            None => installed.lines().any(|l| l == a.3),
+            None => {
+                installed.lines().any(|l| l == a.3)
+                    || a.4.is_some_and(|(gnu, triple)| {
+                        installed.lines().any(|l| l == gnu)
+                            && Path::new(&format!("/usr/{triple}/lib/libc.a")).is_file()
+                    })
+            }
         })
         .map(|a| (a.0, a.1, a.2))
         .collect();
@@ -203,11 +233,96 @@ fn every_static_binary_runs_as_pid1() {
     }
 }
 
+/// Each binary's drain hook, to a host name: `localhost` comes from
+/// /etc/hosts through the C library's getaddrinfo (musl's, or the files
+/// module built into the static glibc), and the POST arrives when the
+/// drain starts, before the stop signal.
+#[test]
+#[ignore = "needs make dist; run by make dist-test"]
+fn every_static_binary_posts_its_drain_hook_to_a_host_name() {
+    if need_pidns() {
+        return;
+    }
+    for (arch, _, _) in built_arches() {
+        let bin = binary(arch);
+        let bin = bin.to_str().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!(
+            "http://localhost:{}/drain",
+            listener.local_addr().unwrap().port()
+        );
+        let dir = tempdir(&format!("dist-hook-{arch}"));
+        let up = dir.join("up");
+        let script = format!(
+            "trap 'exit 9' TERM; echo up > {}; while :; do sleep 0.05; done",
+            up.display()
+        );
+        let mut r = pid1_with(
+            bin,
+            &["--drain-url", &url, "--drain-delay", "2s"],
+            &["sh", "-c", &script],
+        );
+        assert!(
+            wait_for(std::time::Duration::from_secs(30), || up
+                .exists()
+                .then_some(()))
+            .is_some(),
+            "{arch}: the child did not start"
+        );
+        r.signal(libc::SIGTERM);
+        let (mut conn, _) = wait_for(std::time::Duration::from_secs(30), || {
+            listener.accept().ok()
+        })
+        .unwrap_or_else(|| panic!("{arch}: no drain hook came: {}", r.stderr()));
+        conn.set_nonblocking(false).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = std::io::Read::read(&mut conn, &mut buf).unwrap();
+            assert!(n > 0, "{arch}: {}", text(&request));
+            request.extend_from_slice(&buf[..n]);
+        }
+        std::io::Write::write_all(
+            &mut conn,
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )
+        .unwrap();
+        drop(conn);
+        let request = text(&request);
+        assert!(
+            request.starts_with("POST /drain HTTP/1.1\r\n"),
+            "{arch}: {request}"
+        );
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("\r\nhost: localhost:"),
+            "{arch}: {request}"
+        );
+        assert_eq!(
+            r.code(std::time::Duration::from_secs(30)),
+            9,
+            "{arch}: {}",
+            r.stderr()
+        );
+    }
+}
+
 /// Like Running::pid1 but for a given binary (Running::pid1 runs the one
 /// cargo built for this test).
 fn pid1_of(bin: &str, args: &[&str]) -> Running {
+    pid1_with(bin, &[], args)
+}
+
+/// pid1_of with drainit's own options before the command.
+fn pid1_with(bin: &str, opts: &[&str], args: &[&str]) -> Running {
     let child = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "--kill-child", bin, "--"])
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", bin])
+        .args(opts)
+        .arg("--")
         .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # scripts/layout/build.sh TARGET OUT [RUSTFLAGS...]
 #
-# The one build step for a static drainit: links drainit for the musl
-# TARGET with rust-lld and the musl crt and libc that rustup ships with the
+# The one build step for a static drainit: links drainit for TARGET with
+# rust-lld, with its code layout, and writes the stripped binary to OUT.
+# For a musl TARGET, with the musl crt and libc that rustup ships with the
 # target's std (-C linker=rust-lld -C link-self-contained=yes: stable rustc
-# flags, no cross gcc, no path inside the toolchain), with its code layout,
-# and writes the stripped binary to OUT. scripts/static.sh (the host's
+# flags, no cross gcc, no path inside the toolchain). For a gnu TARGET
+# (static glibc, for architectures rustup has no musl std for), the caller
+# passes the C library's paths and crt objects as the extra rustc flags
+# (scripts/dist-env.sh, dist_link_flags). scripts/static.sh (the host's
 # build) and scripts/dist.sh (every architecture) both use it.
 #
 # The layout: the functions of drainit's steady state (scripts/layout/hot.txt,
@@ -33,10 +36,18 @@ mkdir -p "$state"
 pie="-C relocation-model=static"
 [ "${DRAINIT_PIE:-0}" = 1 ] && pie=""
 case "$target" in
-*-musl*) ;;
-*) echo "layout/build.sh: $target is not a musl target" >&2; exit 2 ;;
+*-musl*) self="-C link-self-contained=yes" ;;
+*-linux-gnu*)
+    self=""
+    case "$extra" in
+    *crt1.o*) ;;
+    *) echo "layout/build.sh: $target: a static glibc link needs its crt objects and libc.a (scripts/dist-env.sh dist_link_flags)" >&2; exit 2 ;;
+    esac
+    [ -z "$pie" ] && { echo "layout/build.sh: $target: no static-pie with glibc here (Debian's cross libc has no rcrt1.o)" >&2; exit 2; }
+    ;;
+*) echo "layout/build.sh: $target is neither a musl nor a linux-gnu target" >&2; exit 2 ;;
 esac
-export RUSTFLAGS="-C linker=rust-lld -C link-self-contained=yes $pie $extra"
+export RUSTFLAGS="-C linker=rust-lld $self $pie $extra"
 export CARGO_PROFILE_RELEASE_STRIP=false # the ordering is read from the symbols
 [ -f "$state/current" ] || { : >"$state/drainit-empty.order" && echo drainit-empty.order >"$state/current"; }
 link() {
