@@ -24,9 +24,7 @@ EMULATION_GAPS=(
     "no_signal_is_lost_at_start_up_in_500_runs|SigBlk in /proc/PID/status is qemu's host signal mask, not the guest's, so drainit never looks ready"
     "group_and_session_of_self|/proc/self/stat is synthesised by qemu-user: pgrp and session read 0"
     "idle_drainit_never_wakes_up|qemu-user runs a thread of its own (RCU): /proc/PID/status says 2 threads, and it wakes"
-    "pdeathsig_stops_drainit_when_its_parent_dies|prctl(PR_SET_PDEATHSIG): the signal never reaches the emulated drainit"
     "orphan_storm_leaves_no_zombies|subreaper: prctl(PR_SET_CHILD_SUBREAPER) is EINVAL under qemu-user 7.2, drainit says so in one WARN line and orphans of a non-PID-1 drainit go to init"
-    "cascade_gives_the_stop_signal_to_what_the_child_leaves_behind|subreaper: prctl(PR_SET_CHILD_SUBREAPER) is EINVAL under qemu-user 7.2, drainit says so in one WARN line and orphans of a non-PID-1 drainit go to init"
     "a_child_ignoring_term_is_killed_after_the_grace|subreaper: prctl(PR_SET_CHILD_SUBREAPER) is EINVAL under qemu-user 7.2, drainit says so in one WARN line and orphans of a non-PID-1 drainit go to init"
     "tini_compat_process_group_from_flag_and_env|subreaper: prctl(PR_SET_CHILD_SUBREAPER) is EINVAL under qemu-user 7.2, drainit says so in one WARN line and orphans of a non-PID-1 drainit go to init"
     "errors_are_one_line_naming_the_input|stderr: the one WARN line about the subreaper comes before the line the test compares"
@@ -43,13 +41,6 @@ EMULATION_GAPS=(
     "environment_variables_configure_and_flags_win|timing: the emulated start-up is slower than the test's bound"
     "a_second_drain_signal_or_sigint_cuts_the_delay_short|timing: the drain timeline is checked to +-50 ms, emulation is slower"
     "the_child_exiting_during_the_delay_ends_the_wait|timing: as above"
-    "the_tcp_gate|not diagnosed (fails under qemu-user only)"
-    "a_child_that_ignores_the_signal_is_killed_at_delay_plus_grace|tests/fixtures/siglog.py never reports ready under an emulated, non-PID-1 drainit within the test's 10 s (not diagnosed)"
-    "a_custom_drain_signal_and_a_rewrite|tests/fixtures/siglog.py never reports ready under an emulated, non-PID-1 drainit within the test's 10 s (not diagnosed)"
-    "check_from_a_file_and_from_http|tests/fixtures/siglog.py never reports ready under an emulated, non-PID-1 drainit within the test's 10 s (not diagnosed)"
-    "other_signals_pass_during_the_delay|tests/fixtures/siglog.py never reports ready under an emulated, non-PID-1 drainit within the test's 10 s (not diagnosed)"
-    "ready_file_goes_at_once_and_the_stop_signal_comes_at_the_delay|tests/fixtures/siglog.py never reports ready under an emulated, non-PID-1 drainit within the test's 10 s (not diagnosed)"
-    "ready_live_and_metrics_across_the_phases|tests/fixtures/siglog.py never reports ready under an emulated, non-PID-1 drainit within the test's 10 s (not diagnosed)"
 )
 
 # name|reason: the same for the static glibc (gnu) targets only, whose
