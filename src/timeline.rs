@@ -372,26 +372,24 @@ impl Line {
                 ref error,
                 loud,
             } => {
+                // One line, at warn the first time, at debug after.
+                macro_rules! unread {
+                    ($level:ident) => {
+                        tracing::$level!(
+                            target: T,
+                            event = "tree_unread",
+                            pid,
+                            signal = signals::name(signal),
+                            error = error.as_str(),
+                            "cannot read /proc/{pid} ({error}): {} is routed without it",
+                            signals::name(signal)
+                        )
+                    };
+                }
                 if loud {
-                    tracing::warn!(
-                        target: T,
-                        event = "tree_unread",
-                        pid,
-                        signal = signals::name(signal),
-                        error = error.as_str(),
-                        "cannot read /proc/{pid} ({error}): {} is routed without it",
-                        signals::name(signal)
-                    )
+                    unread!(warn)
                 } else {
-                    tracing::debug!(
-                        target: T,
-                        event = "tree_unread",
-                        pid,
-                        signal = signals::name(signal),
-                        error = error.as_str(),
-                        "cannot read /proc/{pid} ({error}): {} is routed without it",
-                        signals::name(signal)
-                    )
+                    unread!(debug)
                 }
             }
             Line::Routed { ref route } => {

@@ -41,6 +41,17 @@ fn need_tools() -> bool {
     common::need_pidns()
 }
 
+/// target/static/drainit, or None after saying why the test skips.
+fn static_drainit() -> Option<PathBuf> {
+    let bin = common::static_dir().join("drainit");
+    if bin.exists() {
+        Some(bin)
+    } else {
+        common::skip("target/static/drainit is missing: run `make static`");
+        None
+    }
+}
+
 fn run_phase(phase: &str) {
     if need_tools() {
         return;
@@ -128,11 +139,9 @@ fn a_failing_stderr_never_stops_the_drain() {
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::process::Stdio;
     use std::time::{Duration, Instant};
-    let bin = common::static_dir().join("drainit");
-    if !bin.exists() {
-        common::skip("target/static/drainit is missing: run `make static`");
+    let Some(bin) = static_drainit() else {
         return;
-    }
+    };
     let pipe = || {
         let mut fds = [0; 2];
         // SAFETY: pipe2 writes two descriptors into `fds`.
@@ -226,11 +235,9 @@ fn a_failing_stderr_never_stops_the_drain() {
 fn an_address_space_limit_never_stops_the_drain() {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
-    let bin = common::static_dir().join("drainit");
-    if !bin.exists() {
-        common::skip("target/static/drainit is missing: run `make static`");
+    let Some(bin) = static_drainit() else {
         return;
-    }
+    };
     if common::need_pidns() {
         return;
     }

@@ -740,10 +740,15 @@ fn wrapped_app(app_handles: &[i32]) -> route::Tree {
 }
 
 fn answer(c: &mut Clock, ms: u64, ask: &Action, tree: route::Tree) -> Vec<Action> {
+    no_logs(answer_all(c, ms, ask, tree))
+}
+
+/// [`answer`], log lines included.
+fn answer_all(c: &mut Clock, ms: u64, ask: &Action, tree: route::Tree) -> Vec<Action> {
     let Action::ReadTree { signal, purpose } = *ask else {
         panic!("expected a snapshot request, got {ask:?}");
     };
-    c.at(
+    c.at_all(
         ms,
         Event::Tree {
             signal,
@@ -808,21 +813,10 @@ fn a_process_proc_could_not_read_is_named_once_and_still_signalled() {
     let mut c = Clock::new(Config::default());
     for round in 0..3 {
         let ask = c.at(0, Event::Signal(libc::SIGHUP)).pop().unwrap();
-        let Action::ReadTree { signal, purpose } = ask else {
-            panic!("expected a snapshot request, got {ask:?}");
-        };
         let mut tree = route::Tree::new();
         tree.note_unread(PID, "Too many open files (os error 24)");
         tree.note_unread(99, "a second one is not kept");
-        let out = c.at_all(
-            0,
-            Event::Tree {
-                signal,
-                purpose,
-                tree: Box::new(tree),
-                children: true,
-            },
-        );
+        let out = answer_all(&mut c, 0, &ask, tree);
         let unread: Vec<_> = logs(&out)
             .into_iter()
             .filter(|l| matches!(l, Line::TreeUnread { .. }))
