@@ -55,6 +55,7 @@ fn supervisor_config(o: &Options, ignore_once: Vec<i32>) -> Config {
         pid1: std::process::id() == 1,
         trim_after: Some(memory::TRIM_AFTER),
         root: std::process::id() as i32,
+        route_live: o.flavor == Flavor::Drainit,
         suspend_on_tty_signals: o.flavor == Flavor::DumbInit,
         on_child_exit: match (o.flavor, o.mode) {
             (Flavor::DumbInit, Mode::SingleChild) => ChildExit::TermChild,

@@ -74,6 +74,10 @@ pub struct Config {
     pub trim_after: Option<Duration>,
     /// drainit's own pid: the root of the tree it routes leftovers in.
     pub root: i32,
+    /// Cascade: route a signal for the running main child by the rule of
+    /// `route.rs`. Off under tini's names: tini gives it to the child
+    /// itself, and so does drainit there (only leftovers are routed).
+    pub route_live: bool,
     /// dumb-init: after passing on TSTP/TTIN/TTOU, stop drainit itself
     /// too (a shell that backgrounds the job sees it stopped).
     pub suspend_on_tty_signals: bool,
@@ -124,6 +128,7 @@ impl Default for Config {
             pid1: false,
             trim_after: None,
             root: 1,
+            route_live: true,
             suspend_on_tty_signals: false,
             on_child_exit: ChildExit::Drain,
             reap_after_signal: false,
@@ -781,8 +786,8 @@ impl Supervisor {
     /// decides who gets it, from a snapshot the runtime reads first.
     fn send_live(&self, signal: i32, target: Target, purpose: Purpose) -> Action {
         match self.cfg.mode {
-            Mode::Cascade => Action::ReadTree { signal, purpose },
-            Mode::Group | Mode::SingleChild => Action::Send { signal, target },
+            Mode::Cascade if self.cfg.route_live => Action::ReadTree { signal, purpose },
+            Mode::Cascade | Mode::Group | Mode::SingleChild => Action::Send { signal, target },
         }
     }
 

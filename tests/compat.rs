@@ -119,6 +119,8 @@ struct Scenario {
     kill_at_end: bool,
     /// Run under the static (musl) drainit too.
     also_static: bool,
+    /// SIGTERM ends the child (the sentinel is sent before it).
+    term_ends: bool,
 }
 
 impl Scenario {
@@ -135,6 +137,7 @@ impl Scenario {
             term_at_end: true,
             kill_at_end: false,
             also_static: false,
+            term_ends: true,
         }
     }
     fn args(mut self, a: &[&str]) -> Self {
@@ -186,7 +189,6 @@ impl Scenario {
         self.also_static = true;
         self
     }
-    #[allow(dead_code)]
     fn mode_group(&self) -> bool {
         match self.anchor {
             Anchor::DumbInit => {
@@ -201,6 +203,9 @@ impl Scenario {
                     || self.env.iter().any(|(k, _)| k == "TINI_KILL_PROCESS_GROUP")
             }
         }
+    }
+    fn has_probe_flag(&self, flag: &str) -> bool {
+        matches!(&self.child, Child::Probe(f) if f.iter().any(|a| a == flag))
     }
     fn has(&self, arg: &str) -> bool {
         self.args.iter().any(|a| a.starts_with(arg))
@@ -352,8 +357,83 @@ fn scenarios() -> Vec<Scenario> {
             }
         }
     }
+    all.extend(runner_scenarios(modes));
     all.extend(command_line_scenarios());
     all.extend(mask_scenarios());
+    all
+}
+
+/// A child that runs a program in the foreground and waits for it (a
+/// Python `os.system`, a shell running a command), at one and two levels,
+/// with the forwarded signal at its default action, ignored or handled:
+/// the signal goes where the anchor sends it (the child, or its group),
+/// whatever the waiting child would do with it. For the signals the
+/// anchors' own test suites send.
+fn runner_scenarios(modes: &[ModeRow]) -> Vec<Scenario> {
+    let mut all = Vec::new();
+    let signals = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGTERM,
+    ];
+    for &(anchor, mode, args, env) in modes {
+        for pid1 in [false, true] {
+            if (anchor == Anchor::TiniStatic || mode == "SETSID=0") && pid1 {
+                continue;
+            }
+            for disp in ["d", "i", "h"] {
+                for levels in [1, 2] {
+                    for sig in signals {
+                        // To a whole group, a signal the runners die of
+                        // races the probe below them, under the anchor as
+                        // well: nothing stable to compare but TERM's
+                        // (the sentinel goes first).
+                        let group = Scenario::new("", anchor).args(args).mode_group()
+                            && !env
+                                .iter()
+                                .any(|(k, v)| *k == "DUMB_INIT_SETSID" && *v == "0");
+                        if group && disp == "d" && sig != libc::SIGTERM {
+                            continue;
+                        }
+                        let mut flags = vec!["-F", disp, "{dir}/grandchild.log"];
+                        let mut ready = vec!["child", "grandchild"];
+                        if levels == 2 {
+                            flags.extend(["-F", disp, "{dir}/great.log"]);
+                            ready.push("great");
+                        }
+                        let mut s = Scenario::new(
+                            format!(
+                                "{} {mode} pid1={pid1} runner {disp} x{levels} signal {sig}",
+                                anchor.name()
+                            ),
+                            anchor,
+                        )
+                        .args(args)
+                        .pid1(pid1)
+                        .probe(&flags)
+                        .ready(&ready)
+                        .steps(vec![Step::Signal(sig)]);
+                        // A runner that survives TERM does not end the init
+                        // (the harness ends it with SIGKILL) unless TERM
+                        // reaches the whole group, whose last probe exits.
+                        s.term_ends = disp == "d" || s.mode_group();
+                        if !s.term_ends {
+                            s = s.kill_at_end();
+                        }
+                        if anchor == Anchor::TiniStatic {
+                            s = s.statically();
+                        }
+                        for (k, v) in env {
+                            s = s.env(k, v);
+                        }
+                        all.push(s);
+                    }
+                }
+            }
+        }
+    }
     all
 }
 
@@ -1052,7 +1132,7 @@ fn run(s: &Scenario, init: &str, probe: &Path, tag: &str) -> Obs {
         }
         // A signal that ends the child: the sentinel goes first, as the
         // child would not be there to log it after.
-        let ends = *sig == libc::SIGTERM && (!s.has("-r") || s.has("15:1"));
+        let ends = *sig == libc::SIGTERM && s.term_ends && (!s.has("-r") || s.has("15:1"));
         let sentinel = || {
             let before = count(&read_log(&log("child")), SENTINEL);
             sentinels.set(sentinels.get() + 1);
@@ -1338,6 +1418,7 @@ fn improvement(s: &Scenario, a: &Obs, b: &Obs, d: &[String]) -> Option<&'static 
     let grand = |f: &str| {
         f.starts_with("log orphan")
             || f.starts_with("log grandchild")
+            || f.starts_with("log great")
             || f.starts_with("log daemon")
     };
     // The version and licence lines (alone or in a usage text).
@@ -1367,9 +1448,16 @@ fn improvement(s: &Scenario, a: &Obs, b: &Obs, d: &[String]) -> Option<&'static 
     }
     // The leftovers drain: when the child exits, what it left behind gets
     // SIGTERM (logged last) and exits with the tree, not killed or left.
+    // A foreground runner left behind (it waits for its own child) is
+    // passed over: its child gets the SIGTERM, and it exits with it; the
+    // signals sent to drainit after the child's exit (the sentinel) reach
+    // the leftovers too, where tini had exited.
     let others_drained = b.logs.iter().filter(|(n, _)| *n != "child").all(|(n, l)| {
-        l.last().is_some_and(|x| x == "15")
-            && a.logs.get(n.as_str()).is_some_and(|al| al.len() <= l.len())
+        let al = a.logs.get(n.as_str()).cloned().unwrap_or_default();
+        let runner = s.has_probe_flag("-F");
+        l.starts_with(&al)
+            && (l.last().is_some_and(|x| x == "15")
+                || (runner && l[al.len()..].iter().all(|x| x == "15" || x == "64")))
     });
     // tini -w: drainit reaps the leftovers it drained, and warns as tini
     // does for each one it reaps.
@@ -1397,12 +1485,16 @@ fn improvement(s: &Scenario, a: &Obs, b: &Obs, d: &[String]) -> Option<&'static 
     // time to handle it: each log is the anchor's, or the anchor's and
     // that SIGTERM (the anchor exits, as PID 1 taking them along, or the
     // run ends, before they get to it).
+    // (Signals sent to drainit while it waits for that group, the
+    // sentinel, reach it too, where dumb-init had exited.)
     let handled_the_term = b.logs.iter().filter(|(n, _)| *n != "child").all(|(n, l)| {
         let al = a.logs.get(n.as_str()).cloned().unwrap_or_default();
+        let extra = l.get(al.len()..).unwrap_or_default();
         *l == al
-            || (l.len() == al.len() + 1
-                && l.starts_with(&al)
-                && l.last().is_some_and(|x| x == "15"))
+            || (l.starts_with(&al)
+                && l.last().is_some_and(|x| x == "15")
+                && (extra.len() == 1 || s.has_probe_flag("-F"))
+                && extra.iter().all(|x| x == "15" || x == "64"))
     });
     if s.anchor == Anchor::DumbInit
         && s.mode_group()

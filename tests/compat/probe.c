@@ -17,6 +17,14 @@
  *   -e SIG   exit 0 on receiving SIG (default SIGTERM; 0: never), after
  *            logging what else is pending then (so a signal sent to the
  *            whole group just before is logged wherever SIG lands first)
+ *   -F DISP LOG2 [ARGS]  a foreground runner, as a program running
+ *            `os.system(...)` or a shell running a command: start a probe
+ *            `LOG2 ARGS` (which may itself be a runner), wait until it is
+ *            ready, give every signal but 64 (the harness's sentinel,
+ *            always logged) the disposition DISP (d: default, i: ignored,
+ *            h: a handler that logs it), log "ready", then wait for it and
+ *            exit with its status (128+N if it died of signal N). Must be
+ *            the last option.
  * Small and in C so that hundreds of scenarios start in milliseconds.
  */
 #define _GNU_SOURCE
@@ -26,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int fd;
@@ -33,6 +42,16 @@ static int fd;
 static void put(const char *line) {
     char buf[256];
     int n = snprintf(buf, sizeof buf, "%s\n", line);
+    if (write(fd, buf, n) != n) _exit(97);
+}
+
+/* Async-signal-safe: logs the signal number from a handler. */
+static void on_signal(int sig) {
+    char buf[8];
+    int n = 0;
+    if (sig >= 10) buf[n++] = '0' + sig / 10;
+    buf[n++] = '0' + sig % 10;
+    buf[n++] = '\n';
     if (write(fd, buf, n) != n) _exit(97);
 }
 
@@ -71,6 +90,40 @@ static void wait_ready(const char *path) {
     _exit(96);
 }
 
+/* The foreground runner of -F (see the header). */
+static int run_foreground(char **argv, char disp, char **rest) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        rest[-1] = argv[0];
+        execv("/proc/self/exe", rest - 1);
+        _exit(94);
+    }
+    if (pid < 0) return 92;
+    wait_ready(rest[0]);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask); /* one handler at a time: logged in order */
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) continue;
+        if (sig == 64 || disp == 'h') {
+            sa.sa_handler = on_signal;
+        } else {
+            sa.sa_handler = disp == 'i' ? SIG_IGN : SIG_DFL;
+        }
+        sigaction(sig, &sa, 0);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+    put("ready");
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -100,6 +153,8 @@ int main(int argc, char **argv) {
             stop = 1;
         } else if (!strcmp(argv[i], "-e") && i + 1 < argc) {
             exit_on = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "-F") && i + 2 < argc) {
+            return run_foreground(argv, argv[i + 1][0], argv + i + 2);
         }
     }
     sigprocmask(SIG_BLOCK, &all, 0);
