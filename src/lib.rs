@@ -45,3 +45,4 @@ pub mod timeline;
 pub mod traffic;
 pub mod tree;
 pub mod version;
+pub mod watch;

@@ -22,6 +22,7 @@ use crate::supervisor::{Action, Event, Kill, Purpose, Supervisor, Target};
 use crate::timeline::Line;
 use crate::traffic::TrafficWatcher;
 use crate::tree;
+use crate::watch::Watches;
 
 /// What the runtime drives besides the supervisor; all of it is created
 /// before the child starts, so a drain creates no thread, process or
@@ -50,6 +51,8 @@ pub struct Runtime {
     no_children: bool,
     /// Consecutive failed reads of the signalfd.
     signal_errors: u32,
+    /// Processes whose exit the supervisor asked to hear of.
+    watches: Watches,
 }
 
 impl Runtime {
@@ -72,6 +75,7 @@ impl Runtime {
             pending: VecDeque::new(),
             no_children: false,
             signal_errors: 0,
+            watches: Watches::default(),
         }
     }
 
@@ -105,6 +109,7 @@ impl Runtime {
                 Err(e) => self.signal_read_failed(e).await,
             },
             Some(ok) = self.probe_rx.recv() => Event::Probe(ok),
+            pid = self.watches.gone(), if !self.watches.is_empty() => Event::Gone(pid),
             _ = sleep_opt(deadline) => Event::Tick,
         }
     }
@@ -238,6 +243,7 @@ impl Runtime {
             }
             Action::Probe => self.probe(),
             Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
+            Action::Watch(pids) => self.watch(&pids),
             Action::Reap => self.reap(),
             Action::SuspendSelf => {
                 // Stops here; kill returns once drainit is continued.
@@ -345,6 +351,7 @@ impl Runtime {
     fn read_tree(&mut self, signal: i32, purpose: Purpose) {
         let tree = match purpose {
             Purpose::Forward | Purpose::Stop => crate::proctree::for_signal(&[self.child], signal),
+            Purpose::Hold => crate::proctree::snapshot(self.child),
             Purpose::Leftovers if self.no_children => Default::default(),
             Purpose::Leftovers => crate::proctree::for_leftovers(std::process::id() as i32, signal),
         };
@@ -354,6 +361,26 @@ impl Runtime {
             tree: Box::new(tree),
             children: !self.no_children,
         });
+    }
+
+    fn watch(&mut self, pids: &[i32]) {
+        let mut failed = None;
+        for &pid in pids {
+            if let Err(e) = self.watches.add(pid) {
+                // Gone already (ESRCH) is an exit like any other.
+                if e.raw_os_error() == Some(libc::ESRCH) {
+                    self.pending.push_back(Event::Gone(pid));
+                } else {
+                    failed.get_or_insert((pid, e));
+                }
+            }
+        }
+        if let Some((pid, e)) = failed {
+            self.pending.push_back(Event::WatchFailed {
+                pid,
+                error: e.to_string(),
+            });
+        }
     }
 
     fn probe(&mut self) {

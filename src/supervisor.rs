@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::signals::Rewrites;
 use crate::timeline::{Line, Whom};
-use route::{Route, Tree};
+use hold::Hold;
+use route::{Role, Route, Tree};
 
 /// Where forwarded signals go while the main child runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,6 +213,14 @@ pub enum Event {
     OrphansReaped(Vec<(i32, ChildStatus)>),
     /// A reaping pass failed (waitpid errors): zombies may be left.
     ReapFailed,
+    /// A process `Action::Watch` named has exited.
+    Gone(i32),
+    /// A process could not be watched (no pidfd): the hold looks at the
+    /// tree on a timer instead.
+    WatchFailed {
+        pid: i32,
+        error: String,
+    },
     /// kill(2) failed for `target` with `errno` (not "no such process").
     SendFailed {
         signal: i32,
@@ -229,6 +238,9 @@ pub enum Purpose {
     Stop,
     /// A signal for what the main child left behind.
     Leftovers,
+    /// A look at the whole tree below the main child while the stop
+    /// signal holds (`hold.rs`): every process, every field.
+    Hold,
 }
 
 /// Who receives a signal; pids are decided here, the runtime only sends.
@@ -285,6 +297,8 @@ pub enum Action {
         signal: i32,
         purpose: Purpose,
     },
+    /// Watch these pids: report each one's exit with `Event::Gone`.
+    Watch(Vec<i32>),
     /// Run a reaping pass now (after a failed one).
     Reap,
     /// Stop drainit itself (SIGSTOP to its own pid; nothing as PID 1).
@@ -328,6 +342,7 @@ struct Timers {
     give_up: Option<Instant>,
     reap: Option<Instant>,
     resend: Option<Instant>,
+    hold: Option<Instant>,
 }
 
 impl Timers {
@@ -342,6 +357,7 @@ impl Timers {
             self.give_up,
             self.reap,
             self.resend,
+            self.hold,
         ]
         .into_iter()
         .flatten()
@@ -385,6 +401,12 @@ pub struct Supervisor {
     exit_code: Option<i32>,
     /// Snapshots with a process /proc could not read, so far.
     unread_trees: u32,
+    /// The stop signal holds for the tree (`hold.rs`).
+    hold: Option<Hold>,
+    /// A watch failed: the hold looks on a timer.
+    hold_polls: bool,
+    /// The look in flight was asked for by the hold's timer.
+    hold_timer: bool,
 }
 
 impl Supervisor {
@@ -408,6 +430,9 @@ impl Supervisor {
             killed: false,
             exit_code: None,
             unread_trees: 0,
+            hold: None,
+            hold_polls: false,
+            hold_timer: false,
         }
     }
 
@@ -486,7 +511,17 @@ impl Supervisor {
                 purpose,
                 tree,
                 children,
-            } => self.on_tree(signal, purpose, &tree, children, &mut out),
+            } => self.on_tree(signal, purpose, &tree, children, now, &mut out),
+            Event::Gone(_) => self.look_again(false, &mut out),
+            Event::WatchFailed { pid, error } => {
+                if !self.hold_polls {
+                    out.push(Action::Log(Line::WatchFailed { pid, error }));
+                }
+                self.hold_polls = true;
+                if self.hold.is_some() {
+                    self.timers.hold.get_or_insert(now + hold::RECHECK_MAX);
+                }
+            }
             Event::OrphansReaped(reaped) => self.on_orphans_reaped(reaped),
             Event::ReapFailed => self.retry_reap(now),
             Event::SendFailed {
@@ -546,10 +581,17 @@ impl Supervisor {
         purpose: Purpose,
         tree: &Tree,
         children: bool,
+        now: Instant,
         out: &mut Vec<Action>,
     ) {
+        if purpose == Purpose::Hold {
+            self.on_hold_tree(tree, now, out);
+            return;
+        }
         let r = match purpose {
-            Purpose::Forward | Purpose::Stop => route::route(tree, self.pid, signal),
+            Purpose::Forward | Purpose::Stop | Purpose::Hold => {
+                route::route(tree, self.pid, signal)
+            }
             Purpose::Leftovers => {
                 let me = self.cfg.root;
                 route::leftovers(tree, me, signal, self.stop_route.as_ref())
@@ -576,15 +618,91 @@ impl Supervisor {
             });
             return;
         }
-        if purpose == Purpose::Stop {
-            self.stop_route = Some(r);
-        }
         if !pids.is_empty() {
             out.push(Action::Send {
                 signal,
                 target: Target::Pids(pids),
             });
         }
+        if purpose == Purpose::Stop {
+            self.start_hold(&r, out);
+            self.stop_route = Some(r);
+        }
+    }
+
+    /// The stop signal passed over wrappers: watch what it reached, so
+    /// that a wrapper starting over is seen (`hold.rs`).
+    fn start_hold(&mut self, stop: &Route, out: &mut Vec<Action>) {
+        if self.child.is_some() || stop.passed_over().is_empty() {
+            return;
+        }
+        let (hold, watch) = Hold::new(stop);
+        self.hold = Some(hold);
+        out.push(Action::Watch(watch));
+    }
+
+    /// Asks for a look at the tree for the hold (a watched exit, or its
+    /// timer).
+    fn look_again(&mut self, timer: bool, out: &mut Vec<Action>) {
+        let Some(h) = &self.hold else { return };
+        if self.child.is_some() || self.phase == Phase::Killing {
+            return;
+        }
+        self.hold_timer = timer;
+        out.push(Action::ReadTree {
+            signal: h.signal(),
+            purpose: Purpose::Hold,
+        });
+    }
+
+    fn on_hold_tree(&mut self, tree: &Tree, now: Instant, out: &mut Vec<Action>) {
+        let Some(hold) = &mut self.hold else { return };
+        if self.child.is_some() || self.phase == Phase::Killing {
+            return;
+        }
+        let timer = std::mem::take(&mut self.hold_timer);
+        let d = hold.look(tree, now, timer);
+        let signal = hold.signal();
+        let done = hold.is_empty();
+        if !d.steps.is_empty() {
+            let r = Route {
+                signal,
+                steps: d.steps,
+            };
+            out.push(Action::Log(Line::Routed {
+                route: r.to_string(),
+            }));
+            if let Some(stop) = &mut self.stop_route {
+                for step in r.steps {
+                    match stop
+                        .steps
+                        .iter_mut()
+                        .find(|s| s.pid == step.pid && s.start_ticks == step.start_ticks)
+                    {
+                        Some(old) if matches!(step.role, Role::Receives(_)) => old.role = step.role,
+                        Some(_) => {}
+                        None => stop.steps.push(step),
+                    }
+                }
+            }
+        }
+        if !d.send.is_empty() {
+            out.push(Action::Send {
+                signal,
+                target: Target::Pids(d.send),
+            });
+        }
+        if !d.watch.is_empty() {
+            out.push(Action::Watch(d.watch));
+        }
+        self.timers.hold = if done {
+            self.hold = None;
+            None
+        } else if self.hold_polls {
+            Some(d.again.unwrap_or(now + hold::RECHECK_MAX))
+        } else {
+            d.again
+        };
     }
 
     fn on_orphans_reaped(&mut self, reaped: Vec<(i32, ChildStatus)>) {
@@ -812,6 +930,8 @@ impl Supervisor {
             return;
         }
         self.child = Some(status);
+        self.hold = None;
+        self.timers.hold = None;
         self.stats.child_exited_after = self.since_drain(now);
         if self.ready {
             self.ready = false;
@@ -972,6 +1092,9 @@ impl Supervisor {
         if due(&mut self.timers.reap, now) {
             out.push(Action::Reap);
         }
+        if due(&mut self.timers.hold, now) {
+            self.look_again(true, out);
+        }
         if due(&mut self.timers.resend, now) && self.phase != Phase::Killing {
             for (signal, target, _) in &self.resends {
                 out.push(Action::Send {
@@ -1026,6 +1149,7 @@ impl Supervisor {
     }
 }
 
+pub mod hold;
 pub mod route;
 
 #[cfg(test)]

@@ -117,6 +117,12 @@ pub enum Line {
         errno: i32,
         retry: Duration,
     },
+    /// A process the stop signal reached could not be watched for its
+    /// exit (no pidfd): the tree is looked at on a timer instead.
+    WatchFailed {
+        pid: i32,
+        error: String,
+    },
     /// A process of the snapshot is there but /proc could not be read
     /// (the first time a warning, then debug): the rule sent the signal
     /// to it as addressed.
@@ -352,6 +358,12 @@ impl Line {
                 count,
                 "sent {} to {count} remaining process(es)",
                 signals::name(signal)
+            ),
+            Line::WatchFailed { pid, ref error } => tracing::warn!(
+                event = "watch_failed",
+                pid,
+                "cannot watch process {pid} for its exit ({error}): looking at the tree every {} while the stop signal holds",
+                show(crate::supervisor::hold::RECHECK_MAX)
             ),
             Line::SendFailed {
                 signal,

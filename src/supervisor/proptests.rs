@@ -124,6 +124,7 @@ fn config() -> impl Strategy<Value = Config> {
                     pid1,
                     trim_after: Some(Duration::from_millis(100)),
                     root: 1,
+                    route_live: true,
                     suspend_on_tty_signals: false,
                     on_child_exit: ChildExit::Drain,
                     reap_after_signal: false,

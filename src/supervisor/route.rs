@@ -289,6 +289,12 @@ pub enum Why {
     Unseen,
     /// A zombie (only the main child can be one here): harmless to send.
     Zombie,
+    /// A wrapper passed over at the stop that started another program
+    /// after it (a restart loop, a batch runner): see `hold.rs`.
+    Restarted,
+    /// A wrapper passed over at the stop, no longer waiting for a child
+    /// and still running: see `hold.rs`.
+    Idle,
 }
 
 /// Why a process is passed over.
@@ -409,6 +415,8 @@ fn role_text(role: Role) -> &'static str {
         Role::Receives(Why::NoChildren) => "no child left",
         Role::Receives(Why::Unseen) => "not in /proc",
         Role::Receives(Why::Zombie) => "zombie",
+        Role::Receives(Why::Restarted) => "started another after the stop",
+        Role::Receives(Why::Idle) => "no longer waiting",
         Role::Passed(Pass::Waiting) => "waiting",
         Role::Passed(Pass::WaitingInt) => "waiting, shell's INT handler",
         Role::Passed(Pass::Stopped) => "stopped wrapper, resumed",

@@ -766,7 +766,11 @@ fn the_stop_signal_passes_over_the_wrapper_to_the_app() {
     let ask = out.last().cloned().unwrap();
     assert_eq!(ask, stop(TERM));
     let sent = answer(&mut c, 10, &ask, wrapped_app(&[TERM]));
-    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![50]))]);
+    assert_eq!(sent[..1], [send(TERM, Target::Pids(vec![50]))]);
+    assert!(
+        matches!(&sent[1..], [Action::Watch(w)] if w.contains(&50)),
+        "{sent:?}"
+    );
 }
 
 #[test]
@@ -778,7 +782,11 @@ fn a_rewrite_to_a_signal_the_shell_ignores_reaches_the_app() {
     let ask = c.at(0, Event::Signal(TERM)).last().cloned().unwrap();
     assert_eq!(ask, stop(libc::SIGWINCH));
     let sent = answer(&mut c, 0, &ask, wrapped_app(&[libc::SIGWINCH, TERM]));
-    assert_eq!(sent, vec![send(libc::SIGWINCH, Target::Pids(vec![50]))]);
+    assert_eq!(sent[..1], [send(libc::SIGWINCH, Target::Pids(vec![50]))]);
+    assert!(
+        matches!(&sent[1..], [Action::Watch(w)] if w.contains(&50)),
+        "{sent:?}"
+    );
 }
 
 #[test]
@@ -796,7 +804,11 @@ fn an_app_without_a_handler_gets_the_signal_itself_not_its_helper() {
     let mut c = Clock::new(Config::default());
     let ask = c.at(0, Event::Signal(TERM)).pop().unwrap();
     let sent = answer(&mut c, 0, &ask, wrapped_app(&[]));
-    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![50]))]);
+    assert_eq!(sent[..1], [send(TERM, Target::Pids(vec![50]))]);
+    assert!(
+        matches!(&sent[1..], [Action::Watch(w)] if w.contains(&50)),
+        "{sent:?}"
+    );
 }
 
 #[test]
@@ -1045,4 +1057,100 @@ fn as_dumb_init_setsid_an_empty_group_ends_the_run_at_once() {
     assert!(c.at(1, Event::GroupEmpty).is_empty());
     c.at(5, Event::ChildExited(ChildStatus::Signaled(TERM)));
     assert_eq!(c.at(6, Event::GroupEmpty), vec![Action::Exit(143)]);
+}
+
+/// The shell of `wrapped_app` after the app exited and the loop started a
+/// new one (pid 60).
+fn restarted_app() -> route::Tree {
+    route::Tree::from_procs([
+        proc_(
+            PID,
+            1,
+            &[libc::SIGINT, libc::SIGCHLD],
+            route::Sleep::Children,
+            "sh",
+        ),
+        proc_(60, PID, &[], route::Sleep::Other, "app"),
+    ])
+}
+
+#[test]
+fn a_restart_loop_stops_when_the_stop_signal_holds() {
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let ask = c.at(0, Event::Signal(TERM)).last().cloned().unwrap();
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
+    assert_eq!(sent[0], send(TERM, Target::Pids(vec![50])));
+    // The app drained and exited: a look at the tree.
+    let look = c.at(300, Event::Gone(50));
+    assert_eq!(
+        look,
+        vec![Action::ReadTree {
+            signal: TERM,
+            purpose: Purpose::Hold
+        }]
+    );
+    let out = answer(&mut c, 300, &look[0], restarted_app());
+    assert_eq!(out[0], send(TERM, Target::Pids(vec![PID, 60])));
+    assert_eq!(out[1], Action::Watch(vec![60]));
+    assert_eq!(c.sup.next_deadline(), Some(c.t(10_000)), "only the grace");
+    // The shell died of TERM: drainit reports it, as tini would.
+    let out = c.at(310, Event::ChildExited(ChildStatus::Signaled(TERM)));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::ReadTree {
+            purpose: Purpose::Leftovers,
+            ..
+        }
+    )));
+    let out = c.at(320, Event::TreeEmpty);
+    assert_eq!(out.last(), Some(&Action::Exit(143)));
+}
+
+#[test]
+fn a_reload_signal_starts_no_hold() {
+    let mut c = Clock::new(drain_cfg(5, Some(10)));
+    let ask = c.at(0, Event::Signal(libc::SIGHUP)).pop().unwrap();
+    let sent = answer(&mut c, 0, &ask, wrapped_app(&[libc::SIGHUP]));
+    assert_eq!(sent, vec![send(libc::SIGHUP, Target::Pids(vec![50]))]);
+    assert!(c.at(10, Event::Gone(50)).is_empty());
+}
+
+#[test]
+fn an_exec_d_app_starts_no_hold() {
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let ask = c.at(0, Event::Signal(TERM)).last().cloned().unwrap();
+    let alone = route::Tree::from_procs([proc_(PID, 1, &[TERM], route::Sleep::Other, "app")]);
+    let sent = answer(&mut c, 0, &ask, alone);
+    assert_eq!(sent, vec![send(TERM, Target::Pids(vec![PID]))], "no watch");
+}
+
+#[test]
+fn without_pidfds_the_hold_looks_on_a_timer() {
+    let mut c = Clock::new(drain_cfg(0, None));
+    let ask = c.at(0, Event::Signal(TERM)).last().cloned().unwrap();
+    answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
+    assert_eq!(c.sup.next_deadline(), None);
+    let out = c.at_all(
+        0,
+        Event::WatchFailed {
+            pid: 50,
+            error: "Too many open files".into(),
+        },
+    );
+    assert!(matches!(
+        out[..],
+        [Action::Log(Line::WatchFailed { pid: 50, .. })]
+    ));
+    assert_eq!(c.sup.next_deadline(), Some(c.t(100)));
+    let look = c.at(100, Event::Tick);
+    assert!(matches!(
+        look[..],
+        [Action::ReadTree {
+            purpose: Purpose::Hold,
+            ..
+        }]
+    ));
+    let out = answer(&mut c, 100, &look[0], wrapped_app(&[TERM]));
+    assert!(out.is_empty());
+    assert_eq!(c.sup.next_deadline(), Some(c.t(200)));
 }
