@@ -4,7 +4,7 @@ SHELL := /bin/bash
 MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 
-.PHONY: all build static layout deps test lint demo bench e2e image soak fuzz faults compat engines clean
+.PHONY: all build static deps test lint demo bench e2e image soak fuzz faults compat engines clean
 
 all: build
 
@@ -18,15 +18,10 @@ deps:
 	bash scripts/deps.sh
 
 # Static binaries for containers: musl when the target is installed, else
-# the gnu target with +crt-static. Copied to target/static/. drainit's
-# steady-state code is linked first (scripts/layout/hot.txt).
+# the gnu target with +crt-static. Copied to target/static/. One cargo
+# build each (scripts/link.sh).
 static:
 	bash scripts/static.sh
-
-# Re-profiles which functions drainit runs once started (valgrind) and
-# rewrites scripts/layout/hot.txt; run after changing the loop.
-layout:
-	bash scripts/layout/profile.sh
 
 test: static
 	bash scripts/test.sh

@@ -75,11 +75,11 @@ dist_gnu_packages() {
     d=$(dist_deb_arch "$1") || return 1
     echo "libc6-dev-$d-cross libgcc-12-dev-$d-cross"
 }
-# dist_link_flags TARGET: the rustc flags scripts/layout/build.sh adds for
+# dist_link_flags TARGET: the rustc flags scripts/link.sh adds for
 # TARGET (and scripts/dist-test.sh for its test binaries), or, returning 1,
 # why TARGET cannot be linked here.
 #
-# musl: none (build.sh links with rustup's self-contained musl crt and
+# musl: none (link.sh links with rustup's self-contained musl crt and
 # libc). gnu: a static, non-PIE glibc executable linked by rust-lld (flavor
 # gnu ld, no cross gcc): +crt-static makes rustc link libc.a, libgcc_eh.a
 # and libgcc.a (-Bstatic -lc -lgcc_eh -lgcc) from the -L paths given here,

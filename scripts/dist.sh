@@ -4,12 +4,11 @@
 #   scripts/dist.sh                all targets rustup has a std for here
 #   scripts/dist.sh bin T...       only the static binaries of targets T
 #
-# Static binaries, one per architecture, built by scripts/layout/build.sh
-# as scripts/static.sh builds the host's: rust-lld with the musl crt and libc
+# Static binaries, one per architecture, built by scripts/link.sh as
+# scripts/static.sh builds the host's: rust-lld with the musl crt and libc
 # that rustup ships with each musl std (or, for an architecture without a
 # musl std here, the static glibc 2.36 of Debian's cross packages), non-PIE,
-# the code layout of scripts/layout/hot.txt, stripped by
-# binutils-multiarch's strip. Then a
+# stripped by the release profile. Then a
 # .deb per architecture (packaging/deb.sh), the
 # PyPI wheels for x86_64 and aarch64 (scripts/dist-wheel.sh), the crate
 # (cargo package) and, when a Docker engine answers, the images
@@ -32,7 +31,7 @@ ALL_TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-
 i686-unknown-linux-musl riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl
 loongarch64-unknown-linux-musl s390x-unknown-linux-gnu"
 
-# link_flags TARGET: the rustc flags for scripts/layout/build.sh. musl:
+# link_flags TARGET: the rustc flags for scripts/link.sh. musl:
 # none (rust-lld, rustup's self-contained crt and libc, non-PIE). gnu:
 # rust-lld with the static glibc 2.36, libgcc and crt objects of Debian's
 # cross packages (scripts/dist-env.sh, dist_link_flags); returns 1 with the
@@ -70,7 +69,7 @@ build() {
     fi
     out="dist/drainit-$DIST_VERSION-$arch"
     # shellcheck disable=SC2086 # the flags are words
-    CARGO_TARGET_DIR="$DIST_TARGET_DIR" bash scripts/layout/build.sh "$t" "$out.new" $flags $DIST_REMAP
+    CARGO_TARGET_DIR="$DIST_TARGET_DIR" bash scripts/link.sh "$t" "$out.new" $flags $DIST_REMAP
     touch -d "@$SOURCE_DATE_EPOCH" "$out.new"
     mv "$out.new" "$out"
 }

@@ -2,8 +2,8 @@
 # Builds static, stripped drainit and drainit-demo into target/static/.
 # musl when its target is installed, else the gnu target with +crt-static.
 #
-# drainit is linked by scripts/layout/build.sh (rust-lld, its code layout);
-# without the musl target, by cargo with the gnu target and +crt-static.
+# drainit is one cargo build, linked by rust-lld (scripts/link.sh); without
+# the musl target, by cargo with the gnu target and +crt-static.
 #
 # drainit is a static non-PIE executable, like tini-static (Docker's
 # docker-init) and catatonit: nothing to relocate at start-up, and its
@@ -34,9 +34,8 @@ built=target/$target/release
 # One package per build: cargo unifies features within a build, and the
 # demo's tokio features (signal, ...) must not leak into drainit.
 if [ "$target" = x86_64-unknown-linux-musl ]; then
-    bash scripts/layout/build.sh "$target" "$out/drainit"
+    bash scripts/link.sh "$target" "$out/drainit"
 else
-    echo "static.sh: no musl target: drainit is linked without its code layout" >&2
     RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --release --target "$target" -p drainit -q
     cp "$built/drainit" "$out/drainit"
 fi

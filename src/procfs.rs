@@ -1,16 +1,30 @@
-//! Listing /proc directories (pids, thread ids, descriptors) without
-//! libc's heap.
+//! /proc, read in one place: directory listings, the `stat` and `status`
+//! parsers, and the one walk down a process tree. Routing's snapshot
+//! (proctree.rs), the kill sweep (tree.rs) and the traffic owners
+//! (traffic/owners.rs) all read through here.
+//!
+//! # Without libc's heap
 //!
 //! `std::fs::read_dir` calls libc's `opendir`, which allocates its buffer
 //! with libc's own `malloc`: not drainit's allocator, so not its reserve
 //! (src/alloc.rs). When the system refuses memory, that `opendir` fails
 //! with ENOMEM and the process tree cannot be read exactly when drainit
-//! must signal or kill it. Here the directory is read with `getdents64`
-//! into a buffer from drainit's allocator.
+//! must signal or kill it. Here rustix's `RawDir` runs `getdents64` into a
+//! buffer from drainit's allocator (on either rustix backend).
+//!
+//! # Processes come and go while it reads
+//!
+//! A process that vanishes between two files reads as gone (`Ok(None)`);
+//! a file that exists but cannot be read (no descriptor left, no memory)
+//! is an error, so that a caller never takes "unreadable" for "no
+//! processes". Nothing here panics.
 
-use std::fs::File;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
+
+use rustix::fs::RawDir;
 
 /// Bytes per getdents64 call: /proc yields about 24 bytes per pid.
 const CHUNK: usize = 4096;
@@ -19,52 +33,256 @@ const CHUNK: usize = 4096;
 /// order; other names (`self`, `.`, `meminfo`) are skipped.
 pub fn numeric_entries(dir: &str) -> io::Result<Vec<i32>> {
     let file = File::open(dir)?;
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = Vec::with_capacity(CHUNK);
+    let mut entries = RawDir::new(&file, buf.spare_capacity_mut());
     let mut out = Vec::new();
-    loop {
-        // SAFETY: getdents64 writes at most `buf.len()` bytes into `buf`,
-        // which lives across the call; the descriptor is open.
-        let n = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                file.as_raw_fd(),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
+    while let Some(entry) = entries.next() {
+        match entry {
+            Ok(entry) => out.extend(number(entry.file_name().to_bytes())),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+fn number(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+/// The fields of /proc/PID/stat drainit uses.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub comm: String,
+    pub state: char,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub sid: i32,
+    pub threads: usize,
+    pub start_ticks: u64,
+    /// Masks of signals 1-31 only (the kernel clears the other bits here).
+    pub blocked: u64,
+    pub ignored: u64,
+    pub caught: u64,
+}
+
+/// Parses /proc/PID/stat. The command name may hold spaces and
+/// parentheses, so the other fields are read after the last `)`.
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_string();
+    let f: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+    // f[0] is field 3 of proc(5): state.
+    let field = |n: usize| f.get(n - 3).copied();
+    let num = |n: usize| field(n)?.parse::<u64>().ok();
+    let int = |n: usize| field(n)?.parse::<i32>().ok();
+    Some(Stat {
+        comm,
+        state: field(3)?.chars().next()?,
+        ppid: int(4)?,
+        pgid: int(5)?,
+        sid: int(6)?,
+        threads: usize::try_from(num(20)?).ok()?,
+        start_ticks: num(22)?,
+        blocked: num(32)?,
+        ignored: num(33)?,
+        caught: num(34)?,
+    })
+}
+
+/// The fields of /proc/PID/status drainit uses.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    pub threads: usize,
+    pub blocked: u64,
+    pub ignored: u64,
+    pub caught: u64,
+}
+
+pub fn parse_status(text: &str) -> Option<Status> {
+    let mut s = Status::default();
+    let mut seen = 0;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
         };
-        match n {
-            0 => return Ok(out),
-            n if n < 0 => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
+        let value = value.trim();
+        let hex = || u64::from_str_radix(value, 16).ok();
+        match key {
+            "Threads" => s.threads = value.parse().ok()?,
+            "SigBlk" => s.blocked = hex()?,
+            "SigIgn" => s.ignored = hex()?,
+            "SigCgt" => s.caught = hex()?,
+            _ => continue,
+        }
+        seen += 1;
+    }
+    (seen == 4).then_some(s)
+}
+
+/// A file of /proc; `Ok(None)` when the process (or thread) is gone.
+fn read(path: &str) -> io::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// /proc/PID/stat; None when the process is gone (or the file is not a
+/// stat line), an error when it is there but unreadable.
+pub fn stat(pid: i32) -> io::Result<Option<Stat>> {
+    Ok(read(&format!("/proc/{pid}/stat"))?.and_then(|t| parse_stat(&t)))
+}
+
+/// /proc/PID/task/TID/stat: the blocked mask is per thread.
+pub fn thread_stat(pid: i32, tid: i32) -> Option<Stat> {
+    parse_stat(&read(&format!("/proc/{pid}/task/{tid}/stat")).ok()??)
+}
+
+/// /proc/PID/status (the signal masks of every signal, real-time too).
+pub fn status(pid: i32) -> Option<Status> {
+    parse_status(&read(&format!("/proc/{pid}/status")).ok()??)
+}
+
+/// /proc/PID/task/TID/status.
+pub fn thread_status(pid: i32, tid: i32) -> Option<Status> {
+    parse_status(&read(&format!("/proc/{pid}/task/{tid}/status")).ok()??)
+}
+
+/// Children of processes, for the walk: from the per-thread
+/// `/proc/PID/task/TID/children` files, which cost a few reads for a small
+/// tree instead of one per process on the machine, or, on a kernel without
+/// them (no CONFIG_PROC_CHILDREN), from one scan of /proc made on first use.
+pub struct Children {
+    scan: Option<BTreeMap<i32, Vec<i32>>>,
+    files: bool,
+}
+
+impl Default for Children {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Children {
+    pub fn new() -> Self {
+        Self {
+            scan: None,
+            files: children_files_exist(),
+        }
+    }
+
+    /// Always from the scan of /proc, as on a kernel without the files.
+    pub fn by_scan() -> Self {
+        Self {
+            scan: None,
+            files: false,
+        }
+    }
+
+    /// The direct children of `pid`, which has `threads` threads (0 when
+    /// unknown: every thread is listed). A process gone has none.
+    pub fn of(&mut self, pid: i32, threads: usize) -> io::Result<Vec<i32>> {
+        if self.files {
+            return children_from_files(pid, threads);
+        }
+        if self.scan.is_none() {
+            self.scan = Some(scan_parents()?);
+        }
+        let scan = self.scan.as_ref().and_then(|s| s.get(&pid));
+        Ok(scan.cloned().unwrap_or_default())
+    }
+
+    /// The one walk down a tree, parents before children: `visit` reads a
+    /// process and returns its thread count when the walk goes below it
+    /// (None: not below, e.g. it is gone). The children of a process that
+    /// cannot be read are left out, as if it had none.
+    pub fn walk(&mut self, starts: Vec<i32>, mut visit: impl FnMut(i32) -> Option<usize>) {
+        let mut queue = starts;
+        while let Some(pid) = queue.pop() {
+            if let Some(threads) = visit(pid) {
+                queue.extend(self.of(pid, threads).unwrap_or_default());
             }
-            n => parse_records(buf.get(..n as usize).unwrap_or_default(), &mut out),
         }
     }
 }
 
-/// Appends the numeric names of the `linux_dirent64` records in `bytes`:
-/// d_ino (8 bytes), d_off (8), d_reclen (2), d_type (1), then the name,
-/// NUL-terminated, padded to d_reclen.
-fn parse_records(mut bytes: &[u8], out: &mut Vec<i32>) {
-    while let Some(&[lo, hi]) = bytes.get(16..18) {
-        let reclen = u16::from_ne_bytes([lo, hi]) as usize;
-        let (Some(record), true) = (bytes.get(..reclen), reclen >= 19) else {
-            return;
-        };
-        let name = record.get(19..).unwrap_or_default();
-        let name = name.split(|&b| b == 0).next().unwrap_or_default();
-        if let Some(n) = std::str::from_utf8(name)
-            .ok()
-            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|s| s.parse().ok())
-        {
-            out.push(n);
+/// Every live (non-zombie) descendant of `root`, parents before children.
+///
+/// An error means /proc could not be read at all (no descriptor left, no
+/// memory): the caller must not take it for "no descendants".
+pub fn descendants(root: i32) -> io::Result<Vec<i32>> {
+    let mut kids = Children::new();
+    let starts = kids.of(root, 0)?;
+    let mut out = Vec::new();
+    kids.walk(starts, |pid| match stat(pid) {
+        Ok(Some(s)) => {
+            if s.state != 'Z' {
+                out.push(pid);
+            }
+            Some(s.threads)
         }
-        bytes = bytes.get(reclen..).unwrap_or_default();
+        Ok(None) => None,
+        // Counted as alive: a signal to a zombie is harmless, a signal
+        // not sent is not.
+        Err(_) => {
+            out.push(pid);
+            Some(0)
+        }
+    });
+    Ok(out)
+}
+
+/// Whether the kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN).
+fn children_files_exist() -> bool {
+    static EXIST: OnceLock<bool> = OnceLock::new();
+    *EXIST.get_or_init(|| {
+        let me = std::process::id();
+        fs::metadata(format!("/proc/{me}/task/{me}/children")).is_ok()
+    })
+}
+
+/// A single-threaded process has one children file: read it directly. A
+/// thread that exits between the listing and its file is skipped.
+fn children_from_files(pid: i32, threads: usize) -> io::Result<Vec<i32>> {
+    let parse = |text: Option<String>| -> Vec<i32> {
+        let text = text.unwrap_or_default();
+        text.split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    if threads == 1 {
+        return read(&format!("/proc/{pid}/task/{pid}/children")).map(parse);
     }
+    let tasks = match numeric_entries(&format!("/proc/{pid}/task")) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        tasks => tasks?,
+    };
+    let mut out = Vec::new();
+    for tid in tasks {
+        out.extend(parse(read(&format!("/proc/{pid}/task/{tid}/children"))?));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// ppid -> pids for every process in /proc.
+fn scan_parents() -> io::Result<BTreeMap<i32, Vec<i32>>> {
+    let mut map: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    for pid in numeric_entries("/proc")? {
+        if let Ok(Some(s)) = stat(pid) {
+            map.entry(s.ppid).or_default().push(pid);
+        }
+    }
+    Ok(map)
 }
 
 #[cfg(test)]
@@ -104,15 +322,81 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_record_stops_the_parse() {
-        let mut out = Vec::new();
-        parse_records(&[0u8; 17], &mut out);
-        let mut rec = vec![0u8; 24];
-        rec[16..18].copy_from_slice(&24u16.to_ne_bytes());
-        rec[19..21].copy_from_slice(b"42");
-        parse_records(&rec, &mut out);
-        rec[16..18].copy_from_slice(&200u16.to_ne_bytes());
-        parse_records(&rec, &mut out);
-        assert_eq!(out, vec![42]);
+    fn parse_stat_with_odd_command_names() {
+        let line = "42 (my) app (x)) S 7 40 30 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 3 0 123456 \
+                    1000 100 18446744073709551615 1 2 3 0 0 0 65536 4 65538 1 0 0 17 0 0 0\n";
+        let s = parse_stat(line).expect("parses");
+        assert_eq!(s.comm, "my) app (x)");
+        assert_eq!((s.state, s.ppid, s.pgid, s.sid), ('S', 7, 40, 30));
+        assert_eq!((s.threads, s.start_ticks), (3, 123456));
+        assert_eq!((s.blocked, s.ignored, s.caught), (65536, 4, 65538));
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("1 (x) S 0"), None, "truncated");
+    }
+
+    #[test]
+    fn parse_status_fields() {
+        let text = "Name:\tsh\nThreads:\t3\nSigQ:\t0/1\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000010000\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000010002\n";
+        let s = parse_status(text).expect("parses");
+        assert_eq!(
+            s,
+            Status {
+                threads: 3,
+                blocked: 0x10000,
+                ignored: 4,
+                caught: 0x10002
+            }
+        );
+        assert_eq!(parse_status("Name:\tsh\n"), None);
+        assert_eq!(
+            parse_status("Threads:\t1\nSigBlk:\tzz\nSigIgn:\t0\nSigCgt:\t0\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn group_and_session_of_self() {
+        let s = stat(std::process::id() as i32).unwrap().unwrap();
+        assert_eq!(s.pgid, nix::unistd::getpgrp().as_raw());
+        assert_eq!(s.sid, nix::unistd::getsid(None).unwrap().as_raw());
+        assert_eq!(stat(i32::MAX).unwrap(), None, "a pid that is not there");
+    }
+
+    #[test]
+    fn finds_a_real_grandchild() {
+        // Other tests in this binary spawn children of this process at the
+        // same time, so the comparison is on this test's own subtree: the
+        // shell and its sleep.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let me = std::process::id() as i32;
+        let sh = child.id() as i32;
+        let mut found = Vec::new();
+        for _ in 0..250 {
+            found = descendants(me).unwrap();
+            if found.contains(&sh) && !descendants(sh).unwrap().is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(found.contains(&sh), "the shell: {found:?}");
+        let walked = descendants(sh).unwrap();
+        let by_scan = Children::by_scan().of(sh, 0).unwrap();
+        assert_eq!(walked.len(), 1, "the sleep: {walked:?}");
+        assert_eq!(walked, by_scan, "both ways see the same tree");
+        assert!(
+            found.contains(&walked[0]),
+            "the walk from the top reaches the grandchild"
+        );
+        for pid in [walked[0], sh] {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+        }
+        child.wait().unwrap();
     }
 }

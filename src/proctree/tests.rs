@@ -216,10 +216,11 @@ fn for_signal_reads_only_what_the_rule_needs_and_routes_the_same() {
 fn the_scan_fallback_sees_the_same_children() {
     let k = Kid::spawn(&["sh", "-c", "sleep 1000 & sleep 1001 & wait"]);
     settled(k.pid(), 2, Sleep::Signal);
-    let scan = scan_parents();
-    let mut by_scan = scan.get(&k.pid()).cloned().unwrap_or_default();
+    let mut by_scan = Children::by_scan().of(k.pid(), 1).unwrap();
     by_scan.sort_unstable();
-    assert_eq!(children_from_files(k.pid(), 1), by_scan);
+    let mut from_files = Children::new().of(k.pid(), 1).unwrap();
+    from_files.sort_unstable();
+    assert_eq!(from_files, by_scan);
     assert_eq!(by_scan.len(), 2);
 }
 
@@ -245,39 +246,6 @@ fn gone_processes_are_left_out_and_nothing_panics() {
         reads += 1;
     }
     assert!(seen_children, "the churn was visible to the reader");
-}
-
-#[test]
-fn parse_stat_with_odd_command_names() {
-    let line = "42 (my) app (x)) S 7 40 30 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 3 0 123456 \
-                1000 100 18446744073709551615 1 2 3 0 0 0 65536 4 65538 1 0 0 17 0 0 0\n";
-    let s = parse_stat(line).expect("parses");
-    assert_eq!(s.comm, "my) app (x)");
-    assert_eq!((s.state, s.ppid, s.pgid, s.sid), ('S', 7, 40, 30));
-    assert_eq!((s.threads, s.start_ticks), (3, 123456));
-    assert_eq!((s.blocked, s.ignored, s.caught), (65536, 4, 65538));
-    assert_eq!(parse_stat("garbage"), None);
-    assert_eq!(parse_stat("1 (x) S 0"), None, "truncated");
-}
-
-#[test]
-fn parse_status_fields() {
-    let text = "Name:\tsh\nThreads:\t3\nSigQ:\t0/1\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000010000\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000010002\n";
-    let s = parse_status(text).expect("parses");
-    assert_eq!(
-        s,
-        Status {
-            threads: 3,
-            blocked: 0x10000,
-            ignored: 4,
-            caught: 0x10002
-        }
-    );
-    assert_eq!(parse_status("Name:\tsh\n"), None);
-    assert_eq!(
-        parse_status("Threads:\t1\nSigBlk:\tzz\nSigIgn:\t0\nSigCgt:\t0\n"),
-        None
-    );
 }
 
 #[test]
