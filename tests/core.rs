@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use drainit::supervisor::route::Sleep;
 
 const SIGLOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/siglog.py");
 /// A generous limit for conditions and exits (the machine may be loaded).
@@ -134,6 +135,23 @@ fn forwardable() -> Vec<i32> {
     v
 }
 
+/// The grandchild under `init`: its child's child.
+fn grandchild(init: i32) -> i32 {
+    wait_for(LONG, || first_child(first_child(init)?))
+        .unwrap_or_else(|| panic!("no grandchild under {init}"))
+}
+
+/// Sends siglog.py at `pid` (logging to `log`) the barrier signal and waits
+/// until it has logged it, and so every signal pending on it before.
+fn barrier(log: &Path, pid: i32) {
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(pid, BARRIER_SIGNAL) };
+    assert!(
+        wait_received(log, BARRIER_SIGNAL),
+        "{pid} never logged the barrier signal"
+    );
+}
+
 fn check_forwarding(mode: &[&str], grandchild_gets_them: bool) {
     let mut l = Logger::start(mode, true);
     for sig in forwardable() {
@@ -153,12 +171,13 @@ fn check_forwarding(mode: &[&str], grandchild_gets_them: bool) {
         }
     }
     if !grandchild_gets_them {
-        // Not a wait for readiness: the window in which a signal wrongly
-        // sent to the group would have reached the grandchild too.
-        std::thread::sleep(Duration::from_millis(200));
+        // A signal wrongly sent to the group reached the grandchild at the
+        // moment it reached the child: it is pending there by now, and
+        // logged before the barrier.
+        barrier(&l.grand, grandchild(l.run.pid));
         assert_eq!(
             received(&l.grand),
-            Vec::<i32>::new(),
+            vec![BARRIER_SIGNAL],
             "mode {mode:?}: grandchild got signals"
         );
     }
@@ -203,6 +222,7 @@ fn cascade_gives_the_stop_signal_to_the_app_behind_a_waiting_shell() {
     let script = format!("python3 {SIGLOG} {} & wait", out.display());
     let mut r = Running::pid1(&["sh", "-c", &script]);
     wait_for(LONG, || read(&out).contains("ready").then_some(())).unwrap();
+    settle_shells(r.pid, LONG);
     r.signal(libc::SIGTERM);
     assert_eq!(
         r.code(LONG),
@@ -271,7 +291,7 @@ fn orphan_storm_leaves_no_zombies() {
     // 50 parents fork 100 children each and exit at once: 5,000 orphans
     // (most already zombies) land on PID 1 in bursts.
     let py = format!(
-        "import os,time\nfor i in range(50):\n  p=os.fork()\n  if p==0:\n    for j in range(100):\n      if os.fork()==0:\n        os._exit(0)\n    os._exit(0)\n  os.waitpid(p,0)\nopen('{}','w').write('done')\ntime.sleep(30)\n",
+        "import os,time\nfor i in range(50):\n  p=os.fork()\n  if p==0:\n    for j in range(100):\n      if os.fork()==0:\n        os._exit(0)\n    os._exit(0)\n  os.waitpid(p,0)\nopen('{}','w').write('done')\nwhile True: time.sleep(3600)\n",
         done.display()
     );
     let mut r = Running::pid1(&["python3", "-c", &py]);
@@ -283,14 +303,24 @@ fn orphan_storm_leaves_no_zombies() {
     assert_eq!(r.code(LONG), 143);
 }
 
-/// `sh -c 'app; echo done'` where app traps TERM, works 1 s, then writes a
-/// marker. Returns whether the marker exists after the init exits.
+/// `sh -c 'app; echo done'` where app traps TERM and, in its trap, works
+/// until the test releases it, then writes a marker. Returns whether the
+/// marker exists after the init exits.
+///
+/// The test releases the app only while the init still runs and the
+/// wrapper shell is alive and waiting for the app, never signalled: an
+/// init that stops the tree before the app's work is done (tini -g kills
+/// the wrapper and exits with it, and the kernel kills the rest) never
+/// sees the marker, however slow or fast the machine.
 fn shell_wrapper_marker(init: &[&str]) -> bool {
     let dir = tempdir("wrapper");
-    let marker = dir.join("marker");
-    let started = dir.join("started");
+    let (marker, started) = (dir.join("marker"), dir.join("started"));
+    let (got, release) = (dir.join("got-term"), dir.join("release"));
     let app = format!(
-        "trap 'sleep 1; echo finished > {m}; exit 0' TERM; touch {s}; while :; do sleep 0.05; done",
+        "trap 'touch {g}; while [ ! -e {r} ]; do sleep 0.01; done; echo finished > {m}; exit 0' TERM; \
+         touch {s}; while :; do sleep 0.05; done",
+        g = got.display(),
+        r = release.display(),
         m = marker.display(),
         s = started.display()
     );
@@ -308,7 +338,25 @@ fn shell_wrapper_marker(init: &[&str]) -> bool {
         started: Instant::now(),
     };
     wait_for(LONG, || started.exists().then_some(())).expect("app never started");
+    settle_shells(r.pid, LONG);
+    let shell = first_child(r.pid).expect("the wrapper shell");
     r.signal(libc::SIGTERM);
+    // Either the init exits (before the app's trap, or during it), or the
+    // app's trap runs and its wrapper is seen waiting after that: a shell
+    // with a fatal signal pending never sleeps in wait4 again.
+    let init_exited = wait_for(LONG, || {
+        if r.child.try_wait().unwrap().is_some() {
+            return Some(true);
+        }
+        // Asleep in wait4 or sigsuspend as read from wchan, not guessed.
+        let waiting = drainit::proctree::read(shell)
+            .is_some_and(|p| p.state == 'S' && matches!(p.sleep, Sleep::Children | Sleep::Signal));
+        (got.exists() && waiting).then_some(false)
+    })
+    .expect("the init neither exited nor let the app's trap run");
+    if !init_exited {
+        std::fs::write(&release, "").unwrap();
+    }
     r.wait(LONG).expect("init did not exit");
     marker.exists()
 }
@@ -581,10 +629,10 @@ fn tini_compat_process_group_from_flag_and_env() {
     let d = compat_dir();
     let tini = d.join("tini");
     let tini = tini.to_str().unwrap();
-    for (args, env) in [(vec!["-g", "--"], None), (vec!["--"], Some("1"))] {
-        if let Some(v) = env {
-            std::env::set_var("TINI_KILL_PROCESS_GROUP", v);
-        }
+    for (args, env) in [
+        (vec!["-g", "--"], vec![]),
+        (vec!["--"], vec![("TINI_KILL_PROCESS_GROUP", "1")]),
+    ] {
         let mut a = vec![tini];
         a.extend(args);
         let dir = tempdir("tinig");
@@ -596,8 +644,7 @@ fn tini_compat_process_group_from_flag_and_env() {
             "--grandchild",
             grand.to_str().unwrap(),
         ]);
-        let mut r = Running::plain(&a);
-        std::env::remove_var("TINI_KILL_PROCESS_GROUP");
+        let mut r = Running::plain_env(&a, &env);
         wait_for(LONG, || read(&grand).contains("ready").then_some(())).unwrap();
         r.signal(libc::SIGUSR1);
         assert!(
@@ -652,14 +699,15 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
             wait_received(&out, want),
             "{args:?} {env:?}: child got {want}"
         );
-        // The window in which the grandchild would get it too (it is
-        // sent at the same moment as the child's, or not at all).
-        std::thread::sleep(Duration::from_millis(100));
+        // Sent to the grandchild at the same moment as the child's, or not
+        // at all: pending there by now, and logged before the barrier.
+        barrier(&grand, grandchild(child.id() as i32));
         assert_eq!(
             received(&grand).contains(&want),
             grand_gets,
             "{args:?} {env:?}: grandchild"
         );
+        // SAFETY: kill has no memory effects; dumb-init is unreaped.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         assert!(wait_for(LONG, || child.try_wait().unwrap()).is_some());
         // dumb-init leaves the grandchild behind in -c mode and when not
