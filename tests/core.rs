@@ -493,6 +493,30 @@ fn ctx_switches(pid: i32) -> u64 {
     total
 }
 
+/// drainit asleep with nothing scheduled: in wait4, or in epoll_wait or
+/// epoll_pwait with no timeout (/proc/PID/syscall: the call and its
+/// arguments); a pending timer, such as the start-up trim's, shows as a
+/// finite timeout.
+#[cfg(target_arch = "x86_64")]
+fn asleep_with_no_timer(r: &Running) -> bool {
+    let call = std::fs::read_to_string(format!("/proc/{}/syscall", r.pid)).unwrap_or_default();
+    let f: Vec<&str> = call.split_whitespace().collect();
+    let no_timeout =
+        |arg: Option<&&str>| arg.is_some_and(|a| matches!(*a, "0xffffffffffffffff" | "0xffffffff"));
+    match f.first().copied() {
+        Some("61") => true,                          // wait4
+        Some("232" | "281") => no_timeout(f.get(4)), // epoll_wait, epoll_pwait
+        Some("441") => f.get(4) == Some(&"0x0"),     // epoll_pwait2: no timespec
+        _ => false,
+    }
+}
+
+/// Elsewhere the syscall numbers differ: the trim's 100 ms, with margin.
+#[cfg(not(target_arch = "x86_64"))]
+fn asleep_with_no_timer(r: &Running) -> bool {
+    r.started.elapsed() >= Duration::from_millis(300)
+}
+
 #[test]
 fn idle_drainit_never_wakes_up() {
     let dir = tempdir("idle");
@@ -523,11 +547,10 @@ fn idle_drainit_never_wakes_up() {
             })
             .expect("drainit never settled");
             // drainit trims its start-up pages 100 ms after start (one
-            // planned wakeup); the idle window begins after it.
-            let trim = Duration::from_millis(300);
-            if let Some(left) = trim.checked_sub(r.started.elapsed()) {
-                std::thread::sleep(left);
-            }
+            // planned wakeup); the idle window begins once it sleeps with
+            // no timer left.
+            wait_for(LONG, || asleep_with_no_timer(&r).then_some(()))
+                .expect("drainit never went to sleep without a timer");
             let threads = std::fs::read_dir(format!("/proc/{}/task", r.pid))
                 .unwrap()
                 .count();
