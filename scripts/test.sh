@@ -28,7 +28,9 @@ stress() {
     mkdir -p "$out"
     local suite args=()
     for suite in $suites; do args+=(--test "$suite"); done
-    cargo nextest run --release --profile stress "${args[@]}" --no-run
+    # Built once: every round runs the same binaries, whatever is edited
+    # (or rebuilt by someone else) meanwhile.
+    cargo nextest archive --release "${args[@]}" --archive-file "$out/tests.tar.zst"
     # The load: one process spinning on a core of its own for the whole run.
     bash -c 'while :; do :; done' &
     local load=$!
@@ -37,8 +39,8 @@ stress() {
     for suite in $suites; do
         for ((round = 1; round <= rounds; round++)); do
             local log="$out/$suite-$round.log"
-            if cargo nextest run --release --profile stress --test "$suite" \
-                "$@" >"$log" 2>&1; then
+            if cargo nextest run --archive-file "$out/tests.tar.zst" --workspace-remap . \
+                --profile stress -E "binary_id(drainit::$suite)" "$@" >"$log" 2>&1; then
                 echo "stress: $suite round $round/$rounds passed" >&2
             else
                 echo "stress: $suite round $round/$rounds FAILED (see $log)" >&2

@@ -857,16 +857,14 @@ fn pdeathsig_stops_drainit_when_its_parent_dies() {
         .spawn()
         .unwrap();
     let pid: i32 = wait_for(LONG, || read(&pidfile).trim().parse().ok()).unwrap();
+    // Its parent waits for it: drainit is there to open a pidfd on.
+    let drainit = Pidfd::open(pid).expect("drainit exited at once");
     wait_for(LONG, || signals_blocked(pid).then_some(())).unwrap();
+    // SAFETY: kill has no memory effects; the parent is unreaped.
     unsafe { libc::kill(parent.id() as i32, libc::SIGKILL) };
     let mut parent = parent;
     parent.wait().unwrap();
-    let gone = wait_for(LONG, || {
-        (!Path::new(&format!("/proc/{pid}")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| s.contains(") Z")))
-        .then_some(())
-    });
+    let gone = wait_for(LONG, || drainit.exited().then_some(()));
     assert!(
         gone.is_some(),
         "drainit outlived its parent despite -p TERM"

@@ -9,8 +9,43 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The drainit binary cargo built for the tests; under nextest the one it
+/// names (an archived run, `make test-stress`, extracts its own copy).
 pub fn drainit() -> &'static str {
-    env!("CARGO_BIN_EXE_drainit")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("NEXTEST_BIN_EXE_drainit")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_drainit").to_string())
+    })
+}
+
+/// A pidfd: a handle on one process that never refers to another, even
+/// once that process is reaped and its pid reused (pid_max is 32768 on a
+/// default machine, and the suites start thousands of processes).
+pub struct Pidfd(std::os::fd::OwnedFd);
+
+impl Pidfd {
+    /// None when `pid` is already gone.
+    pub fn open(pid: i32) -> Option<Pidfd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open takes two integers and returns a new
+        // descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: `fd` is a fresh descriptor this function alone owns.
+        (fd >= 0).then(|| Pidfd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }))
+    }
+
+    /// Whether the process has exited (a zombie or reaped).
+    pub fn exited(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no timeout.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
 }
 
 /// Skips a test with a reason, or fails it when CI demands everything run.
