@@ -4,6 +4,10 @@
 //! cgroup full to the last task, and the same in Docker with
 //! `--pids-limit`: the reproduction from issue 11).
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -278,6 +282,8 @@ impl Drop for PidsCgroup {
             .split_whitespace()
             .filter_map(|p| p.parse::<i32>().ok())
         {
+            // SAFETY: kill has no memory effects. The pids are members of
+            // this test's own cgroup, listed just now.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         let _ = wait_for(LONG, || std::fs::remove_dir(&self.dir).ok());

@@ -1,6 +1,10 @@
 //! Core behaviour with real processes: drainit as PID 1 of a fresh PID
 //! namespace (or as a subreaper), real signals, real exit statuses.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -712,6 +716,7 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
         }
         let mut child = cmd.spawn().unwrap();
         wait_for(LONG, || read(&grand).contains("ready").then_some(())).unwrap();
+        // SAFETY: kill has no memory effects; dumb-init is unreaped.
         unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
         let want = if args.contains(&"-r") {
             libc::SIGUSR2
@@ -743,6 +748,8 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
             };
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if cmd.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                // SAFETY: kill has no memory effects; the pid was this
+                // test's grandchild a moment ago (its unique path).
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
@@ -887,6 +894,7 @@ fn environment_variables_configure_and_flags_win() {
     .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     wait_for(LONG, || trapped.exists().then_some(())).expect("the shell never set its trap");
+    // SAFETY: kill has no memory effects; drainit is unreaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(137));

@@ -9,6 +9,10 @@
 //! engine answers or the static binaries are missing. Containers get unique
 //! names and are removed by a Drop guard, even when a test panics.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::io::{Read, Write};

@@ -2,6 +2,10 @@
 //! readiness flip, drain delay, grace deadline, cut-short, endpoints,
 //! readiness gate, `check`, `explain`, and bad input.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,10 @@
 //! default action. `DRAINIT_ORPHAN_SECS` scales the continuous orphan storm
 //! (10 s here, 60 s in `make soak`).
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -285,6 +289,7 @@ fn signal_storm_keeps_drainit_small_and_the_drain_prompt() {
                     let v = libc::sigval {
                         sival_ptr: std::ptr::null_mut(),
                     };
+                    // SAFETY: sigqueue copies the sigval; no memory effects.
                     if unsafe { libc::sigqueue(pid, sig, v) } == 0 {
                         break;
                     }
@@ -294,6 +299,7 @@ fn signal_storm_keeps_drainit_small_and_the_drain_prompt() {
                     std::thread::yield_now();
                 }
             } else {
+                // SAFETY: kill has no memory effects.
                 assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
             }
             *sent.entry(sig).or_default() += 1;
@@ -548,6 +554,8 @@ fn sweep_and_kill(d: &mut Running) {
             break;
         }
         for p in c {
+            // SAFETY: kill has no memory effects; `p` is drainit's child,
+            // unreaped while drainit lives.
             unsafe { libc::kill(p, libc::SIGKILL) };
         }
     }
@@ -642,6 +650,7 @@ fn assert_grace_kill(log: &[LogEvent], grace: f64) {
 /// Lowers the calling thread's priority (nice 10): the load generator runs
 /// on the same 2 cores as drainit and must not be what delays forwarding.
 fn background() {
+    // SAFETY: setpriority and gettid take and return integers only.
     unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
 }
 

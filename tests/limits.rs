@@ -7,6 +7,10 @@
 //! busybox (`make static` builds the binaries). Containers are named
 //! `faults-limits-*` and removed by a Drop guard.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::time::Duration;

@@ -12,6 +12,10 @@
 //! drainit binary as PID 1 of a fresh PID namespace, asserting that
 //! drainit exits with the app's own status.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::os::unix::process::CommandExt;

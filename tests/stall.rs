@@ -14,6 +14,10 @@
 //! These are bounds of the rule under test, not timing limits: a stalled
 //! drain forwards at the maximum, 4 s.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
