@@ -140,13 +140,18 @@ if mode == "escape":
             os.setsid()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, ALL)
         signal.signal(signal.SIGTERM, lambda *a, k=kind: mark(os.path.join(d, k + ".term")))
+        if kind != "hopper":
+            # Read at once with sigwaitinfo, not by a handler between two
+            # bytecodes; the handler stays so /proc shows TERM caught.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         mark(os.path.join(d, kind + ".pid"), str(os.getpid()))
         if kind == "hopper":
             while True:
                 if os.fork() != 0:
                     os._exit(0)
         while True:
-            time.sleep(1)
+            signal.sigwaitinfo({signal.SIGTERM})
+            mark(os.path.join(d, kind + ".term"))
     mark(os.path.join(d, "ready"))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, ALL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -233,12 +238,20 @@ fn metric(addr: &str, name: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
-/// Serialises the CPU-heavy tests of this file: `make test` runs two tests
-/// at once on 2 cores, and a 20,000-process burst next to the endpoint
-/// flood would measure the test machine's scheduler, not drainit.
-fn heavy() -> std::sync::MutexGuard<'static, ()> {
-    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    HEAVY.lock().unwrap_or_else(|p| p.into_inner())
+/// Serialises the CPU-heavy tests of this file: two tests run at once on
+/// 2 cores, and a 20,000-process burst next to the endpoint flood would
+/// measure the test machine's scheduler, not drainit. An flock, since each
+/// test runs in a process of its own (nextest); .config/nextest.toml also
+/// runs these tests with no other integration test beside them.
+fn heavy() -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let path = std::env::temp_dir().join("drainit-it-heavy.lock");
+    let lock = std::fs::File::create(&path).unwrap();
+    // SAFETY: flock on a descriptor this function owns; released when the
+    // returned file is dropped.
+    let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock {}", path.display());
+    lock
 }
 
 fn orphan_secs() -> f64 {
