@@ -35,6 +35,24 @@ impl Pidfd {
         (fd >= 0).then(|| Pidfd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }))
     }
 
+    /// Sends `sig` to the process; false once it has exited and been
+    /// reaped (never to another process that took its pid).
+    pub fn signal(&self, sig: i32) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: pidfd_send_signal with a descriptor this value owns, a
+        // signal number, no siginfo and no flags.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        rc == 0
+    }
+
     /// Whether the process has exited (a zombie or reaped).
     pub fn exited(&self) -> bool {
         use std::os::fd::AsRawFd;
@@ -182,7 +200,8 @@ impl Running {
         let unshare = child.id() as i32;
         let mut child = child;
         // drainit may exit at once (a usage error): then there is no pid.
-        let pid = wait_for(Duration::from_secs(5), || {
+        // A hang detector, not a timing limit: the machine may be loaded.
+        let pid = wait_for(Duration::from_secs(30), || {
             first_child(unshare).or_else(|| child.try_wait().ok().flatten().map(|_| -1))
         })
         .expect("drainit did not start under unshare");
@@ -195,7 +214,10 @@ impl Running {
 
     /// Sends `sig` to drainit. The test holds drainit (or its parent,
     /// `unshare`) unreaped while it runs, so the pid is still drainit's.
+    /// (`pid` is -1 when drainit exited before it could be seen under
+    /// unshare: kill(-1) would signal every process there is.)
     pub fn signal(&self, sig: i32) {
+        assert!(self.pid > 0, "drainit is not running (pid {})", self.pid);
         // SAFETY: kill has no memory effects.
         unsafe { libc::kill(self.pid, sig) };
     }
