@@ -99,3 +99,5 @@ dist: deps
 dist-test: dist
 	bash scripts/dist-test.sh
 	bash scripts/dist-repro.sh
+
+include mk/tests.mk

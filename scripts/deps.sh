@@ -15,6 +15,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
         { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
+# cargo-nextest runs `make test` (scripts/test.sh): each test in a process
+# of its own.
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "deps: installing cargo-nextest" >&2
+    cargo install --locked cargo-nextest
+fi
 for s in deps.d/*.sh; do
     [ -e "$s" ] && bash "$s"
 done

@@ -9,6 +9,10 @@
 //! quiet period or the minimum, never after the maximum). How close to the
 //! ideal it lands is a figure for `make soak`, not a test.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -100,6 +104,8 @@ impl Container {
         std::thread::spawn(move || {
             if let Some(ns) = ns {
                 // A network namespace is per thread: only this one moves.
+                // SAFETY: setns on a descriptor the closure owns; it
+                // changes this thread's namespace only.
                 let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
                 assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
             }

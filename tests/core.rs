@@ -1,6 +1,10 @@
 //! Core behaviour with real processes: drainit as PID 1 of a fresh PID
 //! namespace (or as a subreaper), real signals, real exit statuses.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -8,6 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use drainit::supervisor::route::Sleep;
 
 const SIGLOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/siglog.py");
 /// A generous limit for conditions and exits (the machine may be loaded).
@@ -134,6 +139,23 @@ fn forwardable() -> Vec<i32> {
     v
 }
 
+/// The grandchild under `init`: its child's child.
+fn grandchild(init: i32) -> i32 {
+    wait_for(LONG, || first_child(first_child(init)?))
+        .unwrap_or_else(|| panic!("no grandchild under {init}"))
+}
+
+/// Sends siglog.py at `pid` (logging to `log`) the barrier signal and waits
+/// until it has logged it, and so every signal pending on it before.
+fn barrier(log: &Path, pid: i32) {
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(pid, BARRIER_SIGNAL) };
+    assert!(
+        wait_received(log, BARRIER_SIGNAL),
+        "{pid} never logged the barrier signal"
+    );
+}
+
 fn check_forwarding(mode: &[&str], grandchild_gets_them: bool) {
     let mut l = Logger::start(mode, true);
     for sig in forwardable() {
@@ -153,12 +175,13 @@ fn check_forwarding(mode: &[&str], grandchild_gets_them: bool) {
         }
     }
     if !grandchild_gets_them {
-        // Not a wait for readiness: the window in which a signal wrongly
-        // sent to the group would have reached the grandchild too.
-        std::thread::sleep(Duration::from_millis(200));
+        // A signal wrongly sent to the group reached the grandchild at the
+        // moment it reached the child: it is pending there by now, and
+        // logged before the barrier.
+        barrier(&l.grand, grandchild(l.run.pid));
         assert_eq!(
             received(&l.grand),
-            Vec::<i32>::new(),
+            vec![BARRIER_SIGNAL],
             "mode {mode:?}: grandchild got signals"
         );
     }
@@ -203,6 +226,7 @@ fn cascade_gives_the_stop_signal_to_the_app_behind_a_waiting_shell() {
     let script = format!("python3 {SIGLOG} {} & wait", out.display());
     let mut r = Running::pid1(&["sh", "-c", &script]);
     wait_for(LONG, || read(&out).contains("ready").then_some(())).unwrap();
+    settle_shells(r.pid, LONG);
     r.signal(libc::SIGTERM);
     assert_eq!(
         r.code(LONG),
@@ -271,7 +295,7 @@ fn orphan_storm_leaves_no_zombies() {
     // 50 parents fork 100 children each and exit at once: 5,000 orphans
     // (most already zombies) land on PID 1 in bursts.
     let py = format!(
-        "import os,time\nfor i in range(50):\n  p=os.fork()\n  if p==0:\n    for j in range(100):\n      if os.fork()==0:\n        os._exit(0)\n    os._exit(0)\n  os.waitpid(p,0)\nopen('{}','w').write('done')\ntime.sleep(30)\n",
+        "import os,time\nfor i in range(50):\n  p=os.fork()\n  if p==0:\n    for j in range(100):\n      if os.fork()==0:\n        os._exit(0)\n    os._exit(0)\n  os.waitpid(p,0)\nopen('{}','w').write('done')\nwhile True: time.sleep(3600)\n",
         done.display()
     );
     let mut r = Running::pid1(&["python3", "-c", &py]);
@@ -283,14 +307,24 @@ fn orphan_storm_leaves_no_zombies() {
     assert_eq!(r.code(LONG), 143);
 }
 
-/// `sh -c 'app; echo done'` where app traps TERM, works 1 s, then writes a
-/// marker. Returns whether the marker exists after the init exits.
+/// `sh -c 'app; echo done'` where app traps TERM and, in its trap, works
+/// until the test releases it, then writes a marker. Returns whether the
+/// marker exists after the init exits.
+///
+/// The test releases the app only while the init still runs and the
+/// wrapper shell is alive and waiting for the app, never signalled: an
+/// init that stops the tree before the app's work is done (tini -g kills
+/// the wrapper and exits with it, and the kernel kills the rest) never
+/// sees the marker, however slow or fast the machine.
 fn shell_wrapper_marker(init: &[&str]) -> bool {
     let dir = tempdir("wrapper");
-    let marker = dir.join("marker");
-    let started = dir.join("started");
+    let (marker, started) = (dir.join("marker"), dir.join("started"));
+    let (got, release) = (dir.join("got-term"), dir.join("release"));
     let app = format!(
-        "trap 'sleep 1; echo finished > {m}; exit 0' TERM; touch {s}; while :; do sleep 0.05; done",
+        "trap 'touch {g}; while [ ! -e {r} ]; do sleep 0.01; done; echo finished > {m}; exit 0' TERM; \
+         touch {s}; while :; do sleep 0.05; done",
+        g = got.display(),
+        r = release.display(),
         m = marker.display(),
         s = started.display()
     );
@@ -308,7 +342,25 @@ fn shell_wrapper_marker(init: &[&str]) -> bool {
         started: Instant::now(),
     };
     wait_for(LONG, || started.exists().then_some(())).expect("app never started");
+    settle_shells(r.pid, LONG);
+    let shell = first_child(r.pid).expect("the wrapper shell");
     r.signal(libc::SIGTERM);
+    // Either the init exits (before the app's trap, or during it), or the
+    // app's trap runs and its wrapper is seen waiting after that: a shell
+    // with a fatal signal pending never sleeps in wait4 again.
+    let init_exited = wait_for(LONG, || {
+        if r.child.try_wait().unwrap().is_some() {
+            return Some(true);
+        }
+        // Asleep in wait4 or sigsuspend as read from wchan, not guessed.
+        let waiting = drainit::proctree::read(shell)
+            .is_some_and(|p| p.state == 'S' && matches!(p.sleep, Sleep::Children | Sleep::Signal));
+        (got.exists() && waiting).then_some(false)
+    })
+    .expect("the init neither exited nor let the app's trap run");
+    if !init_exited {
+        std::fs::write(&release, "").unwrap();
+    }
     r.wait(LONG).expect("init did not exit");
     marker.exists()
 }
@@ -445,6 +497,30 @@ fn ctx_switches(pid: i32) -> u64 {
     total
 }
 
+/// drainit asleep with nothing scheduled: in wait4, or in epoll_wait or
+/// epoll_pwait with no timeout (/proc/PID/syscall: the call and its
+/// arguments); a pending timer, such as the start-up trim's, shows as a
+/// finite timeout.
+#[cfg(target_arch = "x86_64")]
+fn asleep_with_no_timer(r: &Running) -> bool {
+    let call = std::fs::read_to_string(format!("/proc/{}/syscall", r.pid)).unwrap_or_default();
+    let f: Vec<&str> = call.split_whitespace().collect();
+    let no_timeout =
+        |arg: Option<&&str>| arg.is_some_and(|a| matches!(*a, "0xffffffffffffffff" | "0xffffffff"));
+    match f.first().copied() {
+        Some("61") => true,                          // wait4
+        Some("232" | "281") => no_timeout(f.get(4)), // epoll_wait, epoll_pwait
+        Some("441") => f.get(4) == Some(&"0x0"),     // epoll_pwait2: no timespec
+        _ => false,
+    }
+}
+
+/// Elsewhere the syscall numbers differ: the trim's 100 ms, with margin.
+#[cfg(not(target_arch = "x86_64"))]
+fn asleep_with_no_timer(r: &Running) -> bool {
+    r.started.elapsed() >= Duration::from_millis(300)
+}
+
 #[test]
 fn idle_drainit_never_wakes_up() {
     let dir = tempdir("idle");
@@ -475,11 +551,10 @@ fn idle_drainit_never_wakes_up() {
             })
             .expect("drainit never settled");
             // drainit trims its start-up pages 100 ms after start (one
-            // planned wakeup); the idle window begins after it.
-            let trim = Duration::from_millis(300);
-            if let Some(left) = trim.checked_sub(r.started.elapsed()) {
-                std::thread::sleep(left);
-            }
+            // planned wakeup); the idle window begins once it sleeps with
+            // no timer left.
+            wait_for(LONG, || asleep_with_no_timer(&r).then_some(()))
+                .expect("drainit never went to sleep without a timer");
             let threads = std::fs::read_dir(format!("/proc/{}/task", r.pid))
                 .unwrap()
                 .count();
@@ -581,10 +656,10 @@ fn tini_compat_process_group_from_flag_and_env() {
     let d = compat_dir();
     let tini = d.join("tini");
     let tini = tini.to_str().unwrap();
-    for (args, env) in [(vec!["-g", "--"], None), (vec!["--"], Some("1"))] {
-        if let Some(v) = env {
-            std::env::set_var("TINI_KILL_PROCESS_GROUP", v);
-        }
+    for (args, env) in [
+        (vec!["-g", "--"], vec![]),
+        (vec!["--"], vec![("TINI_KILL_PROCESS_GROUP", "1")]),
+    ] {
         let mut a = vec![tini];
         a.extend(args);
         let dir = tempdir("tinig");
@@ -596,8 +671,7 @@ fn tini_compat_process_group_from_flag_and_env() {
             "--grandchild",
             grand.to_str().unwrap(),
         ]);
-        let mut r = Running::plain(&a);
-        std::env::remove_var("TINI_KILL_PROCESS_GROUP");
+        let mut r = Running::plain_env(&a, &env);
         wait_for(LONG, || read(&grand).contains("ready").then_some(())).unwrap();
         r.signal(libc::SIGUSR1);
         assert!(
@@ -642,6 +716,7 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
         }
         let mut child = cmd.spawn().unwrap();
         wait_for(LONG, || read(&grand).contains("ready").then_some(())).unwrap();
+        // SAFETY: kill has no memory effects; dumb-init is unreaped.
         unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
         let want = if args.contains(&"-r") {
             libc::SIGUSR2
@@ -652,14 +727,15 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
             wait_received(&out, want),
             "{args:?} {env:?}: child got {want}"
         );
-        // The window in which the grandchild would get it too (it is
-        // sent at the same moment as the child's, or not at all).
-        std::thread::sleep(Duration::from_millis(100));
+        // Sent to the grandchild at the same moment as the child's, or not
+        // at all: pending there by now, and logged before the barrier.
+        barrier(&grand, grandchild(child.id() as i32));
         assert_eq!(
             received(&grand).contains(&want),
             grand_gets,
             "{args:?} {env:?}: grandchild"
         );
+        // SAFETY: kill has no memory effects; dumb-init is unreaped.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         assert!(wait_for(LONG, || child.try_wait().unwrap()).is_some());
         // dumb-init leaves the grandchild behind in -c mode and when not
@@ -672,6 +748,8 @@ fn dumb_init_compat_flags_env_and_exit_codes() {
             };
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if cmd.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                // SAFETY: kill has no memory effects; the pid was this
+                // test's grandchild a moment ago (its unique path).
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
@@ -786,16 +864,14 @@ fn pdeathsig_stops_drainit_when_its_parent_dies() {
         .spawn()
         .unwrap();
     let pid: i32 = wait_for(LONG, || read(&pidfile).trim().parse().ok()).unwrap();
+    // Its parent waits for it: drainit is there to open a pidfd on.
+    let drainit = Pidfd::open(pid).expect("drainit exited at once");
     wait_for(LONG, || signals_blocked(pid).then_some(())).unwrap();
+    // SAFETY: kill has no memory effects; the parent is unreaped.
     unsafe { libc::kill(parent.id() as i32, libc::SIGKILL) };
     let mut parent = parent;
     parent.wait().unwrap();
-    let gone = wait_for(LONG, || {
-        (!Path::new(&format!("/proc/{pid}")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| s.contains(") Z")))
-        .then_some(())
-    });
+    let gone = wait_for(LONG, || drainit.exited().then_some(()));
     assert!(
         gone.is_some(),
         "drainit outlived its parent despite -p TERM"
@@ -818,6 +894,7 @@ fn environment_variables_configure_and_flags_win() {
     .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     wait_for(LONG, || trapped.exists().then_some(())).expect("the shell never set its trap");
+    // SAFETY: kill has no memory effects; drainit is unreaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(137));

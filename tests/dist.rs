@@ -9,6 +9,10 @@
 //! so they are ignored by `cargo test` and run by `make dist-test`
 //! (`cargo test --release --test dist -- --ignored`).
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

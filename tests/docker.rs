@@ -9,212 +9,53 @@
 //! engine answers or the static binaries are missing. Containers get unique
 //! names and are removed by a Drop guard, even when a test panics.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::docker::{docker, docker_ok, locked_build, need, Container, Harness};
+
 const IMAGE: &str = "drainit-test:latest";
+
+/// The suite's containers: `drainit-t-TESTPID-TAG-N`.
+const DOCKER: Harness = Harness {
+    prefix: "drainit-t",
+};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
+/// Builds an image with `docker/build.sh MODE`.
+fn build(mode: &str) -> Result<(), String> {
+    let out = Command::new("bash")
+        .arg(repo().join("docker/build.sh"))
+        .arg(mode)
+        .env("DRAINIT_STATIC_DIR", common::static_dir())
         .output()
-        .expect("run docker")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Builds an image once per test process with `docker/build.sh MODE`.
-fn build(mode: &str, cell: &'static OnceLock<Result<(), String>>) -> Result<(), String> {
-    cell.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(repo().join("docker/build.sh"))
-            .arg(mode)
-            .env("DRAINIT_STATIC_DIR", common::static_dir())
-            .output()
-            .map_err(|e| e.to_string())?;
-        eprint!("{}", String::from_utf8_lossy(&out.stdout));
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    })
-    .clone()
+        .map_err(|e| e.to_string())?;
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
 
 /// True when the test must return early: no Docker, no static binaries, or
 /// the test image did not build (that last one fails the test).
 fn need_docker() -> bool {
-    static ENGINE: OnceLock<bool> = OnceLock::new();
-    let engine = *ENGINE.get_or_init(|| {
-        Command::new("docker")
-            .arg("info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if !engine {
-        return common::skip("no Docker engine answers (`docker info` failed)");
-    }
-    for bin in ["drainit", "drainit-demo"] {
-        let p = common::static_dir().join(bin);
-        if !p.exists() {
-            return common::skip(&format!("{} is missing: run `make static`", p.display()));
-        }
-    }
-    static TEST_IMAGE: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(e) = build("test", &TEST_IMAGE) {
-        panic!("docker/build.sh test failed:\n{e}");
-    }
-    false
-}
-
-fn unique(tag: &str) -> String {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("drainit-t-{}-{tag}-{n}", std::process::id())
-}
-
-/// A container removed on drop (`docker rm -f`), panics included.
-struct Container {
-    name: String,
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", "-v", &self.name])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-impl Container {
-    /// `docker run -d --name NAME OPTS... IMAGE CMD...`; OPTS end at IMAGE.
-    fn start(tag: &str, args: &[&str]) -> Container {
-        let c = Container { name: unique(tag) };
-        let mut full = vec!["run", "-d", "--name", &c.name, "--label", "drainit-test=1"];
-        full.extend_from_slice(args);
-        docker_ok(&full);
-        c
-    }
-
-    /// `docker run` in the foreground: (exit code, logs). Removed on return.
-    fn run(tag: &str, args: &[&str]) -> (i32, String) {
-        let c = Container { name: unique(tag) };
-        let mut full = vec!["run", "--name", &c.name, "--label", "drainit-test=1"];
-        full.extend_from_slice(args);
-        let out = docker(&full);
-        assert!(
-            c.exists(),
-            "container did not run: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (c.exit_code(), c.logs())
-    }
-
-    fn exists(&self) -> bool {
-        docker(&["inspect", &self.name]).status.success()
-    }
-
-    /// "127.0.0.1:PORT" published for the container port.
-    fn addr(&self, port: u16) -> String {
-        let out = docker_ok(&["port", &self.name, &port.to_string()]);
-        out.lines()
-            .find(|l| l.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("port {port} not published on 127.0.0.1: {out}"))
-            .to_string()
-    }
-
-    fn logs(&self) -> String {
-        let out = docker(&["logs", &self.name]);
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    }
-
-    fn wait_log(&self, needle: &str, limit: Duration) {
-        if common::wait_for(limit, || self.logs().contains(needle).then_some(())).is_none() {
-            panic!("{needle:?} never appeared in the logs:\n{}", self.logs());
-        }
-    }
-
-    fn exit_code(&self) -> i32 {
-        docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", &self.name])
-            .parse()
-            .unwrap()
-    }
-
-    /// The host pid of the container's PID 1.
-    fn host_pid(&self) -> i32 {
-        docker_ok(&["inspect", "-f", "{{.State.Pid}}", &self.name])
-            .parse()
-            .unwrap()
-    }
-
-    /// `docker stop -t T`: how long it took.
-    fn stop(&self, timeout: u32) -> Duration {
-        let t = Instant::now();
-        docker_ok(&["stop", "-t", &timeout.to_string(), &self.name]);
-        t.elapsed()
-    }
-
-    fn kill(&self, sig: &str) {
-        docker_ok(&["kill", "-s", sig, &self.name]);
-    }
-
-    fn wait_exit(&self, limit: Duration) -> i32 {
-        let running = || docker_ok(&["inspect", "-f", "{{.State.Running}}", &self.name]);
-        if common::wait_for(limit, || (running() == "false").then_some(())).is_none() {
-            panic!(
-                "{} still running after {limit:?}:\n{}",
-                self.name,
-                self.logs()
-            );
-        }
-        self.exit_code()
-    }
-
-    /// A file from the container (running or stopped), via `docker cp`.
-    fn file(&self, path: &str) -> Option<String> {
-        let dir = common::tempdir("cp");
-        let dest = dir.join("f");
-        let ok = docker(&[
-            "cp",
-            &format!("{}:{path}", self.name),
-            dest.to_str().unwrap(),
-        ])
-        .status
-        .success();
-        let text = ok.then(|| std::fs::read_to_string(&dest).unwrap_or_default());
-        let _ = std::fs::remove_dir_all(dir);
-        text
-    }
+    need(IMAGE, || build("test"))
 }
 
 /// One HTTP/1.1 request over a real socket: Ok(status) or the I/O error
@@ -286,7 +127,7 @@ fn docker_stop_drains_app_behind_shell_wrapper() {
     if need_docker() {
         return;
     }
-    let c = Container::start(
+    let c = DOCKER.start(
         "wrapper",
         &[
             "-p",
@@ -343,7 +184,7 @@ fn docker_run_init_loses_the_app_behind_shell_wrapper() {
     if need_docker() {
         return;
     }
-    let c = Container::start(
+    let c = DOCKER.start(
         "init",
         &[
             "--init",
@@ -385,7 +226,7 @@ fn docker_kill_signals_reach_the_app() {
         return;
     }
     let log = "/tmp/signals";
-    let c = Container::start(
+    let c = DOCKER.start(
         "kill",
         &[
             IMAGE,
@@ -419,7 +260,7 @@ fn docker_kill_signals_reach_the_app() {
 
     // Behind the wrapper shell, -g sends to the whole group: the app hears
     // USR2 even though the shell dies of it.
-    let c = Container::start(
+    let c = DOCKER.start(
         "kill-g",
         &[
             IMAGE,
@@ -468,7 +309,7 @@ fn exit_codes_match_the_core_table() {
             let want = *want;
             thread::spawn(move || {
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                let (code, logs) = Container::run("exit", &refs);
+                let (code, logs) = DOCKER.run("exit", &refs);
                 (args[1..].join(" "), code, want, logs)
             })
         })
@@ -507,8 +348,8 @@ fn orphan_storm_leaves_no_zombies() {
     }
     let storm = "i=0; while [ $i -lt 300 ]; do sh -c 'sleep 1 &'; i=$((i+1)); done; \
                  echo storm done; exec sleep 60";
-    let with = Container::start("storm", &[IMAGE, "/drainit", "--", "sh", "-c", storm]);
-    let without = Container::start("storm-sh", &[IMAGE, "sh", "-c", storm]);
+    let with = DOCKER.start("storm", &[IMAGE, "/drainit", "--", "sh", "-c", storm]);
+    let without = DOCKER.start("storm-sh", &[IMAGE, "sh", "-c", storm]);
     with.wait_log("storm done", Duration::from_secs(60));
     without.wait_log("storm done", Duration::from_secs(60));
     // Every orphan's `sleep 1` has ended: only drainit and `sleep 60` (or
@@ -558,8 +399,8 @@ fn sh_as_pid1_eats_the_stop_timeout_drainit_does_not() {
     if need_docker() {
         return;
     }
-    let sh = Container::start("pid1-sh", &[IMAGE, "/app.sh"]);
-    let di = Container::start("pid1-drainit", &[IMAGE, "/drainit", "--", "/app.sh"]);
+    let sh = DOCKER.start("pid1-sh", &[IMAGE, "/app.sh"]);
+    let di = DOCKER.start("pid1-drainit", &[IMAGE, "/drainit", "--", "/app.sh"]);
     sh.wait_log("listening on", Duration::from_secs(10));
     di.wait_log("listening on", Duration::from_secs(10));
     let sh_stop = {
@@ -595,7 +436,7 @@ fn drain_timeline_in_docker_logs() {
     if need_docker() {
         return;
     }
-    let c = Container::start(
+    let c = DOCKER.start(
         "timeline",
         &[
             "-p",
@@ -705,7 +546,7 @@ fn example_dockerfile_builds_and_drains() {
         return;
     }
     let image = example_app_image();
-    let c = Container::start(
+    let c = DOCKER.start(
         "example",
         &[
             "-p",
@@ -746,29 +587,31 @@ fn assert_example_drained(logs: &str) {
 fn example_app_image() -> String {
     static RELEASE: OnceLock<Result<(), String>> = OnceLock::new();
     static APP: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(e) = build("release", &RELEASE) {
+    if let Err(e) = RELEASE.get_or_init(|| locked_build(|| build("release"))) {
         panic!("docker/build.sh release failed:\n{e}");
     }
     let image = "drainit-example-app:test";
     APP.get_or_init(|| {
-        let ctx = common::tempdir("example-ctx");
-        std::fs::copy(common::static_dir().join("drainit-demo"), ctx.join("app")).unwrap();
-        let dockerfile = examples().join("Dockerfile.app");
-        let out = docker(&[
-            "build",
-            "-q",
-            "-t",
-            image,
-            "-f",
-            dockerfile.to_str().unwrap(),
-            ctx.to_str().unwrap(),
-        ]);
-        let _ = std::fs::remove_dir_all(&ctx);
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+        locked_build(|| {
+            let ctx = common::tempdir("example-ctx");
+            std::fs::copy(common::static_dir().join("drainit-demo"), ctx.join("app")).unwrap();
+            let dockerfile = examples().join("Dockerfile.app");
+            let out = docker(&[
+                "build",
+                "-q",
+                "-t",
+                image,
+                "-f",
+                dockerfile.to_str().unwrap(),
+                ctx.to_str().unwrap(),
+            ]);
+            let _ = std::fs::remove_dir_all(&ctx);
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        })
     })
     .clone()
     .unwrap_or_else(|e| panic!("building Dockerfile.app failed:\n{e}"));
@@ -833,7 +676,7 @@ fn example_compose_parses_fits_and_runs() {
         return;
     };
     let image = example_app_image();
-    let project = unique("compose");
+    let project = DOCKER.unique("compose");
     let (app_port, ready_port) = (common::free_port(), common::free_port());
     // The example as it is, plus JSON logs for the assertions below.
     let dir = common::tempdir("compose-json");

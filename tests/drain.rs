@@ -2,6 +2,10 @@
 //! readiness flip, drain delay, grace deadline, cut-short, endpoints,
 //! readiness gate, `check`, `explain`, and bad input.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -364,7 +368,13 @@ fn the_readiness_gate_follows_the_app() {
     let ready = format!("http://{http}/ready");
     let app = format!("http://127.0.0.1:{app_port}");
     let dir = tempdir("gate");
-    let ready_file = dir.join("ready");
+    let (ready_file, go) = (dir.join("ready"), dir.join("go"));
+    // The app starts once the test says so (then exec: drainit's child is
+    // the app itself), and answers 503 for its first 1.5 s.
+    let start = format!(
+        "while [ ! -e {} ]; do sleep 0.01; done; exec \"$@\"",
+        go.display()
+    );
     let mut r = Running::plain_captured(&[
         "--http",
         &http,
@@ -379,16 +389,21 @@ fn the_readiness_gate_follows_the_app() {
         "--drain-url",
         &format!("{app}/fail-health"),
         "--",
+        "sh",
+        "-c",
+        &start,
+        "sh",
         demo.to_str().unwrap(),
         "--listen",
         &format!("127.0.0.1:{app_port}"),
         "--ready-after",
         "1500ms",
     ]);
-    // The endpoint answers long before the app's 1.5 s start-up is over.
+    // The endpoint answers before the app does.
     let first = wait_for(LIMIT, || Some(curl(&ready).0).filter(|&c| c != 0));
     assert_eq!(first, Some(503), "not ready before the app answers");
     assert!(!ready_file.exists());
+    std::fs::write(&go, "").unwrap();
     assert!(wait_status(&ready, 200), "ready once the app answers");
     assert!(ready_file.exists());
     curl_post(&format!("{app}/fail-health"));
@@ -413,16 +428,33 @@ fn the_readiness_gate_follows_the_app() {
 fn the_tcp_gate() {
     let port = free_port();
     let (app_port, http) = (free_port(), format!("127.0.0.1:{port}"));
+    // The app listens once the test says so, then waits for its signal.
+    let go = tempdir("tcp-gate").join("go");
+    let app = format!(
+        "import os,socket,time\n\
+         while not os.path.exists({go:?}): time.sleep(0.01)\n\
+         s=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('127.0.0.1',{app_port}))\ns.listen()\n\
+         while True: time.sleep(3600)"
+    );
     let mut r = Running::plain(&[
-        "--http", &http, "--ready-tcp", &format!("127.0.0.1:{app_port}"), "--ready-interval", "100ms",
-        "--", "python3", "-c",
-        &format!("import socket,time\ntime.sleep(1)\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',{app_port}))\ns.listen()\ntime.sleep(30)"),
+        "--http",
+        &http,
+        "--ready-tcp",
+        &format!("127.0.0.1:{app_port}"),
+        "--ready-interval",
+        "100ms",
+        "--",
+        "python3",
+        "-c",
+        &app,
     ]);
-    // The endpoint answers before the app's listener (1 s in) exists.
+    // The endpoint answers before the app's listener exists.
     let first = wait_for(LIMIT, || {
         Some(curl(&format!("http://{http}/ready")).0).filter(|&c| c != 0)
     });
     assert_eq!(first, Some(503), "not ready before the app listens");
+    std::fs::write(&go, "").unwrap();
     assert!(wait_status(&format!("http://{http}/ready"), 200));
     r.signal(libc::SIGTERM);
     assert_eq!(r.code(LONG), 143);

@@ -15,6 +15,10 @@
 //! One test per engine, so the engine starts once: it runs every check in
 //! turn and reports them all (a failed check does not hide the others).
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -14,6 +14,10 @@
 //! std's start-up before main, allocation failures, close); the full run
 //! keeps them.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::path::PathBuf;

@@ -11,6 +11,10 @@
 //! default action. `DRAINIT_ORPHAN_SECS` scales the continuous orphan storm
 //! (10 s here, 60 s in `make soak`).
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -136,13 +140,18 @@ if mode == "escape":
             os.setsid()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, ALL)
         signal.signal(signal.SIGTERM, lambda *a, k=kind: mark(os.path.join(d, k + ".term")))
+        if kind != "hopper":
+            # Read at once with sigwaitinfo, not by a handler between two
+            # bytecodes; the handler stays so /proc shows TERM caught.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         mark(os.path.join(d, kind + ".pid"), str(os.getpid()))
         if kind == "hopper":
             while True:
                 if os.fork() != 0:
                     os._exit(0)
         while True:
-            time.sleep(1)
+            signal.sigwaitinfo({signal.SIGTERM})
+            mark(os.path.join(d, kind + ".term"))
     mark(os.path.join(d, "ready"))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, ALL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -229,12 +238,20 @@ fn metric(addr: &str, name: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
-/// Serialises the CPU-heavy tests of this file: `make test` runs two tests
-/// at once on 2 cores, and a 20,000-process burst next to the endpoint
-/// flood would measure the test machine's scheduler, not drainit.
-fn heavy() -> std::sync::MutexGuard<'static, ()> {
-    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    HEAVY.lock().unwrap_or_else(|p| p.into_inner())
+/// Serialises the CPU-heavy tests of this file: two tests run at once on
+/// 2 cores, and a 20,000-process burst next to the endpoint flood would
+/// measure the test machine's scheduler, not drainit. An flock, since each
+/// test runs in a process of its own (nextest); .config/nextest.toml also
+/// runs these tests with no other integration test beside them.
+fn heavy() -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let path = std::env::temp_dir().join("drainit-it-heavy.lock");
+    let lock = std::fs::File::create(&path).unwrap();
+    // SAFETY: flock on a descriptor this function owns; released when the
+    // returned file is dropped.
+    let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock {}", path.display());
+    lock
 }
 
 fn orphan_secs() -> f64 {
@@ -285,6 +302,7 @@ fn signal_storm_keeps_drainit_small_and_the_drain_prompt() {
                     let v = libc::sigval {
                         sival_ptr: std::ptr::null_mut(),
                     };
+                    // SAFETY: sigqueue copies the sigval; no memory effects.
                     if unsafe { libc::sigqueue(pid, sig, v) } == 0 {
                         break;
                     }
@@ -294,6 +312,7 @@ fn signal_storm_keeps_drainit_small_and_the_drain_prompt() {
                     std::thread::yield_now();
                 }
             } else {
+                // SAFETY: kill has no memory effects.
                 assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
             }
             *sent.entry(sig).or_default() += 1;
@@ -548,6 +567,8 @@ fn sweep_and_kill(d: &mut Running) {
             break;
         }
         for p in c {
+            // SAFETY: kill has no memory effects; `p` is drainit's child,
+            // unreaped while drainit lives.
             unsafe { libc::kill(p, libc::SIGKILL) };
         }
     }
@@ -642,6 +663,7 @@ fn assert_grace_kill(log: &[LogEvent], grace: f64) {
 /// Lowers the calling thread's priority (nice 10): the load generator runs
 /// on the same 2 cores as drainit and must not be what delays forwarding.
 fn background() {
+    // SAFETY: setpriority and gettid take and return integers only.
     unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
 }
 
@@ -664,33 +686,13 @@ fn status_of(resp: &str) -> u16 {
         .unwrap_or(0)
 }
 
-#[test]
-fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
-    let _heavy = heavy();
-    let Some(py) = python() else { return };
-    let dir = tempdir("abuse");
-    let stamps = dir.join("stamps");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut d = start(
-        false,
-        &helper_args(
-            &py,
-            &["--http", &addr],
-            &["stamp", stamps.to_str().unwrap()],
-        ),
-    );
-    wait_file(&stamps, Duration::from_secs(10));
-    wait_for(Duration::from_secs(5), || {
-        http_get(&addr, "/ready").ok().filter(|r| r.0 == 200)
-    })
-    .expect("ready");
-    let (rss0, fds0) = (rss_kb(d.pid), fd_count(d.pid));
-
-    // Single-shot abusers first: each answer is checked.
-    let http10 = raw(&addr, b"GET /ready HTTP/1.0\r\n\r\n");
+/// One answer each from abusers that come once: HTTP/1.0, a pipelined
+/// keep-alive pair, garbage, a 1 MB header. Returns that request.
+fn single_shot_abusers(addr: &str) -> Vec<u8> {
+    let http10 = raw(addr, b"GET /ready HTTP/1.0\r\n\r\n");
     assert_eq!(status_of(&http10), 200, "HTTP/1.0: {http10:?}");
     let keep = raw(
-        &addr,
+        addr,
         b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\nGET /live HTTP/1.1\r\nHost: x\r\n\r\n",
     );
     assert_eq!(status_of(&keep), 200, "keep-alive: {keep:?}");
@@ -699,7 +701,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
         1,
         "one answer, then close"
     );
-    let garbage = raw(&addr, &[0xff, 0x00, 0x13, b'\r', b'\n', 0x80].repeat(500));
+    let garbage = raw(addr, &[0xff, 0x00, 0x13, b'\r', b'\n', 0x80].repeat(500));
     assert!(
         garbage.is_empty() || status_of(&garbage) == 400,
         "garbage: {garbage:?}"
@@ -707,30 +709,95 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
     let mut big = b"GET /ready HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
     big.extend(vec![b'a'; 1 << 20]);
     big.extend(b"\r\n\r\n");
-    let huge = raw(&addr, &big);
+    let huge = raw(addr, &big);
     assert!(
         huge.is_empty() || status_of(&huge) == 431,
         "1 MB header: {:?}",
         &huge[..huge.len().min(200)]
     );
+    big
+}
 
-    // The flood: 1,000 idle connections held open, slow-header trickles,
-    // and loops of garbage, 1 MB headers, HTTP/1.0 and keep-alive clients.
-    let stop = Arc::new(AtomicBool::new(false));
-    let abuse_done = Arc::new(AtomicUsize::new(0));
-    let mut idle = Vec::new();
-    let t_idle = Instant::now();
-    for _ in 0..1000 {
-        if let Ok(s) = TcpStream::connect(&addr) {
-            idle.push(s);
+/// The flood: 1,000 idle connections held open, slow-header trickles, and
+/// loops of garbage, 1 MB headers, HTTP/1.0 and keep-alive clients, while
+/// drainit's RSS and descriptors are sampled.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    idle: Vec<TcpStream>,
+    idle_connect: Duration,
+    abuse_done: Arc<AtomicUsize>,
+    trickle_lasted: Arc<std::sync::Mutex<Vec<Duration>>>,
+    max_rss: Arc<AtomicUsize>,
+    max_fds: Arc<AtomicUsize>,
+}
+
+/// What the flood left: how many idle connections drainit closed, and how
+/// long the trickles lasted.
+struct FloodEnd {
+    idle_closed: usize,
+    trickles: Vec<Duration>,
+}
+
+impl Flood {
+    fn start(addr: &str, pid: i32, big: &[u8]) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut idle = Vec::new();
+        let t_idle = Instant::now();
+        for _ in 0..1000 {
+            if let Ok(s) = TcpStream::connect(addr) {
+                idle.push(s);
+            }
         }
+        let mut f = Flood {
+            stop,
+            threads: Vec::new(),
+            idle,
+            idle_connect: t_idle.elapsed(),
+            abuse_done: Arc::new(AtomicUsize::new(0)),
+            trickle_lasted: Arc::new(std::sync::Mutex::new(Vec::new())),
+            max_rss: Arc::new(AtomicUsize::new(0)),
+            max_fds: Arc::new(AtomicUsize::new(0)),
+        };
+        for _ in 0..4 {
+            f.trickle(addr);
+        }
+        let payloads: Vec<Vec<u8>> = vec![
+            [0xde, 0xad, 0xbe, 0xef, b'\n'].repeat(200),
+            big.to_vec(),
+            b"GET /ready HTTP/1.0\r\n\r\n".to_vec(),
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n".to_vec(),
+            b"POST /ready HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nxx".to_vec(),
+        ];
+        for p in payloads {
+            let (addr, stop, n) = (addr.to_string(), f.stop.clone(), f.abuse_done.clone());
+            f.threads.push(std::thread::spawn(move || {
+                background();
+                while !stop.load(Ordering::Relaxed) {
+                    raw(&addr, &p);
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        let (stop, r, fd) = (f.stop.clone(), f.max_rss.clone(), f.max_fds.clone());
+        f.threads.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                r.fetch_max(rss_kb(pid) as usize, Ordering::Relaxed);
+                fd.fetch_max(fd_count(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20)); // the sampling period
+            }
+        }));
+        f
     }
-    let idle_connect = t_idle.elapsed();
-    let mut threads = Vec::new();
-    let trickle_lasted = Arc::new(std::sync::Mutex::new(Vec::new()));
-    for _ in 0..4 {
-        let (addr, stop, lasted) = (addr.clone(), stop.clone(), trickle_lasted.clone());
-        threads.push(std::thread::spawn(move || {
+
+    /// A client sending a header a byte at a time, again and again.
+    fn trickle(&mut self, addr: &str) {
+        let (addr, stop, lasted) = (
+            addr.to_string(),
+            self.stop.clone(),
+            self.trickle_lasted.clone(),
+        );
+        self.threads.push(std::thread::spawn(move || {
             background();
             while !stop.load(Ordering::Relaxed) {
                 let Ok(mut s) = TcpStream::connect(&addr) else {
@@ -750,40 +817,36 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
             }
         }));
     }
-    let payloads: Vec<Vec<u8>> = vec![
-        [0xde, 0xad, 0xbe, 0xef, b'\n'].repeat(200),
-        big.clone(),
-        b"GET /ready HTTP/1.0\r\n\r\n".to_vec(),
-        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n".to_vec(),
-        b"POST /ready HTTP/1.1\r\nContent-Length: 99999999\r\n\r\nxx".to_vec(),
-    ];
-    for p in payloads {
-        let (addr, stop, n) = (addr.clone(), stop.clone(), abuse_done.clone());
-        threads.push(std::thread::spawn(move || {
-            background();
-            while !stop.load(Ordering::Relaxed) {
-                raw(&addr, &p);
-                n.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    let (max_rss, max_fds) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    {
-        let (pid, stop, r, f) = (d.pid, stop.clone(), max_rss.clone(), max_fds.clone());
-        threads.push(std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                r.fetch_max(rss_kb(pid) as usize, Ordering::Relaxed);
-                f.fetch_max(fd_count(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20)); // the sampling period
-            }
-        }));
-    }
 
-    // Probes and signal forwarding, measured during the flood.
+    fn end(mut self) -> FloodEnd {
+        self.stop.store(true, Ordering::Relaxed);
+        let trickles = self.trickle_lasted.lock().unwrap().clone();
+        for t in self.threads.drain(..) {
+            t.join().unwrap();
+        }
+        let idle_closed = self
+            .idle
+            .iter_mut()
+            .filter(|s| {
+                let _ = s.set_read_timeout(Some(Duration::from_millis(1)));
+                matches!((&**s).read(&mut [0u8; 1]), Ok(0))
+            })
+            .count();
+        FloodEnd {
+            idle_closed,
+            trickles,
+        }
+    }
+}
+
+/// Probes (GET /ready every 100 ms) and signal forwarding (SIGUSR1 to
+/// drainit, stamped by the child), measured for 8 s and 1,000 signals at
+/// least: (probe times in ms, probe failures, forwarding latencies in us).
+fn probe_and_forward(d: &Running, addr: &str, stamps: &Path) -> (Vec<f64>, Vec<String>, Vec<u64>) {
     let mut probe_ms = Vec::new();
     let mut probe_fail = Vec::new();
     let mut lat_us = Vec::new();
-    let mut reader = std::fs::File::open(&stamps).unwrap();
+    let mut reader = std::fs::File::open(stamps).unwrap();
     let mut pending = String::new();
     let window = Instant::now();
     let mut next_probe = Instant::now();
@@ -791,7 +854,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
         if Instant::now() >= next_probe {
             next_probe += Duration::from_millis(100);
             let t = Instant::now();
-            let r = http_get(&addr, "/ready");
+            let r = http_get(addr, "/ready");
             let ms = t.elapsed().as_secs_f64() * 1e3;
             match r {
                 Ok((200, _)) => probe_ms.push(ms),
@@ -821,44 +884,64 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
         lat_us.push(at.saturating_sub(sent) / 1000);
         std::thread::sleep(Duration::from_millis(2)); // the signals' pace
     }
-    stop.store(true, Ordering::Relaxed);
-    let trickle_open_while_flooded = trickle_lasted.lock().unwrap().clone();
-    for t in threads {
-        t.join().unwrap();
+    (probe_ms, probe_fail, lat_us)
+}
+
+/// The slow client alone (a byte every 50 ms, the scenario's pace): how
+/// long it lasted, and whether drainit cut it before its 430 bytes (21 s).
+fn lone_slow_client(addr: &str) -> (Duration, bool) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let t = Instant::now();
+    for b in b"GET /ready HTTP/1.1\r\nX-Slow: "
+        .iter()
+        .chain([b'a'; 400].iter())
+    {
+        if s.write_all(&[*b]).is_err() {
+            return (t.elapsed(), true);
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let idle_closed = idle
-        .iter_mut()
-        .filter(|s| {
-            let _ = s.set_read_timeout(Some(Duration::from_millis(1)));
-            matches!((&**s).read(&mut [0u8; 1]), Ok(0))
-        })
-        .count();
-    drop(idle);
+    (t.elapsed(), false)
+}
+
+#[test]
+fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
+    let _heavy = heavy();
+    let Some(py) = python() else { return };
+    let dir = tempdir("abuse");
+    let stamps = dir.join("stamps");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut d = start(
+        false,
+        &helper_args(
+            &py,
+            &["--http", &addr],
+            &["stamp", stamps.to_str().unwrap()],
+        ),
+    );
+    wait_file(&stamps, Duration::from_secs(10));
+    wait_for(Duration::from_secs(5), || {
+        http_get(&addr, "/ready").ok().filter(|r| r.0 == 200)
+    })
+    .expect("ready");
+    let (rss0, fds0) = (rss_kb(d.pid), fd_count(d.pid));
+
+    let big = single_shot_abusers(&addr);
+    let flood = Flood::start(&addr, d.pid, &big);
+    let (idle_connect, abuse_done) = (flood.idle_connect, flood.abuse_done.clone());
+    let (max_rss, max_fds) = (flood.max_rss.clone(), flood.max_fds.clone());
+    let (mut probe_ms, probe_fail, mut lat_us) = probe_and_forward(&d, &addr, &stamps);
+    let FloodEnd {
+        idle_closed,
+        trickles: trickle_open_while_flooded,
+    } = flood.end();
     // drainit closes its side of the dropped connections as it sees them go.
     let fds1 = wait_for(Duration::from_secs(10), || {
         Some(fd_count(d.pid)).filter(|&n| n <= fds0 + 1)
     })
     .unwrap_or_else(|| fd_count(d.pid));
     let rss1 = rss_kb(d.pid);
-
-    // The slow client alone (a byte every 50 ms, the scenario's pace): the
-    // header timeout closes it before it has sent its 430 bytes (21 s).
-    let (slow, cut) = {
-        let mut s = TcpStream::connect(&addr).unwrap();
-        let t = Instant::now();
-        let mut cut = false;
-        for b in b"GET /ready HTTP/1.1\r\nX-Slow: "
-            .iter()
-            .chain([b'a'; 400].iter())
-        {
-            if s.write_all(&[*b]).is_err() {
-                cut = true;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (t.elapsed(), cut)
-    };
+    let (slow, cut) = lone_slow_client(&addr);
     d.signal(libc::SIGTERM);
     assert_eq!(d.code(Duration::from_secs(10)), 0);
 

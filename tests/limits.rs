@@ -7,33 +7,22 @@
 //! busybox (`make static` builds the binaries). Containers are named
 //! `faults-limits-*` and removed by a Drop guard.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
+
+use common::docker::{busybox, docker, need, Harness};
 
 const IMAGE: &str = "faults-limits:latest";
 
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run docker")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+/// The suite's containers: `faults-limits-TESTPID-TAG-N`.
+const DOCKER: Harness = Harness {
+    prefix: "faults-limits",
+};
 
 fn build_image() -> Result<(), String> {
     let ctx = common::tempdir("limits-image");
@@ -44,11 +33,7 @@ fn build_image() -> Result<(), String> {
     for bin in ["drainit", "drainit-demo"] {
         std::fs::copy(common::static_dir().join(bin), root.join(bin)).map_err(|e| e.to_string())?;
     }
-    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .ok_or("busybox-static is not installed")?;
+    let busybox = busybox()?;
     std::fs::copy(&busybox, root.join("bin/busybox")).map_err(|e| e.to_string())?;
     for applet in [
         "sh", "sleep", "cat", "echo", "kill", "dd", "nc", "ls", "true", "wget", "seq",
@@ -72,105 +57,7 @@ fn build_image() -> Result<(), String> {
 
 /// True when the test must return early (no Docker, no static binaries).
 fn need_docker() -> bool {
-    if !Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        return common::skip("no Docker engine answers (`docker info` failed)");
-    }
-    for bin in ["drainit", "drainit-demo"] {
-        let p = common::static_dir().join(bin);
-        if !p.exists() {
-            return common::skip(&format!("{} is missing: run `make static`", p.display()));
-        }
-    }
-    static IMAGE_BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(e) = IMAGE_BUILT.get_or_init(build_image) {
-        panic!("building {IMAGE} failed:\n{e}");
-    }
-    false
-}
-
-fn unique(tag: &str) -> String {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("faults-limits-{}-{tag}-{n}", std::process::id())
-}
-
-/// A container removed on drop, panics included.
-struct Container {
-    name: String,
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", "-v", &self.name])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-impl Container {
-    /// `docker run -d --name NAME OPTS...` (OPTS end with the image and command).
-    fn start(tag: &str, args: &[&str]) -> Container {
-        let c = Container { name: unique(tag) };
-        let mut full = vec!["run", "-d", "--name", &c.name];
-        full.extend_from_slice(args);
-        docker_ok(&full);
-        c
-    }
-
-    /// `docker run` to completion: (exit code, logs).
-    fn run(tag: &str, args: &[&str]) -> (i32, String) {
-        let c = Container::start(tag, args);
-        let code = c.wait_exit(Duration::from_secs(60));
-        (code, c.logs())
-    }
-
-    fn logs(&self) -> String {
-        let out = docker(&["logs", &self.name]);
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    }
-
-    fn wait_log(&self, needle: &str, limit: Duration) {
-        if common::wait_for(limit, || self.logs().contains(needle).then_some(())).is_none() {
-            panic!(
-                "{needle:?} never appeared in the logs of {}:\n{}",
-                self.name,
-                self.logs()
-            );
-        }
-    }
-
-    fn inspect(&self, format: &str) -> String {
-        docker_ok(&["inspect", "-f", format, &self.name])
-    }
-
-    /// Waits for the container to stop (a hang detector, not a timing limit).
-    fn wait_exit(&self, limit: Duration) -> i32 {
-        let done = || (self.inspect("{{.State.Running}}") == "false").then_some(());
-        if common::wait_for(limit, done).is_none() {
-            panic!(
-                "{} still running after {limit:?} (drainit hung):\n{}",
-                self.name,
-                self.logs()
-            );
-        }
-        self.inspect("{{.State.ExitCode}}").parse().unwrap()
-    }
-
-    fn kill(&self, sig: &str) {
-        docker_ok(&["kill", "-s", sig, &self.name]);
-    }
+    need(IMAGE, build_image)
 }
 
 /// A shell app that uses its whole pid budget, then waits for SIGTERM with
@@ -206,7 +93,7 @@ fn drain_with_pids_full(tag: &str, opts: &[&str]) {
     ];
     args.extend_from_slice(opts);
     args.extend_from_slice(&["--", "/bin/sh", "-c", PID_HOG]);
-    let c = Container::start(tag, &args);
+    let c = DOCKER.start(tag, &args);
     c.wait_log("pid budget full", Duration::from_secs(60));
     let line = c
         .logs()
@@ -293,7 +180,11 @@ fn nofile_minimum(opts: &str) -> (u32, Vec<String>) {
         "for n in $(seq 3 32); do echo \"n=$n\" >&2; \
          (ulimit -n $n; exec /drainit {opts} -- /bin/sh -c 'exit 7'); echo \"n=$n exit $?\" >&2; done"
     );
-    let (code, logs) = Container::run("nofile-scan", &[IMAGE, "/bin/sh", "-c", &script]);
+    let (code, logs) = DOCKER.run_detached(
+        "nofile-scan",
+        &[IMAGE, "/bin/sh", "-c", &script],
+        Duration::from_secs(60),
+    );
     assert_eq!(code, 0, "{logs}");
     let mut minimum = None;
     let mut problems = Vec::new();
@@ -345,9 +236,7 @@ fn nofile_at_its_minimum() {
     let runtime_min = (3..=64)
         .find(|n| {
             let limit = format!("nofile={n}:{n}");
-            let c = Container {
-                name: unique("nofile-rt"),
-            };
+            let c = DOCKER.reserve("nofile-rt");
             let args = [
                 "run",
                 "-d",
@@ -372,7 +261,7 @@ fn nofile_at_its_minimum() {
         "-c",
         "trap 'echo app got TERM; exit 0' TERM; echo app up; sleep 100000 & wait $!",
     ]);
-    let c = Container::start("nofile-drain", &args);
+    let c = DOCKER.start("nofile-drain", &args);
     c.wait_log("app up", Duration::from_secs(30));
     c.kill("TERM");
     let code = c.wait_exit(Duration::from_secs(60));
@@ -391,7 +280,7 @@ fn six_megabytes_of_memory() {
     if need_docker() {
         return;
     }
-    let c = Container::start(
+    let c = DOCKER.start(
         "memory",
         &[
             "--memory",
@@ -428,7 +317,7 @@ fn read_only_root() {
     }
     // A ready file on the read-only root: refused before the app starts,
     // with one line naming the file, exit 2 (documented).
-    let (code, logs) = Container::run(
+    let (code, logs) = DOCKER.run_detached(
         "ro-refused",
         &[
             "--read-only",
@@ -441,6 +330,7 @@ fn read_only_root() {
             "-c",
             "echo app started; exit 7",
         ],
+        Duration::from_secs(60),
     );
     assert_eq!(code, 2, "{logs}");
     assert!(!logs.contains("app started"), "{logs}");
@@ -451,7 +341,7 @@ fn read_only_root() {
         "the line names the file: {logs}"
     );
     // Everything else works on a read-only root with a tmpfs for the file.
-    let c = Container::start(
+    let c = DOCKER.start(
         "ro-drain",
         &[
             "--read-only",
@@ -489,7 +379,7 @@ fn full_tmpfs_for_the_ready_file() {
     // say so in one line, keep supervising, and drain normally.
     let app = "cat /dev/zero > /run/fill 2>/dev/null; echo tmpfs full; \
                exec /drainit-demo --listen 127.0.0.1:8080";
-    let c = Container::start(
+    let c = DOCKER.start(
         "tmpfs",
         &[
             "--read-only",

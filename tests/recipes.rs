@@ -10,6 +10,10 @@
 //! drainit-e2e-base:VERSION). Skips (fails under DRAINIT_REQUIRE_ALL=1)
 //! without Docker, the tools or the static drainit.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -12,9 +12,13 @@
 //! drainit binary as PID 1 of a fresh PID namespace, asserting that
 //! drainit exits with the app's own status.
 
+// The lints of src/ that fit a test (unwrap, expect, panic and indexing
+// are how a test fails): every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
@@ -126,16 +130,7 @@ impl Wrapper {
     /// Waits until every shell in the tree waits for its children: the
     /// moment the rule is about.
     fn settle(&self) {
-        let shells = ["sh", "dash", "bash", "busybox"];
-        wait_for(LONG, || {
-            let tree = proctree::snapshot(self.pid());
-            let settled = tree
-                .procs()
-                .filter(|p| p.live() && shells.contains(&p.comm.as_str()))
-                .all(|p| p.waiting());
-            settled.then_some(())
-        })
-        .expect("the shells never settled");
+        settle_shells(self.pid());
     }
 
     /// Routes `sig` as the supervisor does and sends it; returns the route.
@@ -148,34 +143,32 @@ impl Wrapper {
         r
     }
 
+    /// The wrapper's status once it has exited, left unreaped until the
+    /// wrapper is dropped: its pid, and so its process group's id, stay
+    /// its own meanwhile (see `Drop`).
     fn status(&mut self) -> ExitStatus {
-        let deadline = std::time::Instant::now() + LONG;
-        loop {
-            if let Some(s) = self.child.try_wait().expect("try_wait") {
-                return s;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the wrapper never exited"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for(LONG, || exited_unreaped(self.pid())).expect("the wrapper never exited")
     }
 
     fn alive(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_none()
+        exited_unreaped(self.pid()).is_none()
     }
 }
 
 impl Drop for Wrapper {
+    /// Kills what is left of the wrapper's process group (an app, a
+    /// helper), then reaps the wrapper. The group's id is the wrapper's
+    /// pid, which no other process can have while the wrapper is unreaped.
     fn drop(&mut self) {
-        for p in proctree::snapshot(self.pid()).procs() {
-            // SAFETY: kill has no memory effects.
-            unsafe { libc::kill(p.pid, libc::SIGKILL) };
-        }
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn settle_shells(root: i32) {
+    common::settle_shells(root, LONG);
 }
 
 /// `SHELL -c '$APP app ...; echo "sh done $?" >> $LOG'`, signalled by route.
@@ -356,6 +349,23 @@ fn state(pid: i32) -> char {
     proctree::read(pid).map_or('?', |p| p.state)
 }
 
+/// How many times `pid` has gone to sleep (voluntary context switches).
+fn sleeps(pid: i32) -> u64 {
+    status_field(pid, "voluntary_ctxt_switches").expect("the shell's status")
+}
+
+/// Waits until the wrapper shell, asleep `before` times when the app last
+/// changed state, has been woken by that change's SIGCHLD (dash and
+/// busybox catch it) and waits again: routed a moment earlier, a signal
+/// would find it awake and be its own.
+fn rewaited(w: &Wrapper, before: u64) {
+    wait_for(LONG, || {
+        let p = proctree::read(w.pid())?;
+        (sleeps(w.pid()) > before && p.waiting()).then_some(())
+    })
+    .expect("the shell never waited again");
+}
+
 #[test]
 fn tstp_stops_the_app_not_the_wrapper_and_cont_resumes_it() {
     let mut w = Wrapper::start(
@@ -365,18 +375,22 @@ fn tstp_stops_the_app_not_the_wrapper_and_cont_resumes_it() {
     );
     let app = w.log.ready("app");
     w.settle();
+    let before = sleeps(w.pid());
     assert_eq!(w.forward(libc::SIGTSTP).recipients(), vec![app]);
     wait_for(LONG, || (state(app) == 'T').then_some(())).expect("the app never stopped");
     // The shell is woken by the SIGCHLD of the stop, and waits on.
-    wait_for(LONG, || proctree::read(w.pid())?.waiting().then_some(()))
-        .expect("the shell no longer waits");
+    rewaited(&w, before);
     assert!(w.alive());
+    let before = sleeps(w.pid());
     assert_eq!(w.forward(libc::SIGCONT).recipients(), vec![app]);
     wait_for(LONG, || (state(app) != 'T').then_some(())).expect("never resumed");
+    rewaited(&w, before);
     // A stopped app gets TERM too; as exec'd, it acts on it once continued.
+    let before = sleeps(w.pid());
     // SAFETY: kill has no memory effects.
     unsafe { libc::kill(app, libc::SIGSTOP) };
     wait_for(LONG, || (state(app) == 'T').then_some(())).expect("never stopped");
+    rewaited(&w, before);
     assert_eq!(w.forward(TERM).recipients(), vec![app]);
     assert_eq!(w.forward(libc::SIGCONT).recipients(), vec![app]);
     w.log.wait("sh done 143");
@@ -399,49 +413,107 @@ fn a_pipeline_gives_every_process_the_shell_waits_for_the_signal() {
     assert_eq!(w.status().code(), Some(0));
 }
 
-/// Makes the test process a subreaper, so an app orphaned by its wrapper's
-/// death is re-parented to it and its status can be read, as drainit does.
-fn become_subreaper() {
-    // SAFETY: prctl with integer arguments only.
-    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    assert_eq!(rc, 0, "PR_SET_CHILD_SUBREAPER");
+const REAPER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/reaper.py");
+
+/// A wrapper started under a subreaper of its own (tests/fixtures/reaper.py),
+/// so an app orphaned by its wrapper's death is re-parented to it and its
+/// status can be read, as drainit does. The test process itself never
+/// becomes a subreaper: that would last for the whole process and collect
+/// every other test's orphans.
+struct Reaped {
+    reaper: Child,
+    out: PathBuf,
+    wrapper: i32,
+    log: Log,
 }
 
-fn wait_pid(pid: i32) -> ChildStatus {
-    let mut status = 0;
-    // SAFETY: status is a valid out pointer.
-    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(rc, pid, "waitpid({pid})");
-    let s = ExitStatus::from_raw(status);
-    match (s.code(), s.signal()) {
-        (Some(c), _) => ChildStatus::Exited(c),
-        (None, Some(n)) => ChildStatus::Signaled(n),
-        _ => panic!("odd status {status}"),
+impl Reaped {
+    fn start(script: &str, tag: &str) -> Reaped {
+        let log = Log::new(tag);
+        let out = log.0.with_file_name("reaped");
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            REAPER,
+            out.to_str().expect("utf-8 temp path"),
+            "sh",
+            "-c",
+            script,
+        ]);
+        env_for(&mut cmd, &log);
+        let reaper = cmd.spawn().expect("spawn reaper.py");
+        let lines = || std::fs::read_to_string(&out).unwrap_or_default();
+        let wrapper = wait_for(LONG, || {
+            lines()
+                .lines()
+                .find_map(|l| l.strip_prefix("child ")?.parse().ok())
+        })
+        .expect("reaper.py never started the wrapper");
+        Reaped {
+            reaper,
+            out,
+            wrapper,
+            log,
+        }
+    }
+
+    /// The status reaper.py reaped PID with, once it has.
+    fn status(&self, pid: i32) -> ChildStatus {
+        let prefix = format!("reaped {pid} ");
+        wait_for(LONG, || {
+            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+            let line = text.lines().find_map(|l| l.strip_prefix(&prefix))?;
+            let (how, n) = line.split_once(' ')?;
+            let n = n.parse().ok()?;
+            match how {
+                "exited" => Some(ChildStatus::Exited(n)),
+                "signaled" => Some(ChildStatus::Signaled(n)),
+                _ => None,
+            }
+        })
+        .unwrap_or_else(|| panic!("{pid} was never reaped by reaper.py"))
+    }
+
+    fn settle(&self) {
+        settle_shells(self.wrapper);
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory effects; the reaper is this test's
+        // own unreaped child, and kills and reaps what it still has.
+        unsafe { libc::kill(self.reaper.id() as i32, libc::SIGTERM) };
+        let _ = self.reaper.wait();
     }
 }
 
 #[test]
 fn an_app_killing_its_process_group_kills_the_wrapper_and_its_own_status_is_reported() {
-    become_subreaper();
-    let mut w = Wrapper::start(
-        &["sh", "-c"],
+    let w = Reaped::start(
         "$APP httpd --stop 28 --killpg 15; echo \"sh done $?\" >> $LOG",
         "killpg",
     );
     let httpd = w.log.ready("httpd");
     w.settle();
-    let r = w.forward(WINCH);
+    let r = proctree::route(w.wrapper, WINCH);
     assert_eq!(r.recipients(), vec![httpd]);
-    let main = match w.status().signal() {
-        Some(n) => ChildStatus::Signaled(n),
-        None => panic!("the wrapper was expected to die of httpd's killpg"),
-    };
-    assert_eq!(main, ChildStatus::Signaled(TERM));
+    for pid in r.recipients() {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(pid, WINCH) };
+    }
+    let main = w.status(w.wrapper);
+    assert_eq!(
+        main,
+        ChildStatus::Signaled(TERM),
+        "the wrapper was expected to die of httpd's killpg"
+    );
     assert!(
         !w.log.has("sh done 0"),
         "the wrapper's remaining commands did not run"
     );
-    let app = wait_pid(httpd);
+    // httpd outlives the wrapper (it waits for it to be gone), so the
+    // subreaper reaps it, as drainit does.
+    let app = w.status(httpd);
     assert_eq!(app, ChildStatus::Exited(0));
     assert!(w.log.has("httpd exit 0"));
     assert_eq!(
@@ -476,15 +548,7 @@ fn drainit_pid1(opts: &[&str], script: &str, log: &Log) -> Running {
 
 /// The shell under drainit is waiting for its children.
 fn settled_under(r: &Running) {
-    wait_for(LONG, || {
-        let tree = proctree::snapshot(r.pid);
-        let settled = tree
-            .procs()
-            .filter(|p| p.live() && p.comm == "sh")
-            .all(|p| p.waiting());
-        settled.then_some(())
-    })
-    .expect("the wrapper never settled");
+    settle_shells(r.pid);
 }
 
 /// drainit OPTS with `$APP app APP_ARGS; echo "sh done $?"`, stopped with
@@ -598,6 +662,9 @@ fn through_drainit_a_pre_fork_master_behind_a_wrapper_stops_its_own_workers() {
         &log,
     );
     let master = log.ready("master");
+    // Both workers: a worker that has not blocked its signals yet would
+    // die of the master's TERM without a word.
+    log.ready("master.w1");
     log.ready("master.w2");
     settled_under(&r);
     r.signal(TERM);
@@ -613,10 +680,13 @@ fn through_drainit_an_orphaned_pre_fork_master_gets_the_stop_signal_its_workers_
         return;
     }
     let log = Log::new("b-orphan");
-    // The wrapper exits once the master and its workers run: the master is
-    // a leftover, and gets the stop signal when the wrapper exits.
+    // The wrapper exits once the master and both workers are ready (each
+    // logs it when its signals are in hand; the workers may come first):
+    // the master is a leftover, and gets the stop signal when the wrapper
+    // exits.
     let script = "$APP master --workers 2 & \
-                  until grep -q 'master.w2 ready' $LOG; do sleep 0.05; done; echo \"sh done\" >> $LOG";
+                  until [ \"$(grep -c -e '^master ready' -e '^master.w[12] ready' $LOG 2>/dev/null)\" = 3 ]; \
+                  do sleep 0.05; done; echo \"sh done\" >> $LOG";
     let mut r = drainit_pid1(&["--grace", "10s"], script, &log);
     let master = log.ready("master");
     assert_eq!(r.code(LONG), 0, "the wrapper's status");

@@ -2,13 +2,68 @@
 //! drainit as PID 1 of a fresh PID namespace.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The drainit binary cargo built for the tests; under nextest the one it
+/// names (an archived run, `make test-stress`, extracts its own copy).
 pub fn drainit() -> &'static str {
-    env!("CARGO_BIN_EXE_drainit")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("NEXTEST_BIN_EXE_drainit")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_drainit").to_string())
+    })
+}
+
+/// A pidfd: a handle on one process that never refers to another, even
+/// once that process is reaped and its pid reused (pid_max is 32768 on a
+/// default machine, and the suites start thousands of processes).
+pub struct Pidfd(std::os::fd::OwnedFd);
+
+impl Pidfd {
+    /// None when `pid` is already gone.
+    pub fn open(pid: i32) -> Option<Pidfd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open takes two integers and returns a new
+        // descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: `fd` is a fresh descriptor this function alone owns.
+        (fd >= 0).then(|| Pidfd(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }))
+    }
+
+    /// Sends `sig` to the process; false once it has exited and been
+    /// reaped (never to another process that took its pid).
+    pub fn signal(&self, sig: i32) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: pidfd_send_signal with a descriptor this value owns, a
+        // signal number, no siginfo and no flags.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        rc == 0
+    }
+
+    /// Whether the process has exited (a zombie or reaped).
+    pub fn exited(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no timeout.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
 }
 
 /// Skips a test with a reason, or fails it when CI demands everything run.
@@ -83,6 +138,23 @@ impl Running {
         }
     }
 
+    /// drainit ARGS, not PID 1, with these environment variables set for
+    /// it alone (never `std::env::set_var`: other tests spawn meanwhile).
+    pub fn plain_env(args: &[&str], env: &[(&str, &str)]) -> Running {
+        let child = Command::new(drainit())
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn drainit");
+        let pid = child.id() as i32;
+        Running {
+            child,
+            pid,
+            started: Instant::now(),
+        }
+    }
+
     /// drainit ARGS started in the directory DIR, not PID 1.
     pub fn plain_in(dir: &std::path::Path, args: &[&str]) -> Running {
         let child = Command::new(drainit())
@@ -128,7 +200,8 @@ impl Running {
         let unshare = child.id() as i32;
         let mut child = child;
         // drainit may exit at once (a usage error): then there is no pid.
-        let pid = wait_for(Duration::from_secs(5), || {
+        // A hang detector, not a timing limit: the machine may be loaded.
+        let pid = wait_for(Duration::from_secs(30), || {
             first_child(unshare).or_else(|| child.try_wait().ok().flatten().map(|_| -1))
         })
         .expect("drainit did not start under unshare");
@@ -139,7 +212,13 @@ impl Running {
         }
     }
 
+    /// Sends `sig` to drainit. The test holds drainit (or its parent,
+    /// `unshare`) unreaped while it runs, so the pid is still drainit's.
+    /// (`pid` is -1 when drainit exited before it could be seen under
+    /// unshare: kill(-1) would signal every process there is.)
     pub fn signal(&self, sig: i32) {
+        assert!(self.pid > 0, "drainit is not running (pid {})", self.pid);
+        // SAFETY: kill has no memory effects.
         unsafe { libc::kill(self.pid, sig) };
     }
 
@@ -186,8 +265,32 @@ impl Running {
         s
     }
 
+    /// SIGKILLs drainit and reaps it (or `unshare`, which then goes too).
+    /// Under `unshare`, drainit is signalled by pid only while it is still
+    /// unshare's child: once unshare has reaped it, its pid may already
+    /// be another process's (pid_max is 32768 on a default machine).
+    ///
+    /// Not PID 1, drainit's processes would outlive it (re-parented to the
+    /// machine's init, holding the test's output open): they are killed
+    /// first, children before parents' deaths can re-parent them, while
+    /// drainit (their subreaper) still holds them unreaped.
     pub fn kill(&mut self) {
-        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        let own = self.pid == self.child.id() as i32;
+        if own && self.child.try_wait().ok().flatten().is_none() {
+            // SIGSTOP first: a stopped tree cannot fork or exit under the walk.
+            let send = |sig| {
+                for p in descendants(self.pid) {
+                    // SAFETY: kill has no memory effects.
+                    unsafe { libc::kill(p, sig) };
+                }
+            };
+            send(libc::SIGSTOP);
+            send(libc::SIGKILL);
+        }
+        if !own && children(self.child.id() as i32).contains(&self.pid) {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -204,6 +307,30 @@ impl Drop for Running {
             self.kill();
         }
     }
+}
+
+/// How child PID of this process ended, once it has, without reaping it
+/// (waitid with WNOWAIT). Until it is reaped its pid, and the id of a
+/// process group it leads, cannot be given to another process: signals
+/// sent to either still reach what the test means.
+pub fn exited_unreaped(pid: i32) -> Option<ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
+    // SAFETY: siginfo_t is plain old data, for which all zeroes is valid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: `info` is a valid, writable siginfo_t for waitid to fill.
+    let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+    assert_eq!(rc, 0, "waitid({pid}): {}", std::io::Error::last_os_error());
+    // SAFETY: waitid filled `info` in (si_pid stays 0 when nothing ended).
+    let (ended, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if ended == 0 {
+        return None;
+    }
+    Some(match info.si_code {
+        libc::CLD_EXITED => ExitStatus::from_raw(status << 8),
+        libc::CLD_DUMPED => ExitStatus::from_raw(status | 0x80),
+        _ => ExitStatus::from_raw(status),
+    })
 }
 
 /// Polls `f` every 5 ms until it returns Some or `limit` passes.
@@ -249,6 +376,29 @@ pub fn descendants(pid: i32) -> Vec<i32> {
     }
     out
 }
+
+/// Waits until every shell (sh, dash, bash, busybox) in the tree under
+/// `root`, itself included, is waiting for its children: the moment the
+/// routing rule passes over it. Before that, a shell that has just forked
+/// its command is still running, and a signal routed then is its own.
+pub fn settle_shells(root: i32, limit: Duration) {
+    let shells = ["sh", "dash", "bash", "busybox"];
+    wait_for(limit, || {
+        let tree = drainit::proctree::snapshot(root);
+        let settled = tree
+            .procs()
+            .filter(|p| p.live() && shells.contains(&p.comm.as_str()))
+            .all(|p| p.waiting());
+        settled.then_some(())
+    })
+    .expect("the shells never settled");
+}
+
+/// The lowest-priority signal there is, as a barrier: a process reading
+/// its signals with sigwaitinfo (tests/fixtures/siglog.py) takes the
+/// pending ones lowest number first, so once it has logged this one, it
+/// has logged every signal that was pending on it when this was sent.
+pub const BARRIER_SIGNAL: i32 = 64;
 
 /// A field of /proc/PID/status, e.g. "voluntary_ctxt_switches".
 pub fn status_field(pid: i32, field: &str) -> Option<u64> {
@@ -296,13 +446,46 @@ pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     Ok((status, body))
 }
 
-/// A free TCP port on loopback (bound then released).
+/// A free TCP port on loopback, for a server the test starts.
+///
+/// Not one the kernel hands out (bind to port 0): that is taken from the
+/// ephemeral range, where any outgoing connection (curl's, a probe's)
+/// can take it between the test releasing it and drainit binding it.
+/// Ports below that range are only ever taken on purpose; each is
+/// reserved by an flock on /tmp/drainit-it-ports/PORT held until this
+/// process exits, so two tests running at once never get the same one.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let (first, span) = (10_000, low.saturating_sub(10_000).max(1000));
+    let dir = std::env::temp_dir().join("drainit-it-ports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = std::process::id() ^ (mono_ns() as u32);
+    for _ in 0..1000 {
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let port = (first + seed.wrapping_add(n.wrapping_mul(7919)) % span) as u16;
+        let lock = std::fs::File::create(dir.join(port.to_string())).unwrap();
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            continue;
+        }
+        let v4 = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        let v6 = std::net::TcpListener::bind(("::1", port)).map_or_else(
+            |e| e.kind() == std::io::ErrorKind::AddrNotAvailable,
+            |_| true,
+        );
+        if v4 && v6 {
+            // Held until the process exits: the reservation.
+            std::mem::forget(lock);
+            return port;
+        }
+    }
+    panic!("no free port below {low}");
 }
 
 pub fn ms(d: Duration) -> u128 {
@@ -316,6 +499,7 @@ pub fn mono_ns() -> i128 {
         tv_sec: 0,
         tv_nsec: 0,
     };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
 }
