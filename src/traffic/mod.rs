@@ -237,6 +237,49 @@ impl Watch {
     }
 }
 
+/// The app's listening TCP sockets, for the start-up readiness check
+/// (src/readiness/listen.rs): the LISTEN sockets open in a process under
+/// drainit, found as the adaptive drain finds them.
+pub struct Listeners {
+    diag: Diag,
+}
+
+impl Listeners {
+    pub fn open() -> std::io::Result<Listeners> {
+        Ok(Listeners {
+            diag: Diag::open()?,
+        })
+    }
+
+    /// The local addresses the app listens on now (wildcards as bound).
+    pub fn find(&mut self, child: i32) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        let mut listeners = Vec::new();
+        self.diag
+            .dump(state::bit(state::LISTEN), &[], false, &mut listeners)?;
+        if listeners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inodes = owners::socket_inodes(&owners::app_processes(child));
+        Ok(listeners
+            .iter()
+            .filter(|l| inodes.contains(&l.inode))
+            .filter_map(|l| local_addr(&l.tuple))
+            .collect())
+    }
+}
+
+fn local_addr(t: &Tuple) -> Option<std::net::SocketAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match i32::from(t.family) {
+        libc::AF_INET => IpAddr::V4(Ipv4Addr::new(
+            t.local[0], t.local[1], t.local[2], t.local[3],
+        )),
+        libc::AF_INET6 => IpAddr::V6(Ipv6Addr::from(t.local)),
+        _ => return None,
+    };
+    Some((ip, t.lport).into())
+}
+
 fn show_ports(ports: &[u16]) -> String {
     ports
         .iter()
