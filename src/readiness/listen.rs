@@ -69,7 +69,7 @@ pub async fn connect(targets: Vec<SocketAddr>) -> Listen {
     let Some(first) = targets.first() else {
         return Listen::Nothing;
     };
-    let first = first.port();
+    let first = *first;
     for addr in targets {
         let attempt = tokio::net::TcpStream::connect(addr);
         match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
@@ -77,7 +77,9 @@ pub async fn connect(targets: Vec<SocketAddr>) -> Listen {
             _ => return Listen::Refused { port: addr.port() },
         }
     }
-    Listen::Accepted { port: first }
+    // /live checks the same address from now on.
+    crate::readiness::http::set_app_addr(first);
+    Listen::Accepted { port: first.port() }
 }
 
 #[cfg(test)]
