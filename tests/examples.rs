@@ -353,3 +353,46 @@ fn the_compose_example_stops_under_load_with_nothing_failed() {
     assert!(logs.contains("forwarded SIGTERM"), "{logs}");
     assert!(!logs.contains("SIGKILL"), "{logs}");
 }
+
+/// The Kubernetes examples against the API's schemas (kubernetes-validate,
+/// strict: an unknown field fails), and a misspelt field fails it.
+#[test]
+fn the_kubernetes_examples_pass_a_schema_lint() {
+    let lint = |files: &[PathBuf]| {
+        Command::new("kubernetes-validate")
+            .arg("--strict")
+            .args(files)
+            .output()
+    };
+    let files: Vec<PathBuf> = std::fs::read_dir(examples().join("k8s"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    let out = match lint(&files) {
+        Ok(out) => out,
+        Err(_) => {
+            common::skip("kubernetes-validate is missing (scripts/deps.d/examples.sh installs it)");
+            return;
+        }
+    };
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.matches(" passed ").count() >= 5, "{text}");
+    // The same Deployment with one field misspelt does not pass.
+    let dir = common::tempdir("k8s-lint");
+    let broken = dir.join("broken.yaml");
+    let good = std::fs::read_to_string(examples().join("k8s/deployment.yaml")).unwrap();
+    std::fs::write(
+        &broken,
+        good.replace(
+            "terminationGracePeriodSeconds:",
+            "terminationGracePeriodSecond:",
+        ),
+    )
+    .unwrap();
+    let out = lint(&[broken]).unwrap();
+    assert!(!out.status.success(), "a misspelt field passed the lint");
+}
