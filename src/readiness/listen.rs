@@ -115,16 +115,13 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_listener_of_the_process_it_is_given() {
+    fn its_own_listener_is_not_the_apps() {
+        // A listener of this process (drainit's --http, in the run) is
+        // left out even when this process is the one looked at; the app's
+        // own listeners are found in tests/readiness.rs (real processes).
         let l = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let me = std::process::id() as i32;
-        let found = find(me).expect("sock_diag");
-        assert!(
-            found.contains(&a(&format!("127.0.0.1:{port}"))),
-            "{found:?}"
-        );
-        drop(l);
         let found = find(me).expect("sock_diag");
         assert!(found.iter().all(|t| t.port() != port), "{found:?}");
     }

@@ -256,6 +256,10 @@ impl Listeners {
         let mut listeners = Vec::new();
         self.diag
             .dump(state::bit(state::LISTEN), &[], false, &mut listeners)?;
+        // drainit's own listener (--http) is not the app's; with no other
+        // listener there is no need to walk the app's tree.
+        let own = owners::socket_inodes(&[std::process::id() as i32]);
+        listeners.retain(|l| !own.contains(&l.inode));
         if listeners.is_empty() {
             return Ok(Vec::new());
         }
