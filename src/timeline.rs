@@ -69,10 +69,12 @@ impl ReadyWhy {
                 format!("the app accepts connections on port {port}")
             }
             ReadyWhy::Worker { waited } => format!(
-                "nothing listened on a TCP port within {}: a worker, ready while it runs                  (--ready-on start says so at once; --worker-after sets the wait)",
+                "nothing listened on a TCP port within {}: a worker, ready while it runs \
+                 (--ready-on start says so at once; --worker-after sets the wait)",
                 show(waited)
             ),
-            ReadyWhy::CannotLook => "the app's sockets cannot be looked at here                  (no sock_diag): ready while it runs; use --ready-tcp or --ready-url"
+            ReadyWhy::CannotLook => "the app's sockets cannot be looked at here \
+                 (neither sock_diag nor /proc/net/tcp): ready while it runs; use --ready-tcp or --ready-url"
                 .into(),
         }
     }

@@ -245,6 +245,7 @@ fn a_worker_that_never_listens_is_ready_after_the_documented_wait() {
     let e = ready_event(&stop(r));
     assert_eq!(e.text("why"), "worker", "{}", e.line);
     assert!(e.message().contains("--ready-on start"), "{}", e.line);
+    assert!(!e.message().contains("  "), "one line of prose: {}", e.line);
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! The supervisor decides when to look (every [`EVERY`] until the first
 //! success, then never again) and when an app that never listens counts
 //! as a worker; this module only does the looking: a sock_diag dump of
-//! the LISTEN sockets (the adaptive drain's discovery, src/traffic), the
-//! socket inodes open under drainit, and a TCP connect to each port found.
+//! the LISTEN sockets (the adaptive drain's discovery, src/traffic;
+//! `/proc/net/tcp` where sock_diag is missing), the socket inodes open
+//! under drainit, and a TCP connect to each port found.
 //!
 //! A connection "succeeds" when the kernel completes the handshake, which
 //! it does as soon as the app called listen(2): a pre-fork master that
@@ -30,17 +31,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What to connect to: the app's listening addresses now, one per port,
 /// wildcards turned into loopback. `Err`: the sockets cannot be looked
-/// at here (no sock_diag).
+/// at here (neither sock_diag nor /proc/net/tcp).
 pub fn find(child: i32) -> Result<Vec<SocketAddr>, std::io::Error> {
-    let mut listeners = Listeners::open()?;
-    let found = match listeners.find(child) {
-        Ok(found) => found,
-        Err(e) => {
-            // A failed dump is looked at again at the next look.
-            tracing::debug!("looking for the app's listeners: {e}");
-            Vec::new()
-        }
-    };
+    let found = Listeners::open().find(child)?;
     Ok(targets(&found))
 }
 
@@ -112,6 +105,55 @@ mod tests {
             Listen::Refused { port }
         );
         assert_eq!(connect(Vec::new()).await, Listen::Nothing);
+    }
+
+    #[test]
+    fn reads_listeners_from_proc_net() {
+        use crate::traffic::parse_proc_net_listener as p;
+        // 0.0.0.0:8080, 127.0.0.1:9000 (little-endian words), [::]:80.
+        let v4 = "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0";
+        assert_eq!(p(v4), Some((4242, a("0.0.0.0:8080"))));
+        let lo = "   1: 0100007F:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1";
+        let want = if cfg!(target_endian = "little") {
+            "127.0.0.1:9000"
+        } else {
+            "1.0.0.127:9000"
+        };
+        assert_eq!(p(lo), Some((77, a(want))));
+        let v6 = "   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1";
+        assert_eq!(p(v6), Some((99, a("[::]:80"))));
+        let established = v4.replace(" 0A ", " 01 ");
+        assert_eq!(p(&established), None);
+        assert_eq!(p("  sl  local_address rem_address   st"), None);
+    }
+
+    /// A child that listens is found through sock_diag and, as where
+    /// sock_diag is missing, through /proc/net/tcp.
+    #[test]
+    fn finds_a_childs_listener_both_ways() {
+        let Ok(mut child) = std::process::Command::new("python3")
+            .args(["-c", "import socket,sys,time\ns=socket.socket()\ns.bind(('0.0.0.0',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("SKIPPED: python3 is missing");
+            return;
+        };
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port: u16 = line.trim().parse().unwrap();
+        let pid = child.id() as i32;
+        let want = a(&format!("0.0.0.0:{port}"));
+        let diag = Listeners::open().find(pid).unwrap();
+        let proc = Listeners::from_proc().find(pid).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(diag.contains(&want), "{diag:?}");
+        assert!(proc.contains(&want), "{proc:?}");
     }
 
     #[test]
