@@ -320,7 +320,7 @@ pub fn parse_proc_net_listener(line: &str) -> Option<(u32, std::net::SocketAddr)
         bytes.extend_from_slice(&word.to_ne_bytes());
     }
     let ip = match bytes.len() {
-        4 => IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])),
+        4 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?)),
         16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?)),
         _ => return None,
     };
