@@ -8,7 +8,7 @@ use crate::client::{Hook, Probe};
 use crate::metrics::Shared;
 use crate::options::{Flavor, Options};
 use crate::readiness::file::ReadyFile;
-use crate::supervisor::{ChildExit, Config, Mode, Quiet, Supervisor};
+use crate::supervisor::{ChildExit, Config, ListenGate, Mode, Quiet, Supervisor};
 use crate::timeline::Line;
 use crate::{logging, memory, process, readiness, runtime, signals, traffic};
 
@@ -47,6 +47,11 @@ fn supervisor_config(o: &Options, ignore_once: Vec<i32>) -> Config {
         rewrites: o.rewrites.clone(),
         remap_exit: o.remap_exit.clone(),
         gate_every: d.gate().map(|_| d.ready_interval),
+        listen_gate: d.waits_for_accept().then(|| ListenGate {
+            every: readiness::listen::EVERY,
+            worker_after: d.worker_after.unwrap_or(readiness::listen::WORKER_AFTER),
+        }),
+        announce_ready: d.readiness_read(),
         quiet: d.drain_quiet.map(|period| Quiet {
             period,
             min: d.drain_min.unwrap_or(period),

@@ -119,7 +119,7 @@ fn run_or_exit(parsed: Result<Options, Exit>) -> Invocation {
 }
 
 /// The variables clap reads, one per option (a test keeps this in step).
-const OPTION_ENV: [&str; 19] = [
+const OPTION_ENV: [&str; 21] = [
     "DRAINIT_DRAIN_DELAY",
     "DRAINIT_DRAIN_MIN",
     "DRAINIT_DRAIN_PORT",
@@ -133,12 +133,14 @@ const OPTION_ENV: [&str; 19] = [
     "DRAINIT_PROCESS_GROUP",
     "DRAINIT_READY_FILE",
     "DRAINIT_READY_INTERVAL",
+    "DRAINIT_READY_ON",
     "DRAINIT_READY_TCP",
     "DRAINIT_READY_URL",
     "DRAINIT_REMAP_EXIT",
     "DRAINIT_REWRITE",
     "DRAINIT_SINGLE_CHILD",
     "DRAINIT_SUBREAPER",
+    "DRAINIT_WORKER_AFTER",
 ];
 
 impl RunArgs {

@@ -72,6 +72,16 @@ impl Flavor {
     }
 }
 
+/// When the app is ready with no `--ready-url` / `--ready-tcp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReadyOn {
+    /// Once the app listens on a TCP port and a connection to it succeeds.
+    #[default]
+    Accept,
+    /// As soon as the child runs (workers that serve no traffic).
+    Start,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Gate {
     Url(String),
@@ -139,6 +149,15 @@ pub struct DrainOptions {
     /// Readiness gate: a TCP connect to HOST:PORT.
     #[arg(long, env = "DRAINIT_READY_TCP", value_name = "HOST:PORT", value_parser = parse_host_port)]
     pub ready_tcp: Option<String>,
+    /// With no gate: ready once the app accepts connections (accept), or
+    /// as soon as it runs (start, for workers).
+    #[arg(long, env = "DRAINIT_READY_ON", value_name = "WHEN", value_enum)]
+    pub ready_on: Option<ReadyOn>,
+    /// With --ready-on accept: an app that has not listened on a TCP port
+    /// within this time is a worker, ready while it runs [default: 60s].
+    #[arg(long, env = "DRAINIT_WORKER_AFTER", value_name = "DURATION",
+          value_parser = crate::duration::parse)]
+    pub worker_after: Option<Duration>,
     /// How often the readiness gate is checked.
     #[arg(long, env = "DRAINIT_READY_INTERVAL", value_name = "DURATION",
           default_value = "1s", value_parser = crate::duration::parse)]
@@ -156,6 +175,19 @@ impl DrainOptions {
             (None, Some(addr)) => Some(Gate::Tcp(addr.clone())),
             _ => None,
         }
+    }
+
+    /// Someone reads readiness: the endpoint or the ready file.
+    pub fn readiness_read(&self) -> bool {
+        self.http.is_some() || self.ready_file.is_some()
+    }
+
+    /// The automatic gate applies: readiness is read, no gate is given and
+    /// `--ready-on start` is not.
+    pub fn waits_for_accept(&self) -> bool {
+        self.readiness_read()
+            && self.gate().is_none()
+            && self.ready_on.unwrap_or_default() == ReadyOn::Accept
     }
 
     pub fn drain_signals(&self) -> Vec<i32> {

@@ -43,8 +43,9 @@ pub struct Runtime {
     child: i32,
     shared: Arc<Shared>,
     parts: Parts,
-    probe_tx: UnboundedSender<bool>,
-    probe_rx: UnboundedReceiver<bool>,
+    /// Gate and listener checks answer here.
+    probe_tx: UnboundedSender<Event>,
+    probe_rx: UnboundedReceiver<Event>,
     /// Events produced while handling others (reaps, look results).
     pending: VecDeque<Event>,
     /// The last reaping pass found no children at all.
@@ -108,7 +109,7 @@ impl Runtime {
                 }
                 Err(e) => self.signal_read_failed(e).await,
             },
-            Some(ok) = self.probe_rx.recv() => Event::Probe(ok),
+            Some(answer) = self.probe_rx.recv() => answer,
             pid = self.watches.gone(), if !self.watches.is_empty() => Event::Gone(pid),
             _ = sleep_opt(deadline) => Event::Tick,
         }
@@ -242,6 +243,7 @@ impl Runtime {
                     .push_back(Event::Traffic { new_connections: n });
             }
             Action::Probe => self.probe(),
+            Action::ProbeListen => self.probe_listen(),
             Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
             Action::Watch(pids) => self.watch(&pids),
             Action::Reap => self.reap(),
@@ -392,7 +394,30 @@ impl Runtime {
         let check = gate.check();
         let tx = self.probe_tx.clone();
         tokio::spawn(async move {
-            let _ = tx.send(check.await);
+            let _ = tx.send(Event::Probe(check.await));
+        });
+    }
+
+    /// The automatic gate: find the app's listeners now, connect in a task.
+    fn probe_listen(&mut self) {
+        let targets = match crate::readiness::listen::find(self.child) {
+            Ok(t) if t.is_empty() => {
+                return self
+                    .pending
+                    .push_front(Event::Listening(crate::supervisor::Listen::Nothing))
+            }
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("cannot look for the app's listening sockets: {e}");
+                return self
+                    .pending
+                    .push_front(Event::Listening(crate::supervisor::Listen::Unknown));
+            }
+        };
+        let tx = self.probe_tx.clone();
+        tokio::spawn(async move {
+            let found = crate::readiness::listen::connect(targets).await;
+            let _ = tx.send(Event::Listening(found));
         });
     }
 

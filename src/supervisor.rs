@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use crate::signals::Rewrites;
-use crate::timeline::{Line, Whom};
+use crate::timeline::{Line, ReadyWhy, Whom};
 use hold::Hold;
 use route::{Role, Route, Tree};
 
@@ -65,6 +65,12 @@ pub struct Config {
     pub remap_exit: Vec<i32>,
     /// A readiness gate (URL or TCP probe), checked this often.
     pub gate_every: Option<Duration>,
+    /// With no gate: ready once the app accepts connections (see
+    /// src/readiness/listen.rs). `None`: ready once the child runs.
+    pub listen_gate: Option<ListenGate>,
+    /// Someone reads readiness (`--http`, `--ready-file`): say in one line
+    /// when it turns on and why.
+    pub announce_ready: bool,
     /// Adaptive drain: forward once no new connection was seen this long.
     pub quiet: Option<Quiet>,
     /// A drain hook (`--drain-url`) to call when the drain starts.
@@ -107,6 +113,29 @@ pub enum ChildExit {
     TermChild,
 }
 
+/// The automatic readiness gate: look for the app's listening TCP sockets
+/// and connect to them, `every` so often, until one accepts; an app that
+/// has listened on nothing after `worker_after` is a worker: ready while
+/// it runs. It stops once ready: an idle drainit never wakes up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenGate {
+    pub every: Duration,
+    pub worker_after: Duration,
+}
+
+/// What a look at the app's listening sockets found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listen {
+    /// No listening TCP socket in the app's process tree.
+    Nothing,
+    /// The app listens on `port`, but a connection to it failed.
+    Refused { port: u16 },
+    /// A connection to `port` succeeded.
+    Accepted { port: u16 },
+    /// The sockets cannot be looked at here (no sock_diag, no /proc/net).
+    Unknown,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quiet {
     pub period: Duration,
@@ -124,6 +153,8 @@ impl Default for Config {
             rewrites: Rewrites::default(),
             remap_exit: Vec::new(),
             gate_every: None,
+            listen_gate: None,
+            announce_ready: false,
             quiet: None,
             hook: false,
             pid1: false,
@@ -191,6 +222,8 @@ pub enum Event {
     GroupEmpty,
     /// A readiness gate result.
     Probe(bool),
+    /// The answer to `Action::ProbeListen`.
+    Listening(Listen),
     /// Adaptive drain: new or still-active connections to the app's
     /// listeners since the previous look (0 = quiet).
     Traffic {
@@ -289,6 +322,9 @@ pub enum Action {
     LookTraffic,
     /// Check the readiness gate; answer with `Event::Probe`.
     Probe,
+    /// Look for the app's listeners and connect; answer with
+    /// `Event::Listening`.
+    ProbeListen,
     /// Give back the start-up pages.
     Trim,
     /// Read the process tree for routing `signal` (cascade mode); answer
@@ -335,6 +371,7 @@ impl Phase {
 struct Timers {
     trim: Option<Instant>,
     probe: Option<Instant>,
+    worker: Option<Instant>,
     forward: Option<Instant>,
     look: Option<Instant>,
     kill: Option<Instant>,
@@ -350,6 +387,7 @@ impl Timers {
         [
             self.trim,
             self.probe,
+            self.worker,
             self.forward,
             self.look,
             self.kill,
@@ -381,6 +419,11 @@ pub struct Supervisor {
     phase: Phase,
     ready: bool,
     gate_ok: bool,
+    /// Why readiness turns on next (logged when it does).
+    ready_why: Option<ReadyWhy>,
+    /// The app was seen listening (it is no worker).
+    listened: bool,
+    started_at: Option<Instant>,
     /// The main child's pid, from `Event::Started`.
     pid: i32,
     child: Option<ChildStatus>,
@@ -417,6 +460,9 @@ impl Supervisor {
             phase: Phase::Starting,
             ready: false,
             gate_ok: false,
+            ready_why: None,
+            listened: false,
+            started_at: None,
             pid: 0,
             child: None,
             stop_signal,
@@ -504,6 +550,7 @@ impl Supervisor {
                 }
             }
             Event::Probe(ok) => self.on_probe(ok, now, &mut out),
+            Event::Listening(found) => self.on_listening(found, now, &mut out),
             Event::Traffic { new_connections } => self.on_traffic(new_connections, now, &mut out),
             Event::Tick => self.on_tick(now, &mut out),
             Event::Tree {
@@ -717,12 +764,79 @@ impl Supervisor {
     fn on_started(&mut self, pid: i32, now: Instant, out: &mut Vec<Action>) {
         self.pid = pid;
         self.timers.trim = self.cfg.trim_after.map(|d| now + d);
+        self.started_at = Some(now);
         if self.cfg.gate_every.is_some() {
             self.timers.probe = Some(now);
+        } else if let Some(g) = self.cfg.listen_gate {
+            self.timers.probe = Some(now);
+            self.timers.worker = Some(now + g.worker_after);
         } else {
             self.gate_ok = true;
+            self.ready_why = Some(ReadyWhy::Runs);
         }
-        self.update_ready(out);
+        self.update_ready(now, out);
+    }
+
+    /// The automatic gate's answer: ready once a connection to the app's
+    /// listener succeeded; then no more looks.
+    fn on_listening(&mut self, found: Listen, now: Instant, out: &mut Vec<Action>) {
+        let started = self.probe_started.take();
+        if !self.serving() || self.gate_ok {
+            return;
+        }
+        let why = match found {
+            Listen::Accepted { port } => ReadyWhy::Accepts { port },
+            Listen::Unknown => ReadyWhy::CannotLook,
+            Listen::Refused { .. } => {
+                self.listened = true;
+                return self.next_listen_probe(started, now);
+            }
+            Listen::Nothing => return self.next_listen_probe(started, now),
+        };
+        self.gate_ok = true;
+        self.ready_why = Some(why);
+        self.stop_probing();
+        self.update_ready(now, out);
+    }
+
+    fn next_listen_probe(&mut self, started: Option<Instant>, now: Instant) {
+        if let Some(g) = self.cfg.listen_gate {
+            let next = started.map_or(now, |s| s + g.every);
+            self.timers.probe = Some(next.max(now));
+        }
+    }
+
+    /// Nothing listened within `worker_after`: a worker, ready while it
+    /// runs (an app seen listening stays not-ready until it accepts).
+    fn on_worker_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(g) = self.cfg.listen_gate else {
+            return;
+        };
+        if !due(&mut self.timers.worker, now) || !self.serving() || self.gate_ok || self.listened {
+            return;
+        }
+        self.gate_ok = true;
+        self.ready_why = Some(ReadyWhy::Worker {
+            waited: g.worker_after,
+        });
+        self.stop_probing();
+        self.update_ready(now, out);
+    }
+
+    /// No gate check is due any more (ready for good, draining, or the
+    /// child is gone).
+    fn stop_probing(&mut self) {
+        self.timers.probe = None;
+        self.timers.worker = None;
+    }
+
+    /// The check a due probe timer asks for.
+    fn probe_action(&self) -> Action {
+        if self.cfg.gate_every.is_none() && self.cfg.listen_gate.is_some() {
+            Action::ProbeListen
+        } else {
+            Action::Probe
+        }
     }
 
     fn serving(&self) -> bool {
@@ -738,7 +852,7 @@ impl Supervisor {
             out.push(Action::Log(Line::Gate { passed: ok }));
         }
         self.gate_ok = ok;
-        self.update_ready(out);
+        self.update_ready(now, out);
         // The next check is due one interval after this one started, and
         // never in the past (a probe that took longer than the interval).
         if let Some(every) = self.cfg.gate_every {
@@ -747,7 +861,7 @@ impl Supervisor {
         }
     }
 
-    fn update_ready(&mut self, out: &mut Vec<Action>) {
+    fn update_ready(&mut self, now: Instant, out: &mut Vec<Action>) {
         let serving = self.serving();
         let ready = serving && self.child.is_none() && self.gate_ok;
         if serving {
@@ -756,6 +870,13 @@ impl Supervisor {
         if ready != self.ready {
             self.ready = ready;
             out.push(Action::SetReady(ready));
+            if let (true, true, Some(why)) = (ready, self.cfg.announce_ready, self.ready_why.take())
+            {
+                let after = self
+                    .started_at
+                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                out.push(Action::Log(Line::ReadyBecause { why, after }));
+            }
         }
     }
 
@@ -815,7 +936,7 @@ impl Supervisor {
         self.stop_signal = sig;
         self.stats.drain_started = Some(now);
         self.phase = Phase::Draining;
-        self.timers.probe = None;
+        self.stop_probing();
         out.push(Action::Log(Line::Draining {
             signal: sig,
             delay: self.cfg.drain_delay,
@@ -937,7 +1058,7 @@ impl Supervisor {
             self.ready = false;
             out.push(Action::SetReady(false));
         }
-        self.timers.probe = None;
+        self.stop_probing();
         out.push(Action::Log(Line::ChildExited {
             status,
             after: self.since_drain(now),
@@ -1065,8 +1186,9 @@ impl Supervisor {
         }
         if due(&mut self.timers.probe, now) && self.serving() && self.probe_started.is_none() {
             self.probe_started = Some(now);
-            out.push(Action::Probe);
+            out.push(self.probe_action());
         }
+        self.on_worker_timer(now, out);
         if due(&mut self.timers.forward, now) && self.phase == Phase::Draining {
             self.forward_at_maximum(now, out);
         }

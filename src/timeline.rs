@@ -39,8 +39,54 @@ impl Whom {
     }
 }
 
+/// Why readiness turned on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadyWhy {
+    /// `--ready-on start`: the child runs.
+    Runs,
+    /// A connection to the app's listener on `port` succeeded.
+    Accepts { port: u16 },
+    /// Nothing listened within `waited`: a worker, ready while it runs.
+    Worker { waited: Duration },
+    /// The app's sockets cannot be looked at here: ready while it runs.
+    CannotLook,
+}
+
+impl ReadyWhy {
+    fn key(self) -> &'static str {
+        match self {
+            ReadyWhy::Runs => "runs",
+            ReadyWhy::Accepts { .. } => "accepts",
+            ReadyWhy::Worker { .. } => "worker",
+            ReadyWhy::CannotLook => "cannot_look",
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            ReadyWhy::Runs => "the app runs (--ready-on start)".into(),
+            ReadyWhy::Accepts { port } => {
+                format!("the app accepts connections on port {port}")
+            }
+            ReadyWhy::Worker { waited } => format!(
+                "nothing listened on a TCP port within {}: a worker, ready while it runs \
+                 (--ready-on start says so at once; --worker-after sets the wait)",
+                show(waited)
+            ),
+            ReadyWhy::CannotLook => "the app's sockets cannot be looked at here \
+                 (neither sock_diag nor /proc/net/tcp): ready while it runs; use --ready-tcp or --ready-url"
+                .into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Line {
+    /// Readiness turned on, `after` the child started, for this reason.
+    ReadyBecause {
+        why: ReadyWhy,
+        after: Duration,
+    },
     /// The drain signal arrived.
     Draining {
         signal: i32,
@@ -228,6 +274,19 @@ impl Line {
                 signals::name(signal),
                 show(delay),
                 grace.map(show).unwrap_or_else(|| "unset".into())
+            ),
+            Line::ReadyBecause { why, after: a } => tracing::info!(
+                target: T,
+                event = "ready",
+                why = why.key(),
+                port = match why {
+                    ReadyWhy::Accepts { port } => Some(port),
+                    _ => None,
+                },
+                after_s = secs(a),
+                "ready after {}: {}",
+                show(a),
+                why.text()
             ),
             Line::ReadinessOff => {
                 tracing::info!(target: T, event = "readiness_off", "readiness off")

@@ -1,5 +1,13 @@
 //! The probe endpoint, served by hyper: `/ready`, `/live`, `/metrics`.
 //!
+//! `/live` says whether the app is alive, not only drainit's child (often
+//! a wrapper shell): 503 once the main child exited; while it runs and
+//! the app has accepted a connection at start-up (the automatic readiness
+//! gate), each `/live` connects to that address again and answers 503
+//! when the app no longer takes connections (it died inside a wrapper or
+//! a restart loop, or its backlog is full); during a drain it stays 200
+//! while the child runs, so a liveness probe never kills a draining app.
+//!
 //! It answers probes and nothing else, so every connection is short:
 //! keep-alive is off, headers must arrive within 5 s and fit in 16 KiB,
 //! a connection lives at most 10 s, and at most 64 are open at once; at
@@ -25,6 +33,16 @@ use tokio::sync::Notify;
 use crate::metrics::Shared;
 
 pub const MAX_CONNECTIONS: usize = 64;
+/// How long `/live` waits for the app's listener to take a connection.
+const LIVE_CONNECT: Duration = Duration::from_secs(1);
+
+/// Where the app accepted its first connection (set once, by the
+/// automatic readiness gate); `/live` connects there.
+static APP_ADDR: Mutex<Option<SocketAddr>> = Mutex::new(None);
+
+pub fn set_app_addr(addr: SocketAddr) {
+    *lock(&APP_ADDR) = Some(addr);
+}
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(10);
 const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -146,7 +164,7 @@ async fn serve_one(
     let service = hyper::service::service_fn(move |req| {
         waiting.store(false, Ordering::Relaxed);
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(route(&req, &shared)) }
+        async move { Ok::<_, Infallible>(answer(&req, &shared).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -211,6 +229,24 @@ impl Slots {
     fn release(&mut self, id: u64) {
         self.open.retain(|c| c.id != id);
     }
+}
+
+/// `/live` for a running child: the app's own listener still takes a
+/// connection (checked only while it serves, not during a drain).
+async fn answer(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let addr = *lock(&APP_ADDR);
+    let live_path = matches!(req.uri().path(), "/live" | "/livez" | "/healthz");
+    let serving = matches!(shared.metrics().phase, "starting" | "ready");
+    if let (true, true, true, Some(addr)) = (live_path, shared.is_live(), serving, addr) {
+        let attempt = tokio::net::TcpStream::connect(addr);
+        if !matches!(tokio::time::timeout(LIVE_CONNECT, attempt).await, Ok(Ok(_))) {
+            return reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("app not accepting connections on {addr}\n"),
+            );
+        }
+    }
+    route(req, shared)
 }
 
 fn route(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {

@@ -3,3 +3,7 @@
 
 pub mod file;
 pub mod http;
+pub mod listen;
+
+#[cfg(test)]
+mod gate_tests;

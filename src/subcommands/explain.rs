@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::fmt::Write;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use crate::duration::show;
 use crate::options::{clap_exit, DrainOptions, Exit, ForwardOptions};
@@ -26,12 +26,26 @@ pub struct ExplainArgs {
     drain: DrainOptions,
     #[command(flatten)]
     forward: ForwardOptions,
-    /// The platform's grace before SIGKILL (terminationGracePeriodSeconds, docker stop -t).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse)]
-    termination_grace_period: Duration,
-    /// The load balancer's idle/request timeout, if known (e.g. 60s for AWS ALB).
+    /// The platform's grace before SIGKILL (terminationGracePeriodSeconds,
+    /// ECS stopTimeout, Nomad kill_timeout, docker stop -t) [default: the
+    /// least that fits, and at least the platform's default].
+    #[arg(long, visible_alias = "platform-grace", value_name = "DURATION",
+          value_parser = crate::duration::parse)]
+    termination_grace_period: Option<Duration>,
+    /// Where the container runs: names the platform's settings and defaults.
+    #[arg(long, value_enum, default_value = "kubernetes")]
+    platform: Platform,
+    /// What routes traffic to it: checks the drain delay against the time
+    /// it takes to stop routing, and names its timeouts.
+    #[arg(long, value_enum, value_name = "BALANCER")]
+    lb: Option<Balancer>,
+    /// The load balancer's idle/request timeout (AWS ALB: 60s).
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     lb_idle_timeout: Option<Duration>,
+    /// The load balancer's deregistration delay (ALB/NLB target groups:
+    /// 300s by default): must cover the drain delay and the grace.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    deregistration_delay: Option<Duration>,
     /// The process to describe (optional, shown in the YAML).
     #[arg(
         trailing_var_arg = true,
@@ -39,6 +53,86 @@ pub struct ExplainArgs {
         value_name = "COMMAND"
     )]
     command: Vec<OsString>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Platform {
+    Kubernetes,
+    Ecs,
+    Nomad,
+    Docker,
+}
+
+impl Platform {
+    /// The setting that holds the platform's grace, and its default.
+    pub fn grace_setting(self) -> (&'static str, Duration) {
+        match self {
+            Platform::Kubernetes => ("terminationGracePeriodSeconds", Duration::from_secs(30)),
+            Platform::Ecs => ("stopTimeout", Duration::from_secs(30)),
+            Platform::Nomad => ("kill_timeout", Duration::from_secs(5)),
+            Platform::Docker => (
+                "docker stop -t / stop_grace_period",
+                Duration::from_secs(10),
+            ),
+        }
+    }
+}
+
+/// What routes traffic to the container, with the figures the rule uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Balancer {
+    KubeProxy,
+    IngressNginx,
+    Alb,
+    Nlb,
+}
+
+/// A balancer's figures: the least drain delay that covers its routing
+/// lag, its idle timeout and its deregistration delay (defaults), and
+/// where they come from.
+pub struct LbFigures {
+    pub min_delay: Duration,
+    pub idle_timeout: Option<Duration>,
+    pub deregistration: Option<Duration>,
+    pub source: &'static str,
+}
+
+impl Balancer {
+    pub fn figures(self) -> LbFigures {
+        let s = Duration::from_secs;
+        match self {
+            Balancer::KubeProxy => LbFigures {
+                min_delay: s(5),
+                idle_timeout: None,
+                deregistration: None,
+                source: "endpoint removal and SIGTERM start together (Kubernetes, Termination of Pods); \
+                         kube-proxy rewrites its rules within about a second (--iptables-min-sync-period 1s)",
+            },
+            Balancer::IngressNginx => LbFigures {
+                min_delay: s(5),
+                idle_timeout: Some(s(60)),
+                deregistration: None,
+                source: "the controller applies endpoint changes without a reload, within seconds; \
+                         proxy-read-timeout and upstream-keepalive-timeout default to 60s (ingress-nginx ConfigMap)",
+            },
+            Balancer::Alb => LbFigures {
+                min_delay: s(40),
+                idle_timeout: Some(s(60)),
+                deregistration: Some(s(300)),
+                source: "the AWS Load Balancer Controller deregisters the pod after it sees the endpoint go, and \
+                         the ALB keeps routing for seconds more (reports run from 10s to over 30s: \
+                         aws-load-balancer-controller #3270); idle timeout 60s and deregistration delay 300s \
+                         by default (ELB documentation)",
+            },
+            Balancer::Nlb => LbFigures {
+                min_delay: s(60),
+                idle_timeout: Some(s(350)),
+                deregistration: Some(s(300)),
+                source: "NLB target deregistration reacts more slowly than ALB's (aws-load-balancer-controller #1834); \
+                         TCP idle timeout 350s and deregistration delay 300s by default (ELB documentation)",
+            },
+        }
+    }
 }
 
 /// `drainit explain ARGS...` (argv[1] is the subcommand's name).
@@ -64,7 +158,8 @@ pub fn run(args: ExplainArgs) -> i32 {
 pub fn explain(a: &ExplainArgs) -> (String, Vec<String>) {
     let d = &a.drain;
     let delay = d.drain_delay.unwrap_or_default();
-    let tgp = a.termination_grace_period;
+    let tgp = platform_grace(a);
+    let (setting, _) = a.platform.grace_setting();
     let sigs: Vec<String> = d
         .drain_signals()
         .iter()
@@ -122,7 +217,14 @@ pub fn explain(a: &ExplainArgs) -> (String, Vec<String>) {
     };
     line(
         format!("t={}", show(tgp)),
-        "platform SIGKILL (terminationGracePeriodSeconds / docker stop -t)".into(),
+        format!(
+            "platform SIGKILL ({setting}{})",
+            if a.termination_grace_period.is_some() {
+                ""
+            } else {
+                ": the least that fits"
+            }
+        ),
     );
     let end = done.unwrap_or(delay);
     if end + MARGIN > tgp {
@@ -136,20 +238,23 @@ pub fn explain(a: &ExplainArgs) -> (String, Vec<String>) {
             (end + MARGIN).as_secs_f64().ceil() as u64
         ));
     }
-    if let Some(lb) = a.lb_idle_timeout {
-        let _ = writeln!(out, "  load balancer timeout: {}", show(lb));
-        if tgp >= lb {
-            problems.push(format!(
-                "the platform grace {} must stay below the load balancer timeout {} (preStop 40s < grace 50s < ALB 60s)",
-                show(tgp), show(lb)
-            ));
-        }
+    balancer(
+        a,
+        delay + d.grace.unwrap_or_default(),
+        &mut out,
+        &mut problems,
+    );
+    if let Some(rule) = readiness_rule(d) {
+        let _ = writeln!(out, "\nReadiness: {rule}");
     }
     let (notes, mut bad) = routing(a);
     out.push_str(&notes);
     problems.append(&mut bad);
     out.push('\n');
-    out.push_str(&kubernetes_yaml(a));
+    match a.platform {
+        Platform::Kubernetes => out.push_str(&kubernetes_yaml(a)),
+        p => out.push_str(&platform_settings(a, p)),
+    }
     (out, problems)
 }
 
@@ -371,6 +476,22 @@ fn routing(a: &ExplainArgs) -> (String, Vec<String>) {
     (out, problems)
 }
 
+/// When readiness turns on, in one sentence (none when nobody reads it).
+fn readiness_rule(d: &DrainOptions) -> Option<String> {
+    if !d.readiness_read() {
+        return None;
+    }
+    Some(match (&d.ready_url, &d.ready_tcp) {
+        (Some(u), _) => format!("ready while GET {u} answers 2xx, checked every {}", show(d.ready_interval)),
+        (None, Some(t)) => format!("ready while a TCP connect to {t} succeeds, checked every {}", show(d.ready_interval)),
+        _ if !d.waits_for_accept() => "ready as soon as the app runs (--ready-on start)".into(),
+        _ => format!(
+            "ready once the app listens on a TCP port and a connection to it succeeds; an app that listens on nothing within {} is a worker, ready while it runs",
+            show(d.worker_after.unwrap_or(crate::readiness::listen::WORKER_AFTER))
+        ),
+    })
+}
+
 fn readiness_off(d: &DrainOptions) -> String {
     let mut parts = vec!["readiness off".to_string()];
     if let Some(addr) = d.http {
@@ -393,9 +514,101 @@ fn rewrite_note(d: &DrainOptions) -> String {
     }
 }
 
+/// The platform grace: as given, or the least that fits drainit's
+/// timeline (delay + grace + margin), and never below the platform's
+/// default.
+pub fn platform_grace(a: &ExplainArgs) -> Duration {
+    if let Some(g) = a.termination_grace_period {
+        return g;
+    }
+    let d = &a.drain;
+    let end = d.drain_delay.unwrap_or_default() + d.grace.unwrap_or_default() + MARGIN;
+    let whole = Duration::from_secs(end.as_secs() + u64::from(end.subsec_nanos() > 0));
+    whole.max(a.platform.grace_setting().1)
+}
+
+/// The load balancer lines and checks: the drain delay covers its routing
+/// lag, its deregistration delay covers the drain (delay + grace).
+fn balancer(a: &ExplainArgs, drain: Duration, out: &mut String, problems: &mut Vec<String>) {
+    let delay = a.drain.drain_delay.unwrap_or_default();
+    let fig = a.lb.map(Balancer::figures);
+    let idle = a
+        .lb_idle_timeout
+        .or(fig.as_ref().and_then(|f| f.idle_timeout));
+    let dereg = a
+        .deregistration_delay
+        .or(fig.as_ref().and_then(|f| f.deregistration));
+    if fig.is_none() && idle.is_none() && dereg.is_none() {
+        return;
+    }
+    let _ = writeln!(out, "\nLoad balancer:");
+    if let (Some(f), Some(lb)) = (&fig, a.lb) {
+        let name = lb
+            .to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {name}: allow {} of drain delay for it to stop routing new requests ({})",
+            show(f.min_delay),
+            f.source
+        );
+        if delay < f.min_delay && a.platform != Platform::Ecs {
+            problems.push(format!(
+                "--drain-delay {} is shorter than the {} {name} needs to stop routing: requests still arrive after the app stopped listening; use --drain-delay {}",
+                show(delay),
+                show(f.min_delay),
+                show(f.min_delay)
+            ));
+        }
+    }
+    if let Some(idle) = idle {
+        let _ = writeln!(
+            out,
+            "  idle timeout {}: keep the app's keep-alive timeout above it (or the balancer reuses connections the app closed: 502); a request can last that long, so a --grace shorter than it can cut the slowest ones",
+            show(idle)
+        );
+    }
+    if let (Some(dereg), Platform::Ecs) = (dereg, a.platform) {
+        let _ = writeln!(
+            out,
+            "  deregistration delay {}: ECS waits it out before the stop signal, so it adds to the stop, not to drainit's timeline",
+            show(dereg)
+        );
+    } else if let Some(dereg) = dereg {
+        let _ = writeln!(
+            out,
+            "  deregistration delay {}: in-flight requests are cut after it; it must cover drain delay + grace ({})",
+            show(dereg),
+            show(drain)
+        );
+        if dereg < drain {
+            problems.push(format!(
+                "the deregistration delay {} is shorter than drain delay + grace {}: the balancer cuts requests the app is still finishing; raise it to {}s",
+                show(dereg),
+                show(drain),
+                drain.as_secs_f64().ceil() as u64
+            ));
+        }
+    }
+}
+
+/// The matching settings outside Kubernetes: the platform grace by its name.
+fn platform_settings(a: &ExplainArgs, p: Platform) -> String {
+    let g = platform_grace(a).as_secs_f64().ceil() as u64;
+    let line = match p {
+        Platform::Ecs => format!("ECS container definition: \"stopTimeout\": {g} (Fargate allows up to 120)"),
+        Platform::Nomad => format!(
+            "Nomad task: kill_timeout = \"{g}s\" (and no shutdown_delay: it would add to the drain delay)"
+        ),
+        _ => format!("docker stop -t {g}; compose: stop_grace_period: {g}s"),
+    };
+    format!("Matching settings:\n  {line}\n")
+}
+
 fn kubernetes_yaml(a: &ExplainArgs) -> String {
     let d = &a.drain;
-    let tgp = a.termination_grace_period.as_secs_f64().ceil() as u64;
+    let tgp = platform_grace(a).as_secs_f64().ceil() as u64;
     let mut y = String::from("Matching Kubernetes settings (no preStop hook needed):\n");
     let _ = writeln!(
         y,
@@ -664,16 +877,109 @@ mod tests {
     }
 
     #[test]
-    fn rejects_a_platform_grace_above_the_lb_timeout() {
+    fn what_it_prints_as_matching_fits() {
+        // Not given: the least platform grace that fits, never below 30s.
+        let (text, problems) = explain(&args(&["--drain-delay", "10s", "--grace", "20s"]));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(
+            text.contains("terminationGracePeriodSeconds: 32\n"),
+            "{text}"
+        );
+        let (text, _) = explain(&args(&["--drain-delay", "5s", "--grace", "10s"]));
+        assert!(
+            text.contains("terminationGracePeriodSeconds: 30\n"),
+            "{text}"
+        );
+        let (text, _) = explain(&args(&["--drain-delay", "1500ms", "--grace", "29s"]));
+        assert!(
+            text.contains("terminationGracePeriodSeconds: 33\n"),
+            "{text}"
+        );
+        // Given: printed as given, and a misfit is said.
+        let (text, problems) = explain(&args(&[
+            "--drain-delay",
+            "10s",
+            "--grace",
+            "20s",
+            "--termination-grace-period",
+            "30s",
+        ]));
+        assert!(
+            text.contains("terminationGracePeriodSeconds: 30\n"),
+            "{text}"
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
+    #[test]
+    fn the_balancer_rule() {
+        // ALB: 40s of drain delay, a deregistration delay covering the drain.
+        let (text, problems) = explain(&args(&[
+            "--lb",
+            "alb",
+            "--drain-delay",
+            "40s",
+            "--grace",
+            "20s",
+        ]));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(
+            text.contains("terminationGracePeriodSeconds: 62\n"),
+            "{text}"
+        );
+        assert!(text.contains("deregistration delay 300s"), "{text}");
+        let (_, problems) = explain(&args(&[
+            "--lb",
+            "alb",
+            "--drain-delay",
+            "5s",
+            "--grace",
+            "20s",
+        ]));
+        assert!(
+            problems[0].contains("use --drain-delay 40.0s"),
+            "{problems:?}"
+        );
+        let (_, problems) = explain(&args(&[
+            "--lb",
+            "alb",
+            "--drain-delay",
+            "40s",
+            "--grace",
+            "20s",
+            "--deregistration-delay",
+            "30s",
+        ]));
+        assert!(problems[0].contains("raise it to 60s"), "{problems:?}");
+        // A platform grace above the balancer's idle timeout is fine.
         let (_, problems) = explain(&args(&[
             "--termination-grace-period",
             "90s",
             "--lb-idle-timeout",
             "60s",
         ]));
-        assert!(
-            problems[0].contains("below the load balancer timeout"),
-            "{problems:?}"
-        );
+        assert!(problems.is_empty(), "{problems:?}");
+        // ECS deregisters before the stop signal: no floor on the delay.
+        let (text, problems) = explain(&args(&[
+            "--platform",
+            "ecs",
+            "--lb",
+            "alb",
+            "--drain-delay",
+            "5s",
+            "--grace",
+            "20s",
+        ]));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(text.contains("\"stopTimeout\": 30"), "{text}");
+        let (text, _) = explain(&args(&[
+            "--platform",
+            "nomad",
+            "--drain-delay",
+            "5s",
+            "--grace",
+            "10s",
+        ]));
+        assert!(text.contains("kill_timeout = \"17s\""), "{text}");
     }
 }

@@ -119,6 +119,8 @@ fn config() -> impl Strategy<Value = Config> {
                     rewrites,
                     remap_exit,
                     gate_every: gated.then_some(Duration::from_millis(700)),
+                    listen_gate: None,
+                    announce_ready: false,
                     quiet,
                     hook: gated,
                     pid1,

@@ -237,6 +237,108 @@ impl Watch {
     }
 }
 
+/// The app's listening TCP sockets, for the start-up readiness check
+/// (src/readiness/listen.rs): the LISTEN sockets open in a process under
+/// drainit, found as the adaptive drain finds them; from
+/// `/proc/net/tcp{,6}` where sock_diag cannot be opened (gVisor).
+pub struct Listeners {
+    diag: Option<Diag>,
+}
+
+impl Listeners {
+    pub fn open() -> Listeners {
+        Listeners {
+            diag: Diag::open().ok(),
+        }
+    }
+
+    /// Without sock_diag, as where it cannot be opened.
+    #[cfg(test)]
+    pub fn from_proc() -> Listeners {
+        Listeners { diag: None }
+    }
+
+    /// The local addresses the app listens on now (wildcards as bound).
+    pub fn find(&mut self, child: i32) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        let mut listeners: Vec<(u32, std::net::SocketAddr)> = match &mut self.diag {
+            Some(diag) => {
+                let mut socks = Vec::new();
+                diag.dump(state::bit(state::LISTEN), &[], false, &mut socks)?;
+                socks
+                    .iter()
+                    .filter_map(|l| Some((l.inode, local_addr(&l.tuple)?)))
+                    .collect()
+            }
+            None => proc_net_listeners()?,
+        };
+        // drainit's own listener (--http) is not the app's; with no other
+        // listener there is no need to walk the app's tree.
+        let own = owners::socket_inodes(&[std::process::id() as i32]);
+        listeners.retain(|(inode, _)| !own.contains(inode));
+        if listeners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inodes = owners::socket_inodes(&owners::app_processes(child));
+        Ok(listeners
+            .into_iter()
+            .filter(|(inode, _)| inodes.contains(inode))
+            .map(|(_, addr)| addr)
+            .collect())
+    }
+}
+
+/// The LISTEN sockets of `/proc/net/tcp` and `tcp6` (inode, address);
+/// an error only when neither can be read.
+fn proc_net_listeners() -> std::io::Result<Vec<(u32, std::net::SocketAddr)>> {
+    let v4 = std::fs::read_to_string("/proc/net/tcp");
+    let v6 = std::fs::read_to_string("/proc/net/tcp6");
+    if let (Err(e), Err(_)) = (&v4, &v6) {
+        return Err(std::io::Error::new(e.kind(), e.to_string()));
+    }
+    let mut out = Vec::new();
+    for text in [v4, v6].into_iter().flatten() {
+        out.extend(text.lines().skip(1).filter_map(parse_proc_net_listener));
+    }
+    Ok(out)
+}
+
+/// One line of `/proc/net/tcp{,6}` in LISTEN state (0A): its inode and
+/// local address. The address is hex of the kernel's bytes read as
+/// host-order 32-bit words.
+pub fn parse_proc_net_listener(line: &str) -> Option<(u32, std::net::SocketAddr)> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let f: Vec<&str> = line.split_whitespace().collect();
+    if f.get(3) != Some(&"0A") {
+        return None;
+    }
+    let (addr, port) = f.get(1)?.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let inode = f.get(9)?.parse().ok()?;
+    let mut bytes = Vec::with_capacity(16);
+    for i in (0..addr.len()).step_by(8) {
+        let word = u32::from_str_radix(addr.get(i..i + 8)?, 16).ok()?;
+        bytes.extend_from_slice(&word.to_ne_bytes());
+    }
+    let ip = match bytes.len() {
+        4 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?)),
+        16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => return None,
+    };
+    Some((inode, (ip, port).into()))
+}
+
+fn local_addr(t: &Tuple) -> Option<std::net::SocketAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match i32::from(t.family) {
+        libc::AF_INET => IpAddr::V4(Ipv4Addr::new(
+            t.local[0], t.local[1], t.local[2], t.local[3],
+        )),
+        libc::AF_INET6 => IpAddr::V6(Ipv6Addr::from(t.local)),
+        _ => return None,
+    };
+    Some((ip, t.lport).into())
+}
+
 fn show_ports(ports: &[u16]) -> String {
     ports
         .iter()
