@@ -528,6 +528,8 @@ fn idle_drainit_never_wakes_up() {
     let configs: [Vec<String>; 2] = [
         vec!["sleep".into(), "30".into()],
         vec![
+            "--ready-on".into(),
+            "start".into(),
             "--drain-delay".into(),
             "10s".into(),
             "--grace".into(),

@@ -39,7 +39,8 @@ fn start_logger(opts: &[&str], exit_on: i32) -> (Running, PathBuf) {
     let dir = tempdir("drain");
     let out = dir.join("signals");
     let exit_on = exit_on.to_string();
-    let mut args: Vec<&str> = vec!["--log-format", "json"];
+    // The signal logger listens on nothing: a worker, ready as it runs.
+    let mut args: Vec<&str> = vec!["--log-format", "json", "--ready-on", "start"];
     args.extend_from_slice(opts);
     args.extend([
         "--",
@@ -245,6 +246,8 @@ fn the_child_exiting_during_the_delay_ends_the_wait() {
     let mut r = Running::plain_captured(&[
         "--log-format",
         "json",
+        "--ready-on",
+        "start",
         "--ready-file",
         ready.to_str().unwrap(),
         "--drain-delay",
@@ -562,6 +565,8 @@ fn explain_prints_the_timeline_and_rejects_what_cannot_fit() {
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("does not fit") && err.contains("62s"), "{err}");
+    // A platform grace above the balancer's idle timeout fits; a
+    // deregistration delay shorter than delay + grace does not.
     let (code, _, err) = drainit_cmd(&[
         "explain",
         "--termination-grace-period",
@@ -569,8 +574,20 @@ fn explain_prints_the_timeline_and_rejects_what_cannot_fit() {
         "--lb-idle-timeout",
         "60s",
     ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = drainit_cmd(&[
+        "explain",
+        "--lb",
+        "alb",
+        "--drain-delay",
+        "40s",
+        "--grace",
+        "20s",
+        "--deregistration-delay",
+        "30s",
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("load balancer"), "{err}");
+    assert!(err.contains("deregistration delay"), "{err}");
     let (code, _, err) = drainit_cmd(&["explain", "--termination-grace-period", "soon"]);
     assert_eq!(code, 2);
     assert!(err.contains("soon"), "{err}");
@@ -664,6 +681,8 @@ fn the_text_timeline_reads_as_the_readme_shows() {
         trapped.display()
     );
     let mut r = Running::plain_captured(&[
+        "--ready-on",
+        "start",
         "--ready-file",
         ready.to_str().unwrap(),
         "--drain-delay",
@@ -681,6 +700,7 @@ fn the_text_timeline_reads_as_the_readme_shows() {
     let log = r.stderr();
     let lines: Vec<&str> = log.lines().collect();
     let want = [
+        "INFO ready after ",
         "INFO received SIGTERM: draining (delay 300ms, grace 10.0s)",
         "INFO readiness off",
         "INFO forwarded SIGTERM to the child after ",

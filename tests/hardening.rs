@@ -915,7 +915,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
         false,
         &helper_args(
             &py,
-            &["--http", &addr],
+            &["--ready-on", "start", "--http", &addr],
             &["stamp", stamps.to_str().unwrap()],
         ),
     );
@@ -1012,7 +1012,15 @@ fn ready_file_is_never_written_through_a_symlink() {
     let ready = dir.join("ready");
     std::os::unix::fs::symlink(&victim, &ready).unwrap();
     std::os::unix::fs::symlink(&victim, dir.join(".ready.drainit-tmp")).unwrap();
-    let mut d = Running::plain(&["--ready-file", ready.to_str().unwrap(), "--", "sleep", "30"]);
+    let mut d = Running::plain(&[
+        "--ready-on",
+        "start",
+        "--ready-file",
+        ready.to_str().unwrap(),
+        "--",
+        "sleep",
+        "30",
+    ]);
     wait_for(Duration::from_secs(5), || {
         std::fs::symlink_metadata(&ready)
             .ok()
@@ -1084,7 +1092,15 @@ fn no_ready_file_after_any_exit_path() {
     ];
     for (what, cmd, sig, want) in cases {
         std::fs::write(&ready, "stale\n").unwrap();
-        let mut args = vec!["--ready-file", r, "--grace", "300ms", "--"];
+        let mut args = vec![
+            "--ready-on",
+            "start",
+            "--ready-file",
+            r,
+            "--grace",
+            "300ms",
+            "--",
+        ];
         args.extend(cmd);
         let mut d = Running::plain(&args);
         if let Some(sig) = sig {
@@ -1125,7 +1141,15 @@ fn no_ready_file_after_any_exit_path() {
 fn a_relative_ready_file_stays_in_the_working_directory() {
     let dir = tempdir("rf-rel");
     let child = std::process::Command::new(drainit())
-        .args(["--ready-file", "ready", "--", "sleep", "30"])
+        .args([
+            "--ready-on",
+            "start",
+            "--ready-file",
+            "ready",
+            "--",
+            "sleep",
+            "30",
+        ])
         .current_dir(&dir)
         .spawn()
         .unwrap();
