@@ -2,7 +2,8 @@
 # Builds drainit's Docker images FROM scratch out of static binaries (the
 # engine here has no registry, so nothing is pulled).
 #
-#   docker/build.sh release   drainit:latest       only /drainit
+#   docker/build.sh release   drainit:latest and drainit:VERSION (the name the
+#                             examples copy from): only /drainit
 #   docker/build.sh test      drainit-test:latest  drainit, the demo app, busybox,
 #                                                  tini, dumb-init, /app.sh
 #   docker/build.sh dist      drainit:VERSION-x86_64, drainit:VERSION-aarch64
@@ -48,7 +49,9 @@ COPY drainit /drainit
 ENTRYPOINT ["/drainit", "--"]
 DOCKERFILE
     build drainit:latest
-    echo "image drainit:latest: $(size drainit:latest) bytes (drainit $(stat -c %s "$static/drainit") bytes)"
+    version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+    docker tag drainit:latest "drainit:$version"
+    echo "image drainit:latest (drainit:$version): $(size drainit:latest) bytes (drainit $(stat -c %s "$static/drainit") bytes)"
     ;;
 dist)
     # No registry, so no multi-platform manifest: one tag per platform, and
