@@ -21,6 +21,7 @@ use crate::signals::Rewrites;
 use crate::timeline::{Line, ReadyWhy, Whom};
 use hold::Hold;
 use route::{Role, Route, Tree};
+use timers::{Timer, Timers};
 
 /// Where forwarded signals go while the main child runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -366,54 +367,6 @@ impl Phase {
     }
 }
 
-/// Every timer, as an absolute instant. `None` is not armed.
-#[derive(Clone, Copy, Debug, Default)]
-struct Timers {
-    trim: Option<Instant>,
-    probe: Option<Instant>,
-    worker: Option<Instant>,
-    forward: Option<Instant>,
-    look: Option<Instant>,
-    kill: Option<Instant>,
-    resweep: Option<Instant>,
-    give_up: Option<Instant>,
-    reap: Option<Instant>,
-    resend: Option<Instant>,
-    hold: Option<Instant>,
-}
-
-impl Timers {
-    fn earliest(&self) -> Option<Instant> {
-        [
-            self.trim,
-            self.probe,
-            self.worker,
-            self.forward,
-            self.look,
-            self.kill,
-            self.resweep,
-            self.give_up,
-            self.reap,
-            self.resend,
-            self.hold,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-}
-
-/// Takes the timer if it is due at `now`.
-fn due(timer: &mut Option<Instant>, now: Instant) -> bool {
-    match *timer {
-        Some(at) if now >= at => {
-            *timer = None;
-            true
-        }
-        _ => false,
-    }
-}
-
 pub struct Supervisor {
     cfg: Config,
     phase: Phase,
@@ -566,7 +519,7 @@ impl Supervisor {
                 }
                 self.hold_polls = true;
                 if self.hold.is_some() {
-                    self.timers.hold.get_or_insert(now + hold::RECHECK_MAX);
+                    self.timers.arm_once(Timer::Hold, now + hold::RECHECK_MAX);
                 }
             }
             Event::OrphansReaped(reaped) => self.on_orphans_reaped(reaped),
@@ -581,9 +534,7 @@ impl Supervisor {
     }
 
     fn retry_reap(&mut self, now: Instant) {
-        if self.timers.reap.is_none() {
-            self.timers.reap = Some(now + REAP_RETRY);
-        }
+        self.timers.arm_once(Timer::Reap, now + REAP_RETRY);
     }
 
     /// A signal that did not go out is sent again shortly, a bounded
@@ -617,7 +568,7 @@ impl Supervisor {
         }
         if attempts < RESEND_ATTEMPTS {
             self.resends.push((signal, target, attempts + 1));
-            self.timers.resend.get_or_insert(now + RESEND_EVERY);
+            self.timers.arm_once(Timer::Resend, now + RESEND_EVERY);
         }
     }
 
@@ -742,7 +693,7 @@ impl Supervisor {
         if !d.watch.is_empty() {
             out.push(Action::Watch(d.watch));
         }
-        self.timers.hold = if done {
+        let again = if done {
             self.hold = None;
             None
         } else if self.hold_polls {
@@ -750,6 +701,7 @@ impl Supervisor {
         } else {
             d.again
         };
+        self.timers.set(Timer::Hold, again);
     }
 
     fn on_orphans_reaped(&mut self, reaped: Vec<(i32, ChildStatus)>) {
@@ -763,13 +715,14 @@ impl Supervisor {
 
     fn on_started(&mut self, pid: i32, now: Instant, out: &mut Vec<Action>) {
         self.pid = pid;
-        self.timers.trim = self.cfg.trim_after.map(|d| now + d);
+        self.timers
+            .set(Timer::Trim, self.cfg.trim_after.map(|d| now + d));
         self.started_at = Some(now);
         if self.cfg.gate_every.is_some() {
-            self.timers.probe = Some(now);
+            self.timers.arm(Timer::Probe, now);
         } else if let Some(g) = self.cfg.listen_gate {
-            self.timers.probe = Some(now);
-            self.timers.worker = Some(now + g.worker_after);
+            self.timers.arm(Timer::Probe, now);
+            self.timers.arm(Timer::Worker, now + g.worker_after);
         } else {
             self.gate_ok = true;
             self.ready_why = Some(ReadyWhy::Runs);
@@ -802,7 +755,7 @@ impl Supervisor {
     fn next_listen_probe(&mut self, started: Option<Instant>, now: Instant) {
         if let Some(g) = self.cfg.listen_gate {
             let next = started.map_or(now, |s| s + g.every);
-            self.timers.probe = Some(next.max(now));
+            self.timers.arm(Timer::Probe, next.max(now));
         }
     }
 
@@ -812,7 +765,7 @@ impl Supervisor {
         let Some(g) = self.cfg.listen_gate else {
             return;
         };
-        if !due(&mut self.timers.worker, now) || !self.serving() || self.gate_ok || self.listened {
+        if !self.serving() || self.gate_ok || self.listened {
             return;
         }
         self.gate_ok = true;
@@ -826,8 +779,8 @@ impl Supervisor {
     /// No gate check is due any more (ready for good, draining, or the
     /// child is gone).
     fn stop_probing(&mut self) {
-        self.timers.probe = None;
-        self.timers.worker = None;
+        self.timers.clear(Timer::Probe);
+        self.timers.clear(Timer::Worker);
     }
 
     /// The check a due probe timer asks for.
@@ -857,7 +810,7 @@ impl Supervisor {
         // never in the past (a probe that took longer than the interval).
         if let Some(every) = self.cfg.gate_every {
             let next = started.map_or(now, |s| s + every);
-            self.timers.probe = Some(next.max(now));
+            self.timers.arm(Timer::Probe, next.max(now));
         }
     }
 
@@ -954,19 +907,20 @@ impl Supervisor {
             self.forward_stop(now, out);
             return;
         }
-        self.timers.forward = Some(now + self.cfg.drain_delay);
+        self.timers.arm(Timer::Forward, now + self.cfg.drain_delay);
         if self.cfg.quiet.is_some() {
             out.push(Action::WatchTraffic);
-            self.timers.look = Some(now + LOOK_EVERY);
+            self.timers.arm(Timer::Look, now + LOOK_EVERY);
         }
     }
 
     /// Sends the (rewritten) stop signal and starts the grace deadline.
     fn forward_stop(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.phase = Phase::Stopping;
-        self.timers.forward = None;
-        self.timers.look = None;
-        self.timers.kill = self.cfg.grace.map(|g| now + g);
+        self.timers.clear(Timer::Forward);
+        self.timers.clear(Timer::Look);
+        self.timers
+            .set(Timer::Kill, self.cfg.grace.map(|g| now + g));
         self.stats.forwarded_after = self.since_drain(now);
         let sig = self.stop_signal;
         match self.rewrite(sig, out) {
@@ -1052,7 +1006,7 @@ impl Supervisor {
         }
         self.child = Some(status);
         self.hold = None;
-        self.timers.hold = None;
+        self.timers.clear(Timer::Hold);
         self.stats.child_exited_after = self.since_drain(now);
         if self.ready {
             self.ready = false;
@@ -1103,14 +1057,14 @@ impl Supervisor {
                 }
             }
         }
-        let deadline = match (self.phase, self.timers.kill) {
+        let deadline = match (self.phase, self.timers.get(Timer::Kill)) {
             (Phase::Stopping, Some(at)) => at,
             _ => now + self.cfg.grace.unwrap_or(self.cfg.leftover_grace),
         };
         self.phase = Phase::Stopping;
-        self.timers.forward = None;
-        self.timers.look = None;
-        self.timers.kill = Some(deadline);
+        self.timers.clear(Timer::Forward);
+        self.timers.clear(Timer::Look);
+        self.timers.arm(Timer::Kill, deadline);
     }
 
     fn on_tree_empty(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -1135,7 +1089,7 @@ impl Supervisor {
             code
         };
         self.phase = Phase::Exited;
-        self.timers = Timers::default();
+        self.timers.clear_all();
         self.exit_code = Some(code);
         out.push(Action::Log(Line::Exiting {
             code,
@@ -1180,50 +1134,60 @@ impl Supervisor {
         }
     }
 
+    /// Every due timer, in the table's order, through one dispatch.
     fn on_tick(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if due(&mut self.timers.trim, now) {
-            out.push(Action::Trim);
-        }
-        if due(&mut self.timers.probe, now) && self.serving() && self.probe_started.is_none() {
-            self.probe_started = Some(now);
-            out.push(self.probe_action());
-        }
-        self.on_worker_timer(now, out);
-        if due(&mut self.timers.forward, now) && self.phase == Phase::Draining {
-            self.forward_at_maximum(now, out);
-        }
-        if due(&mut self.timers.look, now) && self.phase == Phase::Draining {
-            // The next look stays on a fixed grid from the drain start.
-            self.timers.look = Some(now + LOOK_EVERY);
-            out.push(Action::LookTraffic);
-        }
-        if due(&mut self.timers.kill, now) && self.phase == Phase::Stopping {
-            out.push(Action::Log(Line::GraceReached {
-                after: self.since_drain(now),
-            }));
-            self.phase = Phase::Killing;
-            self.killed = true;
-            self.timers.give_up = Some(now + KILL_GIVE_UP);
-            self.kill(true, now, out);
-        } else if due(&mut self.timers.give_up, now) && self.phase == Phase::Killing {
-            self.give_up(out);
-            return;
-        } else if due(&mut self.timers.resweep, now) && self.phase == Phase::Killing {
-            self.kill(false, now, out);
-        }
-        if due(&mut self.timers.reap, now) {
-            out.push(Action::Reap);
-        }
-        if due(&mut self.timers.hold, now) {
-            self.look_again(true, out);
-        }
-        if due(&mut self.timers.resend, now) && self.phase != Phase::Killing {
-            for (signal, target, _) in &self.resends {
-                out.push(Action::Send {
-                    signal: *signal,
-                    target: target.clone(),
-                });
+        for t in Timer::ALL {
+            if self.phase == Phase::Exited {
+                return;
             }
+            if self.timers.take_due(t, now) {
+                self.on_timer(t, now, out);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, t: Timer, now: Instant, out: &mut Vec<Action>) {
+        match t {
+            Timer::Trim => out.push(Action::Trim),
+            Timer::Probe if self.serving() && self.probe_started.is_none() => {
+                self.probe_started = Some(now);
+                out.push(self.probe_action());
+            }
+            Timer::Worker => self.on_worker_timer(now, out),
+            Timer::Forward if self.phase == Phase::Draining => self.forward_at_maximum(now, out),
+            Timer::Look if self.phase == Phase::Draining => {
+                // The next look stays on a fixed grid from the drain start.
+                self.timers.arm(Timer::Look, now + LOOK_EVERY);
+                out.push(Action::LookTraffic);
+            }
+            Timer::Kill if self.phase == Phase::Stopping => {
+                out.push(Action::Log(Line::GraceReached {
+                    after: self.since_drain(now),
+                }));
+                self.phase = Phase::Killing;
+                self.killed = true;
+                self.timers.arm(Timer::GiveUp, now + KILL_GIVE_UP);
+                self.kill(true, now, out);
+            }
+            Timer::GiveUp if self.phase == Phase::Killing => self.give_up(out),
+            Timer::Resweep if self.phase == Phase::Killing => self.kill(false, now, out),
+            Timer::Reap => out.push(Action::Reap),
+            Timer::Hold => self.look_again(true, out),
+            Timer::Resend if self.phase != Phase::Killing => {
+                for (signal, target, _) in &self.resends {
+                    out.push(Action::Send {
+                        signal: *signal,
+                        target: target.clone(),
+                    });
+                }
+            }
+            Timer::Probe
+            | Timer::Forward
+            | Timer::Look
+            | Timer::Kill
+            | Timer::GiveUp
+            | Timer::Resweep
+            | Timer::Resend => {}
         }
     }
 
@@ -1251,7 +1215,7 @@ impl Supervisor {
         out.push(Action::Kill { how, first });
         // Until the tree is empty: a process forked during a sweep, or a
         // SIGKILL lost to a fault, gets another one.
-        self.timers.resweep = Some(now + RESWEEP_EVERY);
+        self.timers.arm(Timer::Resweep, now + RESWEEP_EVERY);
     }
 
     fn forward_at_maximum(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -1273,6 +1237,7 @@ impl Supervisor {
 
 pub mod hold;
 pub mod route;
+pub mod timers;
 
 #[cfg(test)]
 mod tests;
