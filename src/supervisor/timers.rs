@@ -59,12 +59,20 @@ pub struct Timers([Option<Instant>; COUNT]);
 
 impl Timers {
     pub fn get(&self, t: Timer) -> Option<Instant> {
-        self.0[t as usize]
+        self.0.get(t as usize).copied().flatten()
+    }
+
+    /// Every `Timer` indexes the array (its discriminant is below
+    /// `COUNT`): the `None` branch cannot happen.
+    fn slot(&mut self, t: Timer) -> Option<&mut Option<Instant>> {
+        self.0.get_mut(t as usize)
     }
 
     /// Arms `t` at `at` (`None` clears it).
     pub fn set(&mut self, t: Timer, at: Option<Instant>) {
-        self.0[t as usize] = at;
+        if let Some(slot) = self.slot(t) {
+            *slot = at;
+        }
     }
 
     pub fn arm(&mut self, t: Timer, at: Instant) {
@@ -73,7 +81,9 @@ impl Timers {
 
     /// Arms `t` at `at` unless it is armed already.
     pub fn arm_once(&mut self, t: Timer, at: Instant) {
-        self.0[t as usize].get_or_insert(at);
+        if let Some(slot) = self.slot(t) {
+            slot.get_or_insert(at);
+        }
     }
 
     pub fn clear(&mut self, t: Timer) {
@@ -92,9 +102,9 @@ impl Timers {
 
     /// Disarms and returns true when `t` is due at `now`.
     pub fn take_due(&mut self, t: Timer, now: Instant) -> bool {
-        match self.0[t as usize] {
-            Some(at) if now >= at => {
-                self.0[t as usize] = None;
+        match self.slot(t) {
+            Some(slot) if slot.is_some_and(|at| now >= at) => {
+                *slot = None;
                 true
             }
             _ => false,
