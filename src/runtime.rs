@@ -135,7 +135,7 @@ impl Runtime {
             *self.shared.metrics().received.entry(sig).or_default() += 1;
         }
         let now = Instant::now();
-        let actions = self.sup.handle(event, now);
+        self.sup.handle(event, now);
         {
             let mut m = self.shared.metrics();
             m.phase = self.sup.phase().name();
@@ -148,7 +148,7 @@ impl Runtime {
             );
         }
         let mut exit = None;
-        for action in actions {
+        while let Some(action) = self.sup.poll_action() {
             if let Some(code) = self.apply(action) {
                 exit = Some(code);
             }

@@ -50,6 +50,9 @@ pub const REAP_RETRY: Duration = Duration::from_millis(20);
 /// How soon a signal that could not be sent is sent again, and how often.
 pub const RESEND_EVERY: Duration = Duration::from_millis(50);
 pub const RESEND_ATTEMPTS: u32 = 100;
+/// Room for one event's actions (the most, a drain's start, is under ten)
+/// reserved at start-up, so handing them out allocates nothing.
+const QUEUE: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -399,6 +402,10 @@ pub struct Supervisor {
     unread_trees: u32,
     /// The stop signal holds for the tree (`hold.rs`).
     hold: Option<Hold>,
+    /// Actions not yet handed out (`poll_action`).
+    queue: std::collections::VecDeque<Action>,
+    /// The buffer one event's actions are gathered in.
+    scratch: Vec<Action>,
     /// A watch failed: the hold looks on a timer.
     hold_polls: bool,
     /// The look in flight was asked for by the hold's timer.
@@ -430,6 +437,8 @@ impl Supervisor {
             exit_code: None,
             unread_trees: 0,
             hold: None,
+            queue: std::collections::VecDeque::with_capacity(QUEUE),
+            scratch: Vec::with_capacity(QUEUE),
             hold_polls: false,
             hold_timer: false,
         }
@@ -487,32 +496,55 @@ impl Supervisor {
         self.timers.earliest()
     }
 
-    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
-        let mut out = Vec::new();
+    /// Takes in one event at `now`; its actions are then handed out, in
+    /// order, by [`Supervisor::poll_action`].
+    pub fn handle(&mut self, event: Event, now: Instant) {
+        // One buffer for every event: its capacity stays, so a steady
+        // stream of events does not allocate here.
+        let mut out = std::mem::take(&mut self.scratch);
+        self.step(event, now, &mut out);
+        self.queue.extend(out.drain(..));
+        self.scratch = out;
+    }
+
+    /// The next action to carry out, oldest first; `None` once every
+    /// action of the events handled so far was handed out.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.queue.pop_front()
+    }
+
+    /// [`Supervisor::handle`] and every action it queued, for tests.
+    #[cfg(test)]
+    pub fn handle_all(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        self.handle(event, now);
+        self.queue.drain(..).collect()
+    }
+
+    fn step(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {
         if self.phase == Phase::Exited {
-            return out;
+            return;
         }
         match event {
-            Event::Started { pid } => self.on_started(pid, now, &mut out),
-            Event::Signal(sig) => self.on_signal(sig, now, &mut out),
-            Event::ChildExited(status) => self.on_child_exited(status, now, &mut out),
-            Event::TreeEmpty => self.on_tree_empty(now, &mut out),
+            Event::Started { pid } => self.on_started(pid, now, out),
+            Event::Signal(sig) => self.on_signal(sig, now, out),
+            Event::ChildExited(status) => self.on_child_exited(status, now, out),
+            Event::TreeEmpty => self.on_tree_empty(now, out),
             Event::GroupEmpty => {
                 if self.awaited_group().is_some() {
-                    self.on_tree_empty(now, &mut out)
+                    self.on_tree_empty(now, out)
                 }
             }
-            Event::Probe(ok) => self.on_probe(ok, now, &mut out),
-            Event::Listening(found) => self.on_listening(found, now, &mut out),
-            Event::Traffic { new_connections } => self.on_traffic(new_connections, now, &mut out),
-            Event::Tick => self.on_tick(now, &mut out),
+            Event::Probe(ok) => self.on_probe(ok, now, out),
+            Event::Listening(found) => self.on_listening(found, now, out),
+            Event::Traffic { new_connections } => self.on_traffic(new_connections, now, out),
+            Event::Tick => self.on_tick(now, out),
             Event::Tree {
                 signal,
                 purpose,
                 tree,
                 children,
-            } => self.on_tree(signal, purpose, &tree, children, now, &mut out),
-            Event::Gone(_) => self.look_again(false, &mut out),
+            } => self.on_tree(signal, purpose, &tree, children, now, out),
+            Event::Gone(_) => self.look_again(false, out),
             Event::WatchFailed { pid, error } => {
                 if !self.hold_polls {
                     out.push(Action::Log(Line::WatchFailed { pid, error }));
@@ -528,9 +560,8 @@ impl Supervisor {
                 signal,
                 target,
                 errno,
-            } => self.on_send_failed(signal, target, errno, now, &mut out),
+            } => self.on_send_failed(signal, target, errno, now, out),
         }
-        out
     }
 
     fn retry_reap(&mut self, now: Instant) {

@@ -22,7 +22,7 @@ impl Clock {
             announce_ready: true,
             ..Config::default()
         });
-        let first = sup.handle(Event::Started { pid: 42 }, start);
+        let first = sup.handle_all(Event::Started { pid: 42 }, start);
         (Self { start, sup }, first)
     }
 
@@ -39,14 +39,14 @@ impl Clock {
     }
 
     fn at(&mut self, ms: u64, e: Event) -> Vec<Action> {
-        self.sup.handle(e, self.ms(ms))
+        self.sup.handle_all(e, self.ms(ms))
     }
 
     /// Ticks at the next deadline; returns when it was and the actions.
     fn tick(&mut self) -> (u64, Vec<Action>) {
         let at = self.sup.next_deadline().expect("a timer");
         let ms = at.duration_since(self.start).as_millis() as u64;
-        (ms, self.sup.handle(Event::Tick, at))
+        (ms, self.sup.handle_all(Event::Tick, at))
     }
 }
 
@@ -189,7 +189,7 @@ fn an_explicit_gate_wins_over_the_automatic_one() {
             announce_ready: true,
             ..Config::default()
         });
-        let first = sup.handle(Event::Started { pid: 42 }, start);
+        let first = sup.handle_all(Event::Started { pid: 42 }, start);
         (Clock { start, sup }, first)
     };
     let (_, a) = c.tick();

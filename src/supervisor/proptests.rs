@@ -255,7 +255,7 @@ impl Model {
 
     fn step(&mut self, event: Event) -> Result<(), TestCaseError> {
         let before = self.sup.phase();
-        let actions = self.sup.handle(event.clone(), self.now);
+        let actions = self.sup.handle_all(event.clone(), self.now);
         let after = self.sup.phase();
         self.log.push(format!(
             "t={} {event:?}: {} -> {} {actions:?}",

@@ -55,7 +55,7 @@ impl Clock {
 
     fn at_all(&mut self, ms: u64, event: Event) -> Vec<Action> {
         let now = self.t(ms);
-        self.sup.handle(event, now)
+        self.sup.handle_all(event, now)
     }
 
     /// Delivers ticks the way the runtime does: only when a deadline is due.
@@ -66,7 +66,7 @@ impl Clock {
                 break;
             }
             let at = (due - self.start).as_millis() as u64;
-            for a in no_logs(self.sup.handle(Event::Tick, due)) {
+            for a in no_logs(self.sup.handle_all(Event::Tick, due)) {
                 out.push((at, a));
             }
         }
@@ -115,7 +115,7 @@ fn drain_cfg(delay_s: u64, grace_s: Option<u64>) -> Config {
 #[test]
 fn ready_at_once_without_a_gate() {
     let mut sup = Supervisor::new(Config::default());
-    let out = sup.handle(Event::Started { pid: PID }, Instant::now());
+    let out = sup.handle_all(Event::Started { pid: PID }, Instant::now());
     assert_eq!(out, vec![Action::SetReady(true)]);
     assert_eq!(sup.phase(), Phase::Ready);
 }
