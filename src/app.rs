@@ -68,6 +68,7 @@ fn supervisor_config(o: &Options, ignore_once: Vec<i32>) -> Config {
             _ => ChildExit::Drain,
         },
         reap_after_signal: o.flavor == Flavor::Tini,
+        warn_on_reap: o.warn_on_reap,
         ignore_once,
         ..Config::default()
     }

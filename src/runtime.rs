@@ -18,8 +18,7 @@ use crate::metrics::Shared;
 use crate::process;
 use crate::readiness::file::ReadyFile;
 use crate::signals::SignalStream;
-use crate::supervisor::{Action, Event, Kill, Purpose, Supervisor, Target};
-use crate::timeline::Line;
+use crate::supervisor::{Action, Event, Kill, Purpose, ReapPass, Supervisor, Target};
 use crate::traffic::TrafficWatcher;
 use crate::tree;
 use crate::watch::Watches;
@@ -172,53 +171,20 @@ impl Runtime {
         }
     }
 
-    /// Reaps everything that exited; recognises the main child in the loop
-    /// and queues what the supervisor must hear.
+    /// Reaps everything that exited and reports the pass as it was.
     fn reap(&mut self) {
         let pass = process::reap_all();
         self.no_children = pass.none_left;
-        if pass.failed {
-            self.pending.push_back(Event::ReapFailed);
-        }
         // One lock for the whole pass: a burst can be tens of thousands.
         self.shared.metrics().reaped += pass.reaped.len() as u64;
-        let report = self.sup.wants_reaps();
-        let mut orphans = Vec::new();
-        for r in &pass.reaped {
-            if report && r.pid != self.child {
-                orphans.push((r.pid, r.status));
-            }
-            let main = r.pid == self.child;
-            Line::Reaped {
-                pid: r.pid,
-                status: r.status,
-                main,
-                warn: self.parts.warn_on_reap,
-            }
-            .emit();
-            if main {
-                self.shared.set_live(false);
-                self.pending.push_back(Event::ChildExited(r.status));
-            }
+        if pass.reaped.iter().any(|r| r.pid == self.child) {
+            self.shared.set_live(false);
         }
-        if !pass.failed {
-            Line::ReapPassDone {
-                none_left: pass.none_left,
-            }
-            .emit();
-        }
-        if !orphans.is_empty() {
-            // Before the main child's exit and TreeEmpty: the status to
-            // report may be one of these.
-            let at = self
-                .pending
-                .len()
-                .saturating_sub(usize::from(pass.reaped.iter().any(|r| r.pid == self.child)));
-            self.pending.insert(at, Event::OrphansReaped(orphans));
-        }
-        if pass.none_left {
-            self.pending.push_back(Event::TreeEmpty);
-        }
+        self.pending.push_back(Event::Reaped(ReapPass {
+            reaped: pass.reaped.iter().map(|r| (r.pid, r.status)).collect(),
+            none_left: pass.none_left,
+            failed: pass.failed,
+        }));
         self.check_group();
     }
 
@@ -285,54 +251,33 @@ impl Runtime {
             Target::Pid(pid) => self.send_or_report(signal, &[*pid], &target),
             Target::Pids(pids) => self.send_or_report(signal, pids, &target),
             Target::Group(pgid) => self.send_or_report(signal, &[-pgid], &target),
-            // No child at all means no descendant (we are PID 1 or a
-            // subreaper): skip the /proc walk.
-            Target::Leftovers { .. } if self.no_children => 0,
-            Target::Leftovers { group } => {
-                let mut pids = match tree::descendants(std::process::id() as i32) {
-                    Ok(pids) => pids,
-                    Err(e) => self.leftovers_unknown(e),
-                };
-                let found = pids.len();
-                pids.extend(group.map(|g| -g));
-                tree::signal_all(&pids, signal);
-                if found > 0 {
-                    Line::SentLeftovers {
-                        signal,
-                        count: found,
-                    }
-                    .emit();
+            Target::Everyone => self.send_or_report(signal, &[-1], &target),
+            Target::Leftovers { group } => match tree::descendants(std::process::id() as i32) {
+                Ok(mut pids) => {
+                    let count = pids.len();
+                    pids.extend(group.map(|g| -g));
+                    tree::signal_all(&pids, signal);
+                    self.pending
+                        .push_back(Event::LeftoversSent { signal, count });
+                    count
                 }
-                found
-            }
+                Err(e) => {
+                    self.pending.push_back(Event::LeftoversUnread {
+                        signal,
+                        group: *group,
+                        error: e.to_string(),
+                    });
+                    0
+                }
+            },
         };
         if n > 0 {
             *self.shared.metrics().forwarded.entry(signal).or_default() += 1;
         }
     }
 
-    /// /proc cannot say who is left (no descriptor, no memory): as PID 1
-    /// every other process of the namespace is ours, so -1 reaches them;
-    /// otherwise the main child's group, where a wrapper's children live.
-    fn leftovers_unknown(&self, e: std::io::Error) -> Vec<i32> {
-        let fallback = if self.sup_pid1() { -1 } else { -self.child };
-        tracing::warn!(
-            "cannot read /proc to find the remaining processes ({e}): signalling {}",
-            if fallback == -1 {
-                "every process of the namespace"
-            } else {
-                "the child's process group"
-            }
-        );
-        vec![fallback]
-    }
-
-    fn sup_pid1(&self) -> bool {
-        std::process::id() == 1
-    }
-
     fn kill(&mut self, how: Kill, first: bool) {
-        let killed = match how {
+        let count = match how {
             Kill::Namespace => {
                 let n = tree::descendants(1).map_or(0, |p| p.len());
                 tree::kill_everything();
@@ -341,12 +286,8 @@ impl Runtime {
             Kill::Tree { main_child } => tree::kill_sweep(std::process::id() as i32, main_child),
             Kill::Group(pgid) => usize::from(tree::try_send(-pgid, libc::SIGKILL).is_ok()),
         };
-        self.shared.metrics().killed += killed as u64;
-        if first {
-            Line::Killed { count: killed }.emit();
-        } else if killed > 0 {
-            tracing::debug!("SIGKILLed {killed} more process(es)");
-        }
+        self.shared.metrics().killed += count as u64;
+        self.pending.push_back(Event::Killed { count, first });
     }
 
     /// Reads what the forwarding rule needs from /proc and answers at once.
@@ -354,7 +295,6 @@ impl Runtime {
         let tree = match purpose {
             Purpose::Forward | Purpose::Stop => crate::proctree::for_signal(&[self.child], signal),
             Purpose::Hold => crate::proctree::snapshot(self.child),
-            Purpose::Leftovers if self.no_children => Default::default(),
             Purpose::Leftovers => crate::proctree::for_leftovers(std::process::id() as i32, signal),
         };
         self.pending.push_front(Event::Tree {

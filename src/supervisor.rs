@@ -94,6 +94,8 @@ pub struct Config {
     pub suspend_on_tty_signals: bool,
     /// What the main child's exit sends, and what drainit then waits for.
     pub on_child_exit: ChildExit,
+    /// tini -w: a reaped orphan is a warning, not a trace line.
+    pub warn_on_reap: bool,
     /// tini: a reaping pass after every signal, not only SIGCHLD (its
     /// loop reaps after each one, and says so at -vvv).
     pub reap_after_signal: bool,
@@ -168,6 +170,7 @@ impl Default for Config {
             suspend_on_tty_signals: false,
             on_child_exit: ChildExit::Drain,
             reap_after_signal: false,
+            warn_on_reap: false,
             ignore_once: Vec::new(),
         }
     }
@@ -218,6 +221,10 @@ pub enum Event {
         pid: i32,
     },
     Signal(i32),
+    /// A reaping pass: every process reaped, in order, whether no child
+    /// is left at all, whether waitpid failed. The supervisor tells the
+    /// main child from orphans and decides what each means.
+    Reaped(ReapPass),
     /// The main child was reaped.
     ChildExited(ChildStatus),
     /// Nothing is left to reap: every descendant is gone.
@@ -252,6 +259,22 @@ pub enum Event {
     ReapFailed,
     /// A process `Action::Watch` named has exited.
     Gone(i32),
+    /// `Target::Leftovers`: /proc could not be listed to find them.
+    LeftoversUnread {
+        signal: i32,
+        group: Option<i32>,
+        error: String,
+    },
+    /// `Target::Leftovers` reached `count` processes.
+    LeftoversSent {
+        signal: i32,
+        count: usize,
+    },
+    /// An `Action::Kill` SIGKILLed `count` processes.
+    Killed {
+        count: usize,
+        first: bool,
+    },
     /// A process could not be watched (no pidfd): the hold looks at the
     /// tree on a timer instead.
     WatchFailed {
@@ -264,6 +287,16 @@ pub enum Event {
         target: Target,
         errno: i32,
     },
+}
+
+/// What one reaping pass found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReapPass {
+    pub reaped: Vec<(i32, ChildStatus)>,
+    /// No child at all remains (ECHILD).
+    pub none_left: bool,
+    /// waitpid failed: zombies may be left.
+    pub failed: bool,
 }
 
 /// Why the supervisor asked for a snapshot of the tree.
@@ -292,6 +325,9 @@ pub enum Target {
     /// Every remaining descendant, after the main child exited, and the
     /// main child's process group too in group mode.
     Leftovers { group: Option<i32> },
+    /// Every process drainit may signal: kill(-1) (as PID 1, every other
+    /// process of the namespace).
+    Everyone,
 }
 
 /// How to SIGKILL what is left.
@@ -510,7 +546,13 @@ impl Supervisor {
     /// The next action to carry out, oldest first; `None` once every
     /// action of the events handled so far was handed out.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.queue.pop_front()
+        let next = self.queue.pop_front();
+        if next.is_none() && self.queue.capacity() > 8 * QUEUE {
+            // A burst (a pass that reaped thousands) is over: give back
+            // what it took.
+            self.queue.shrink_to(QUEUE);
+        }
+        next
     }
 
     /// [`Supervisor::handle`] and every action it queued, for tests.
@@ -527,7 +569,23 @@ impl Supervisor {
         match event {
             Event::Started { pid } => self.on_started(pid, now, out),
             Event::Signal(sig) => self.on_signal(sig, now, out),
+            Event::Reaped(pass) => self.on_reap_pass(pass, now, out),
             Event::ChildExited(status) => self.on_child_exited(status, now, out),
+            Event::LeftoversUnread {
+                signal,
+                group,
+                error,
+            } => self.on_leftovers_unread(signal, group, error, out),
+            Event::LeftoversSent { signal, count } => {
+                if count > 0 {
+                    out.push(Action::Log(Line::SentLeftovers { signal, count }));
+                }
+            }
+            Event::Killed { count, first } => out.push(Action::Log(if first {
+                Line::Killed { count }
+            } else {
+                Line::KilledMore { count }
+            })),
             Event::TreeEmpty => self.on_tree_empty(now, out),
             Event::GroupEmpty => {
                 if self.awaited_group().is_some() {
@@ -561,6 +619,75 @@ impl Supervisor {
                 target,
                 errno,
             } => self.on_send_failed(signal, target, errno, now, out),
+        }
+    }
+
+    /// One reaping pass, in the order that matters: the lines, then the
+    /// orphans' statuses (the one to report may be among them), then the
+    /// main child's exit, then an empty tree.
+    fn on_reap_pass(&mut self, pass: ReapPass, now: Instant, out: &mut Vec<Action>) {
+        if pass.failed {
+            self.retry_reap(now);
+        }
+        let mut main = None;
+        for &(pid, status) in &pass.reaped {
+            let is_main = pid == self.pid && self.child.is_none();
+            if is_main {
+                main = Some(status);
+            }
+            out.push(Action::Log(Line::Reaped {
+                pid,
+                status,
+                main: is_main,
+                warn: self.cfg.warn_on_reap,
+            }));
+        }
+        if !pass.failed {
+            out.push(Action::Log(Line::ReapPassDone {
+                none_left: pass.none_left,
+            }));
+        }
+        if self.wants_reaps() {
+            let me = self.pid;
+            self.on_orphans_reaped(
+                pass.reaped
+                    .into_iter()
+                    .filter(|&(pid, _)| pid != me)
+                    .collect(),
+            );
+        }
+        if let Some(status) = main {
+            self.on_child_exited(status, now, out);
+        }
+        if pass.none_left {
+            self.on_tree_empty(now, out);
+        }
+    }
+
+    /// /proc cannot say who is left (no descriptor, no memory): as PID 1
+    /// every other process of the namespace is the app's, so kill(-1)
+    /// reaches them; otherwise the main child's group, where a wrapper's
+    /// children live.
+    fn on_leftovers_unread(
+        &mut self,
+        signal: i32,
+        group: Option<i32>,
+        error: String,
+        out: &mut Vec<Action>,
+    ) {
+        let everyone = self.cfg.pid1;
+        out.push(Action::Log(Line::LeftoversUnread { error, everyone }));
+        let target = if everyone {
+            Target::Everyone
+        } else {
+            Target::Group(self.pid)
+        };
+        out.push(Action::Send { signal, target });
+        if let Some(g) = group.filter(|&g| g != self.pid || everyone) {
+            out.push(Action::Send {
+                signal,
+                target: Target::Group(g),
+            });
         }
     }
 

@@ -157,6 +157,16 @@ pub enum Line {
     Killed {
         count: usize,
     },
+    /// A later SIGKILL sweep found more (debug).
+    KilledMore {
+        count: usize,
+    },
+    /// /proc could not be listed to find the processes left behind: the
+    /// stop signal went to every process (PID 1) or the child's group.
+    LeftoversUnread {
+        error: String,
+        everyone: bool,
+    },
     /// kill(2) failed; the signal is sent again every `retry`.
     SendFailed {
         signal: i32,
@@ -472,6 +482,22 @@ impl Line {
                 status = status.code(),
                 "the wrapper was killed by its app: reporting the app's status {}",
                 status.code()
+            ),
+            Line::KilledMore { count } => {
+                if count > 0 {
+                    tracing::debug!("SIGKILLed {count} more process(es)")
+                }
+            }
+            Line::LeftoversUnread {
+                ref error,
+                everyone,
+            } => tracing::warn!(
+                "cannot read /proc to find the remaining processes ({error}): signalling {}",
+                if everyone {
+                    "every process of the namespace"
+                } else {
+                    "the child's process group"
+                }
             ),
             Line::Killed { count } => tracing::warn!(
                 target: T,

@@ -130,6 +130,7 @@ fn config() -> impl Strategy<Value = Config> {
                     suspend_on_tty_signals: false,
                     on_child_exit: ChildExit::Drain,
                     reap_after_signal: false,
+                    warn_on_reap: false,
                     ignore_once: Vec::new(),
                 }
             },

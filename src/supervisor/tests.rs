@@ -1154,3 +1154,66 @@ fn without_pidfds_the_hold_looks_on_a_timer() {
     assert!(out.is_empty());
     assert_eq!(c.sup.next_deadline(), Some(c.t(200)));
 }
+
+#[test]
+fn a_reaping_pass_is_decided_here_orphans_first_then_the_child_then_the_end() {
+    let mut c = Clock::new(drain_cfg(0, Some(10)));
+    let ask = c.at(0, Event::Signal(TERM)).last().cloned().unwrap();
+    answer(&mut c, 0, &ask, wrapped_app(&[TERM]));
+    // The app (routed to, pid 50) was reaped by drainit after its shell
+    // died of the app's killpg; then the shell; then nothing is left.
+    let out = c.at_all(
+        100,
+        Event::Reaped(ReapPass {
+            reaped: vec![
+                (50, ChildStatus::Exited(0)),
+                (PID, ChildStatus::Signaled(TERM)),
+            ],
+            none_left: true,
+            failed: false,
+        }),
+    );
+    let reaped: Vec<_> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Log(Line::Reaped { pid, main, .. }) => Some((*pid, *main)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reaped, vec![(50, false), (PID, true)]);
+    assert!(out.contains(&Action::Log(Line::AppStatus {
+        status: ChildStatus::Exited(0)
+    })));
+    assert_eq!(
+        out.last(),
+        Some(&Action::Exit(0)),
+        "the app's status: {out:?}"
+    );
+}
+
+#[test]
+fn leftovers_that_proc_cannot_list_get_the_signal_by_group_or_everyone() {
+    for pid1 in [false, true] {
+        let mut cfg = drain_cfg(0, Some(10));
+        cfg.pid1 = pid1;
+        let mut c = Clock::new(cfg);
+        let out = c.at_all(
+            0,
+            Event::LeftoversUnread {
+                signal: TERM,
+                group: None,
+                error: "Too many open files".into(),
+            },
+        );
+        assert!(matches!(
+            out[0],
+            Action::Log(Line::LeftoversUnread { everyone, .. }) if everyone == pid1
+        ));
+        let target = if pid1 {
+            Target::Everyone
+        } else {
+            Target::Group(PID)
+        };
+        assert_eq!(out[1..], [send(TERM, target)]);
+    }
+}
