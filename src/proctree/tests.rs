@@ -2,6 +2,8 @@
 //! threads, zombies, and a tree that churns while it is read.
 
 use super::*;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,7 +59,7 @@ impl Drop for Kid {
     fn drop(&mut self) {
         let pid = self.pid();
         for d in snapshot(pid).procs().map(|p| p.pid) {
-            unsafe { libc::kill(d, libc::SIGKILL) };
+            let _ = nix::sys::signal::kill(Pid::from_raw(d), Signal::SIGKILL);
         }
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -83,8 +85,12 @@ fn reads_masks_identity_and_sleep_of_a_python_app() {
     assert!(p.ignores(libc::SIGHUP), "{p:?}");
     assert!(p.blocks(libc::SIGUSR2), "{p:?}");
     assert!(!p.waiting(), "asleep in time.sleep, not waiting: {p:?}");
-    assert_eq!(p.pgid, unsafe { libc::getpgid(k.pid()) });
-    assert_eq!(p.sid, unsafe { libc::getsid(k.pid()) });
+    let pid = Some(Pid::from_raw(k.pid()));
+    assert_eq!(
+        Some(p.pgid),
+        nix::unistd::getpgid(pid).ok().map(Pid::as_raw)
+    );
+    assert_eq!(Some(p.sid), nix::unistd::getsid(pid).ok().map(Pid::as_raw));
     assert!(p.start_ticks > 0);
     assert_eq!(read(k.pid()).map(|p| p.start_ticks), Some(p.start_ticks));
 }
