@@ -82,6 +82,19 @@ unsafe impl Sync for Reserve {}
 
 static RESERVE: Reserve = Reserve::new();
 
+/// Every allocation and reallocation so far (one relaxed add each): what
+/// the steady state costs, measured (`allocations()`).
+static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many allocations and reallocations the process has made.
+pub fn allocations() -> u64 {
+    ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn count() {
+    ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// True once in the life of the process, after the first allocation the
 /// system refused and the reserve served: the runtime logs it.
 pub fn reserve_newly_used() -> bool {
@@ -238,6 +251,7 @@ unsafe fn moved(
 // reserve is one static range System never returns.
 unsafe impl GlobalAlloc for Retrying {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
         // SAFETY: the caller's guarantees for `layout` are passed on.
         let p = retry(|| unsafe { System.alloc(layout) });
         if p.is_null() {
@@ -248,6 +262,7 @@ unsafe impl GlobalAlloc for Retrying {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
         // SAFETY: as for alloc.
         let p = retry(|| unsafe { System.alloc_zeroed(layout) });
         if !p.is_null() {
@@ -273,6 +288,7 @@ unsafe impl GlobalAlloc for Retrying {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
         if RESERVE.contains(ptr) {
             let same = Layout::from_size_align(new_size, layout.align())
                 .ok()

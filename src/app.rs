@@ -10,7 +10,7 @@ use crate::options::{Flavor, Options};
 use crate::readiness::file::ReadyFile;
 use crate::supervisor::{ChildExit, Config, ListenGate, Mode, Quiet, Supervisor};
 use crate::timeline::Line;
-use crate::{logging, memory, process, readiness, runtime, signals, traffic};
+use crate::{logging, process, readiness, runtime, signals, traffic};
 
 /// Prints one line on stderr and exits with `code`.
 pub fn fail(code: i32, message: &str) -> ! {
@@ -58,7 +58,6 @@ fn supervisor_config(o: &Options, ignore_once: Vec<i32>) -> Config {
         }),
         hook: d.drain_url.is_some(),
         pid1: std::process::id() == 1,
-        trim_after: Some(memory::TRIM_AFTER),
         root: std::process::id() as i32,
         route_live: o.flavor == Flavor::Drainit,
         suspend_on_tty_signals: o.flavor == Flavor::DumbInit,

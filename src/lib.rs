@@ -29,7 +29,6 @@ pub mod client;
 pub mod compat;
 pub mod duration;
 pub mod logging;
-pub mod memory;
 pub mod metrics;
 pub mod options;
 pub mod process;

@@ -53,6 +53,8 @@ pub struct Runtime {
     signal_errors: u32,
     /// Processes whose exit the supervisor asked to hear of.
     watches: Watches,
+    /// `alloc::allocations()` when the first signal arrived.
+    allocations_at_first_signal: Option<u64>,
 }
 
 impl Runtime {
@@ -76,6 +78,7 @@ impl Runtime {
             no_children: false,
             signal_errors: 0,
             watches: Watches::default(),
+            allocations_at_first_signal: None,
         }
     }
 
@@ -132,6 +135,10 @@ impl Runtime {
     fn dispatch(&mut self, event: Event) -> Option<i32> {
         if let Event::Signal(sig) = event {
             *self.shared.metrics().received.entry(sig).or_default() += 1;
+            if sig != libc::SIGCHLD {
+                self.allocations_at_first_signal
+                    .get_or_insert_with(crate::alloc::allocations);
+            }
         }
         let now = Instant::now();
         self.sup.handle(event, now);
@@ -218,7 +225,6 @@ impl Runtime {
                 tree::send(std::process::id() as i32, libc::SIGSTOP);
                 self.signals.reorder_pending();
             }
-            Action::Trim => crate::memory::trim_startup_pages(),
             Action::Log(line) => line.emit(),
             Action::Exit(code) => return Some(code),
         }
@@ -372,6 +378,13 @@ impl Runtime {
     }
 
     fn cleanup(&mut self) {
+        if let Some(at) = self.allocations_at_first_signal {
+            let n = crate::alloc::allocations().saturating_sub(at);
+            tracing::debug!(
+                allocations = n,
+                "allocations from the first signal to exit: {n}"
+            );
+        }
         if let Some(file) = &self.parts.ready_file {
             file.remove();
         }

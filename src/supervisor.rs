@@ -81,8 +81,6 @@ pub struct Config {
     pub hook: bool,
     /// drainit is PID 1 of its namespace: kill(-1) reaches every process.
     pub pid1: bool,
-    /// Give back the start-up pages this long after start (memory.rs).
-    pub trim_after: Option<Duration>,
     /// drainit's own pid: the root of the tree it routes leftovers in.
     pub root: i32,
     /// Cascade: route a signal for the running main child by the rule of
@@ -164,7 +162,6 @@ impl Default for Config {
             quiet: None,
             hook: false,
             pid1: false,
-            trim_after: None,
             root: 1,
             route_live: true,
             suspend_on_tty_signals: false,
@@ -365,8 +362,6 @@ pub enum Action {
     /// Look for the app's listeners and connect; answer with
     /// `Event::Listening`.
     ProbeListen,
-    /// Give back the start-up pages.
-    Trim,
     /// Read the process tree for routing `signal` (cascade mode); answer
     /// with `Event::Tree` before any other event.
     ReadTree {
@@ -873,8 +868,6 @@ impl Supervisor {
 
     fn on_started(&mut self, pid: i32, now: Instant, out: &mut Vec<Action>) {
         self.pid = pid;
-        self.timers
-            .set(Timer::Trim, self.cfg.trim_after.map(|d| now + d));
         self.started_at = Some(now);
         if self.cfg.gate_every.is_some() {
             self.timers.arm(Timer::Probe, now);
@@ -1306,7 +1299,6 @@ impl Supervisor {
 
     fn on_timer(&mut self, t: Timer, now: Instant, out: &mut Vec<Action>) {
         match t {
-            Timer::Trim => out.push(Action::Trim),
             Timer::Probe if self.serving() && self.probe_started.is_none() => {
                 self.probe_started = Some(now);
                 out.push(self.probe_action());

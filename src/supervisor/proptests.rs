@@ -124,7 +124,6 @@ fn config() -> impl Strategy<Value = Config> {
                     quiet,
                     hook: gated,
                     pid1,
-                    trim_after: Some(Duration::from_millis(100)),
                     root: 1,
                     route_live: true,
                     suspend_on_tty_signals: false,

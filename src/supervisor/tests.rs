@@ -561,17 +561,6 @@ fn no_probe_once_draining_and_none_while_one_is_in_flight() {
 }
 
 #[test]
-fn start_up_trim_fires_once() {
-    let mut c = Clock::new(Config {
-        trim_after: Some(Duration::from_millis(100)),
-        ..Config::default()
-    });
-    assert_eq!(c.sup.next_deadline(), Some(c.t(100)));
-    assert_eq!(c.advance_to(1000), vec![(100, Action::Trim)]);
-    assert_eq!(c.sup.next_deadline(), None, "idle: no timer at all");
-}
-
-#[test]
 fn killing_sweeps_again_until_the_tree_is_empty() {
     let mut c = Clock::new(drain_cfg(0, Some(1)));
     c.at(0, Event::Signal(TERM));

@@ -11,8 +11,6 @@ use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
-    /// Give back the start-up pages.
-    Trim,
     /// The readiness check is due.
     Probe,
     /// The app has listened on nothing this long: a worker.
@@ -35,12 +33,11 @@ pub enum Timer {
     Resend,
 }
 
-const COUNT: usize = 11;
+const COUNT: usize = 10;
 
 impl Timer {
     /// Every timer, in the order due ones are dispatched.
     pub const ALL: [Timer; COUNT] = [
-        Timer::Trim,
         Timer::Probe,
         Timer::Worker,
         Timer::Forward,
