@@ -651,10 +651,12 @@ impl Supervisor {
                     .collect(),
             );
         }
+        // Each step as if it were an event of its own: nothing after the
+        // exit (dumb-init -c exits at the child's exit).
         if let Some(status) = main {
             self.on_child_exited(status, now, out);
         }
-        if pass.none_left {
+        if pass.none_left && self.phase != Phase::Exited {
             self.on_tree_empty(now, out);
         }
     }

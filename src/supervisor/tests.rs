@@ -1206,3 +1206,26 @@ fn leftovers_that_proc_cannot_list_get_the_signal_by_group_or_everyone() {
         assert_eq!(out[1..], [send(TERM, target)]);
     }
 }
+
+#[test]
+fn a_reaping_pass_that_ends_the_run_says_goodbye_once() {
+    let cfg = Config {
+        mode: Mode::SingleChild,
+        on_child_exit: ChildExit::TermChild,
+        ..Config::default()
+    };
+    let mut c = Clock::new(cfg);
+    let out = c.at_all(
+        5,
+        Event::Reaped(ReapPass {
+            reaped: vec![(PID, ChildStatus::Exited(0))],
+            none_left: true,
+            failed: false,
+        }),
+    );
+    let exits = out
+        .iter()
+        .filter(|a| matches!(a, Action::Log(Line::Exiting { .. }) | Action::Exit(_)))
+        .count();
+    assert_eq!(exits, 2, "one line, one exit: {out:?}");
+}
