@@ -104,3 +104,5 @@ dist: deps
 dist-test: dist
 	bash scripts/dist-test.sh
 	bash scripts/dist-repro.sh
+
+include mk/drill.mk

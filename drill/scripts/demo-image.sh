@@ -7,6 +7,8 @@
 #   drainit-drill-demo:graceful    stops accepting, finishes what it has
 #   drainit-drill-demo:ignore      ignores SIGTERM (SIGKILLed at the grace)
 #
+#   drainit-drill-demo:noport      EXPOSEs no port
+#
 # The static drainit is NOT in the images: the drill injects it. Binaries
 # from $DRAINIT_STATIC_DIR (default target/static, `make static`).
 set -euo pipefail
@@ -53,3 +55,13 @@ DOCKERFILE
     fi
     echo "image drainit-drill-demo:$mode"
 done
+# An image that EXPOSEs no port (the drill asks for --port).
+cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY root/ /
+ENV PATH=/bin DEMO_WORK=20ms
+ENTRYPOINT ["/app.sh"]
+CMD ["--listen", "0.0.0.0:8080"]
+DOCKERFILE
+docker build -q -t drainit-drill-demo:noport "$ctx" >/dev/null
+echo "image drainit-drill-demo:noport"

@@ -24,7 +24,7 @@ pub async fn main(args: Args) -> i32 {
         Err(e) => return fail(&e),
     };
     if args.cleanup {
-        return match docker::cleanup(&docker, None, true).await {
+        return match docker::cleanup(&docker, None, false).await {
             Ok((c, n)) => {
                 println!("drainit drill: removed {c} containers and {n} networks");
                 0
@@ -183,17 +183,21 @@ async fn drill(docker: &Docker, args: &Args, run: &str) -> i32 {
     for v in &variants {
         progress.line(&format!("{}: {} replicas of {name}", v.name, args.replicas));
         match run::run_variant(&ctx, v).await {
-            Ok(r) => {
-                progress.line(&format!(
-                    "{}: {} requests, {} failed",
-                    r.name, r.summary.requests, r.summary.failed
-                ));
-                reports.push(r);
-            }
+            Ok(r) => reports.push(r),
             Err(e) => return fail(&format!("{}: {e}", v.name)),
         }
     }
-    finish(args, &image, &settings, &rec, drainit.as_deref(), &reports).await
+    // explain runs on any drainit build, static or not.
+    let explainer = drainit.or_else(|| inject::find_any(args.drainit.as_deref()));
+    finish(
+        args,
+        &image,
+        &settings,
+        &rec,
+        explainer.as_deref(),
+        &reports,
+    )
+    .await
 }
 
 fn pick_port(image: &ImageInfo, given: Option<u16>) -> Result<u16, String> {

@@ -117,7 +117,7 @@ pub struct Args {
     /// The command that rolls the service out while --url is loaded
     #[arg(long, value_name = "COMMAND", requires = "url")]
     pub during: Option<String>,
-    /// Remove the containers and networks of drills that are no longer running, and exit
+    /// Remove what drills that no longer run left behind (containers, networks), and exit
     #[arg(long)]
     pub cleanup: bool,
     /// No progress display, only the report

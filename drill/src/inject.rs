@@ -53,6 +53,25 @@ pub fn find(given: Option<&Path>) -> Result<PathBuf, String> {
     ))
 }
 
+/// Any drainit binary (for `drainit explain`): `--drainit PATH`, beside
+/// this binary, or on PATH.
+pub fn find_any(given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = given {
+        return Some(p.to_path_buf());
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("drainit")));
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("drainit"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    beside.into_iter().chain(on_path).find(|c| c.is_file())
+}
+
 /// An ELF executable without a PT_INTERP program header (no dynamic loader).
 pub fn is_static(path: &Path) -> Result<bool, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;

@@ -176,12 +176,22 @@ pub async fn run_variant(ctx: &Context, variant: &Variant) -> Result<VariantRepo
                             rate: ctx.rate,
                             timeout: ctx.timeout,
                         };
+                        ctx.progress.line(&format!(
+                            "{}: load on {url} at {} requests/s",
+                            variant.name, ctx.rate
+                        ));
                         load = Some(load::start(cfg, epoch));
                     }
                     Action::StopLoad => {
                         if let Some(l) = load.take() {
                             records = l.finish().await;
                         }
+                        let failed = records.iter().filter(|r| r.outcome.failed()).count();
+                        ctx.progress.line(&format!(
+                            "{}: load stopped: {} requests, {failed} failed",
+                            variant.name,
+                            records.len()
+                        ));
                     }
                     Action::Finished => return Ok(()),
                 }
@@ -233,7 +243,13 @@ pub async fn run_variant(ctx: &Context, variant: &Variant) -> Result<VariantRepo
             docker::remove_container(&ctx.docker, &started.id).await;
         }
     }
-    report
+    // The balancer's own counts, read last: every client's requests (an
+    // independent client's too) are in.
+    report.map(|mut r| {
+        r.balancer_requests = balancer.counters.requests.load(Ordering::Relaxed);
+        r.balancer_failed = balancer.counters.failed.load(Ordering::Relaxed);
+        r
+    })
 }
 
 impl Context {

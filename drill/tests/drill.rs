@@ -1,0 +1,488 @@
+//! The drill against real images built here (FROM scratch: the demo app
+//! behind an entrypoint script without exec, drill/scripts/demo-image.sh)
+//! on the machine's Docker engine. Short settings (a 1 s lag, a few
+//! seconds of grace, 2 replicas): the CI sample. `make drill-test` adds
+//! the longer matrix (the `#[ignore]`d tests).
+//!
+//! Tests that need Docker or the static binaries print why they skip;
+//! DRAINIT_REQUIRE_ALL=1 (CI) turns a skip into a failure.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const DRILL: &str = env!("CARGO_BIN_EXE_drainit-drill");
+
+fn skip(reason: &str) -> bool {
+    if std::env::var("DRAINIT_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+        panic!("required test cannot run: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+    true
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn static_dir() -> PathBuf {
+    std::env::var_os("DRAINIT_STATIC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/static"))
+}
+
+fn docker_ok() -> bool {
+    Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Docker and the demo images ready, or a printed reason to skip.
+fn ready() -> bool {
+    static IMAGES: OnceLock<Result<(), String>> = OnceLock::new();
+    if !docker_ok() {
+        return skip("no Docker engine answers (docker info failed)");
+    }
+    let dir = static_dir();
+    for bin in ["drainit", "drainit-demo"] {
+        if !dir.join(bin).exists() {
+            return skip(&format!(
+                "{} missing: run make static",
+                dir.join(bin).display()
+            ));
+        }
+    }
+    let built = IMAGES.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(root().join("drill/scripts/demo-image.sh"))
+            .env("DRAINIT_STATIC_DIR", &dir)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    });
+    if let Err(e) = built {
+        panic!("building the demo images failed: {e}");
+    }
+    true
+}
+
+fn drill() -> Command {
+    let mut c = Command::new(DRILL);
+    c.arg("--drainit").arg(static_dir().join("drainit"));
+    c
+}
+
+/// The short settings every test starts from.
+const SHORT: [&str; 8] = [
+    "--lag",
+    "1s",
+    "--warmup",
+    "1s",
+    "--timeout",
+    "2s",
+    "--start-timeout",
+    "30s",
+];
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("drill-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn variant<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no variant {name} in {report}"))
+}
+
+fn containers_of(pid: u32) -> usize {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.drainit.drill.pid={pid}"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+fn stderr_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_string()
+}
+
+/// Spawns the drill with its stderr read line by line into a channel.
+fn spawn(cmd: &mut Command) -> (Child, mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("  | {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+fn wait_for_line(rx: &mpsc::Receiver<String>, needle: &str, limit: Duration) -> String {
+    let until = Instant::now() + limit;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(needle) => return l,
+            Ok(_) => {}
+            Err(e) => panic!("no line with {needle:?} within {limit:?}: {e}"),
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The first assertions: as built, the immediate app drops
+/// requests and the drill exits 1; with the recommended drainit flags
+/// nothing is dropped and the replicas end gracefully; an independent
+/// client on the same balancer port sees the same failure rate within
+/// 2 points; the JSON, JUnit and SVG reports are written.
+#[test]
+fn immediate_app_drops_as_built_and_none_under_drainit() {
+    if !ready() {
+        return;
+    }
+    let dir = temp("immediate");
+    let port = free_port();
+    let (mut child, rx) = spawn(
+        drill()
+            .arg("drainit-drill-demo:immediate")
+            .args(SHORT)
+            .args([
+                "--replicas",
+                "2",
+                "--grace",
+                "6s",
+                "--variants",
+                "as-built,drainit",
+            ])
+            .args(["--rate", "100"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--json")
+            .arg(dir.join("r.json"))
+            .arg("--junit")
+            .arg(dir.join("junit.xml"))
+            .arg("--report")
+            .arg(dir.join("report")),
+    );
+    let load = wait_for_line(&rx, "as-built: load on", Duration::from_secs(120));
+    assert!(load.contains(&port.to_string()), "{load}");
+    let client = Command::new("python3")
+        .arg(root().join("drill/tests/independent_client.py"))
+        .args([&format!("http://127.0.0.1:{port}/"), "100", "2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = wait_for_line(&rx, "load stopped", Duration::from_secs(120));
+    assert!(done.starts_with("drill: as-built:"), "{done}");
+    term(client.id());
+    let counted = client.wait_with_output().unwrap();
+    let independent: Value = serde_json::from_slice(&counted.stdout).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "the image as built dropped requests: exit 1"
+    );
+
+    let report = json(&dir.join("r.json"));
+    assert_eq!(report["exit_code"], 1);
+    let built = variant(&report, "as-built");
+    let failed = built["failed"].as_u64().unwrap();
+    let requests = built["requests"].as_u64().unwrap();
+    assert!(failed > 0, "as built: {built}");
+    let by_kind: u64 = built["failures"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(by_kind, failed, "the kinds sum to failed");
+    for r in built["replicas"].as_array().unwrap() {
+        assert_eq!(r["sigkilled"], false, "{r}");
+        assert!(r["stop_s"].as_f64().unwrap() < 1.0, "exits at once: {r}");
+    }
+    // The open model: about rate x the load's duration, not fewer.
+    assert!(requests > 40, "{built}");
+
+    // The balancer counted every client's requests: the drill's tally
+    // plus the independent client's own is its count, within 2 %.
+    let theirs = |k: &str| independent[k].as_u64().unwrap();
+    let lb = |k: &str| built["balancer"][k].as_u64().unwrap();
+    eprintln!(
+        "drill {failed}/{requests} failed, independent {}/{}, balancer {}/{}",
+        theirs("failed"),
+        theirs("requests"),
+        lb("failed"),
+        lb("requests")
+    );
+    assert!(
+        theirs("failed") > 0,
+        "the independent client sees the drops too"
+    );
+    let within = |a: u64, b: u64| (a as f64 - b as f64).abs() <= (0.02 * b as f64).max(1.0);
+    assert!(
+        within(requests + theirs("requests"), lb("requests")),
+        "requests"
+    );
+    assert!(within(failed + theirs("failed"), lb("failed")), "failed");
+
+    let fixed = variant(&report, "drainit");
+    assert_eq!(fixed["failed"], 0, "{fixed}");
+    assert!(fixed["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f.as_str().unwrap().starts_with("--drain-delay=")));
+    for r in fixed["replicas"].as_array().unwrap() {
+        assert_eq!(r["ending"], "graceful", "{r}");
+        assert_eq!(r["exit_code"], 0, "{r}");
+        let events: Vec<&str> = r["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["event"].as_str().unwrap())
+            .collect();
+        assert!(
+            events.contains(&"readiness_off") && events.contains(&"forwarded"),
+            "{events:?}"
+        );
+    }
+    assert!(report["recommendation"]["entrypoint"]
+        .as_str()
+        .unwrap()
+        .starts_with("ENTRYPOINT [\"/drainit\""));
+
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(junit.contains("tests=\"2\" failures=\"1\""), "{junit}");
+    let svg = std::fs::read_to_string(dir.join("report/timeline.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && !svg.contains("<script"),
+        "self-contained, no script"
+    );
+    assert!(
+        svg.contains("stroke=\"#d00\""),
+        "the as-built failures are drawn"
+    );
+    assert!(dir.join("report/report.html").exists());
+    assert_eq!(containers_of(child.id()), 0, "every container removed");
+}
+
+fn term(pid: u32) {
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+/// An app that ignores SIGTERM is reported SIGKILLed at the platform's
+/// grace, after the grace and not long after.
+#[test]
+fn an_app_that_ignores_term_is_sigkilled_at_the_grace() {
+    if !ready() {
+        return;
+    }
+    let dir = temp("ignore");
+    let out = drill()
+        .arg("drainit-drill-demo:ignore")
+        .args(SHORT)
+        .args([
+            "--replicas",
+            "1",
+            "--rate",
+            "40",
+            "--grace",
+            "3s",
+            "--variants",
+            "as-built",
+        ])
+        .arg("--json")
+        .arg(dir.join("r.json"))
+        .output()
+        .unwrap();
+    let report = json(&dir.join("r.json"));
+    let r = &variant(&report, "as-built")["replicas"][0];
+    assert_eq!(r["sigkilled"], true, "{r}");
+    assert_eq!(r["exit_code"], 137, "{r}");
+    assert_eq!(r["ending"], "SIGKILLed at the grace", "{r}");
+    let stop = r["stop_s"].as_f64().unwrap();
+    assert!((3.0..4.5).contains(&stop), "SIGKILL at 3 s: {stop}");
+    // The endpoint went at 1 s, long before: nothing dropped.
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_line(&out));
+}
+
+/// Bad input: one line naming it, exit 2.
+#[test]
+fn bad_inputs_exit_2_with_one_line() {
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut c = Command::new(DRILL);
+        c.args(args);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        let err = stderr_line(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        err
+    };
+    assert!(run(&[], &[]).contains("no image given"));
+    assert!(run(&["img", "--rate", "0"], &[]).contains("--rate"));
+    assert!(run(&["img", "--lag", "soon"], &[]).contains("soon"));
+    assert!(run(&["img", "--bogus"], &[]).contains("--bogus"));
+    let err = run(
+        &["img"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert!(
+        err.contains("DOCKER_HOST=unix:///nonexistent/docker.sock"),
+        "{err}"
+    );
+    if !ready() {
+        return;
+    }
+    let err = run(&["drainit-drill-no-such-image:1"], &[]);
+    assert!(
+        err.contains("not present") && err.contains("--pull"),
+        "{err}"
+    );
+    let err = run(&["drainit-drill-demo:noport"], &[]);
+    assert!(
+        err.contains("exposes no TCP port") && err.contains("--port"),
+        "{err}"
+    );
+    let out = drill()
+        .arg("drainit-drill-demo:immediate")
+        .args([
+            "--port",
+            "9999",
+            "--start-timeout",
+            "2s",
+            "--replicas",
+            "1",
+            "--variants",
+            "as-built",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr_line(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("never answered") && err.contains("last log lines"),
+        "{err}"
+    );
+}
+
+/// Ctrl-C mid-rollout removes every container and exits 130; after a
+/// SIGKILL of the drill, `--cleanup` removes what it left.
+#[test]
+fn cleanup_after_sigint_and_sigkill() {
+    if !ready() {
+        return;
+    }
+    for signal in ["INT", "KILL"] {
+        let (mut child, rx) = spawn(
+            Command::new(DRILL)
+                .arg("--drainit")
+                .arg(static_dir().join("drainit"))
+                .arg("drainit-drill-demo:ignore")
+                .args(SHORT)
+                .args([
+                    "--replicas",
+                    "2",
+                    "--grace",
+                    "60s",
+                    "--variants",
+                    "as-built",
+                ])
+                .args(["--rate", "20"]),
+        );
+        wait_for_line(&rx, "stopping replica 0", Duration::from_secs(120));
+        let pid = child.id();
+        assert!(containers_of(pid) >= 2, "replicas are running");
+        Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        if signal == "INT" {
+            assert_eq!(status.code(), Some(130));
+            assert_eq!(containers_of(pid), 0, "SIGINT: everything removed");
+        } else {
+            assert!(containers_of(pid) >= 2, "SIGKILL leaves the replicas");
+            let out = Command::new(DRILL).arg("--cleanup").output().unwrap();
+            assert!(out.status.success(), "{}", stderr_line(&out));
+            assert_eq!(containers_of(pid), 0, "--cleanup removed them");
+        }
+    }
+}
+
+/// `drainit drill` runs drainit-drill found beside drainit; without it,
+/// one line and exit 127.
+#[test]
+fn drainit_drill_dispatches_git_style() {
+    let drainit = static_dir().join("drainit");
+    if !drainit.exists() {
+        skip(&format!("{} missing: run make static", drainit.display()));
+        return;
+    }
+    let dir = temp("dispatch");
+    std::fs::copy(&drainit, dir.join("drainit")).unwrap();
+    let out = Command::new(dir.join("drainit"))
+        .args(["drill", "--version"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    let err = stderr_line(&out);
+    assert!(err.contains("drainit-drill is not installed"), "{err}");
+    std::os::unix::fs::symlink(DRILL, dir.join("drainit-drill")).unwrap();
+    let out = Command::new(dir.join("drainit"))
+        .args(["drill", "--version"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("drainit drill"));
+}
