@@ -257,12 +257,12 @@ async fn finish(
     print!("{}", report::text(&report, reports, settings));
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        if let Err(e) = std::fs::write(path, text + "\n") {
+        if let Err(e) = write_file(path, &(text + "\n")) {
             return fail(&format!("--json {}: {e}", path.display()));
         }
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, junit::render(&report)) {
+        if let Err(e) = write_file(path, &junit::render(&report)) {
             return fail(&format!("--junit {}: {e}", path.display()));
         }
     }
@@ -272,6 +272,14 @@ async fn finish(
         }
     }
     code
+}
+
+/// Writes a report file, creating its directory.
+fn write_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
 }
 
 /// `drainit explain` for the recommended flags: its timeline and its

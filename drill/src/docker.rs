@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
-    PortBinding,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
+    NetworkCreateRequest, NetworkingConfig, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
@@ -142,19 +142,63 @@ fn labels(run: &str) -> HashMap<String, String> {
     ])
 }
 
-pub async fn create_network(docker: &Docker, run: &str) -> Result<String, String> {
+/// The drill's network, and the addresses its replicas get in turn.
+pub struct Network {
+    pub name: String,
+    next: std::sync::atomic::AtomicU32,
+    last: u32,
+}
+
+impl Network {
+    /// A fresh address: never one a stopped replica had. (Docker hands a
+    /// stopped container's address to the next one, and a request the
+    /// balancer sent to the old replica would then reach the new one.)
+    pub fn next_ip(&self) -> Option<std::net::Ipv4Addr> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (n < self.last).then(|| std::net::Ipv4Addr::from(n))
+    }
+}
+
+/// Subnets tried for the drill's network (a /22 each: room for 1000
+/// replicas without reusing an address).
+fn subnets() -> impl Iterator<Item = (u32, u8)> {
+    (0..64u32).map(|i| ((10 << 24) | (213 << 16) | (i << 10), 22))
+}
+
+pub async fn create_network(docker: &Docker, run: &str) -> Result<Network, String> {
     let name = format!("drainit-drill-{run}");
-    let request = NetworkCreateRequest {
-        name: name.clone(),
-        driver: Some("bridge".into()),
-        labels: Some(labels(run)),
-        ..NetworkCreateRequest::default()
-    };
-    docker
-        .create_network(request)
-        .await
-        .map_err(|e| format!("cannot create the drill's network {name}: {e}"))?;
-    Ok(name)
+    let mut last_error = String::new();
+    for (base, len) in subnets() {
+        let subnet = format!("{}/{len}", std::net::Ipv4Addr::from(base));
+        let request = NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("bridge".into()),
+            labels: Some(labels(run)),
+            ipam: Some(Ipam {
+                config: Some(vec![IpamConfig {
+                    subnet: Some(subnet.clone()),
+                    gateway: Some(std::net::Ipv4Addr::from(base + 1).to_string()),
+                    ..IpamConfig::default()
+                }]),
+                ..Ipam::default()
+            }),
+            ..NetworkCreateRequest::default()
+        };
+        match docker.create_network(request).await {
+            Ok(_) => {
+                return Ok(Network {
+                    name,
+                    next: std::sync::atomic::AtomicU32::new(base + 2),
+                    last: base + (1 << (32 - len)) - 1,
+                })
+            }
+            // Overlaps a network that exists: try the next subnet.
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(format!(
+        "cannot create the drill's network {name} (no free subnet in 10.213.0.0/16): {last_error}"
+    ))
 }
 
 /// One replica to run.
@@ -172,6 +216,8 @@ pub struct Spec {
     /// Docker's `--init`.
     pub init: bool,
     pub network: String,
+    /// Its address on the network.
+    pub ip: Option<std::net::Ipv4Addr>,
     pub run: String,
 }
 
@@ -211,7 +257,13 @@ pub async fn start(docker: &Docker, spec: &Spec) -> Result<Started, String> {
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 spec.network.clone(),
-                EndpointSettings::default(),
+                EndpointSettings {
+                    ipam_config: spec.ip.map(|ip| EndpointIpamConfig {
+                        ipv4_address: Some(ip.to_string()),
+                        ..EndpointIpamConfig::default()
+                    }),
+                    ..EndpointSettings::default()
+                },
             )])),
         }),
         ..ContainerCreateBody::default()

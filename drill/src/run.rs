@@ -47,7 +47,7 @@ pub struct Variant {
 pub struct Context {
     pub docker: Docker,
     pub run: String,
-    pub network: String,
+    pub network: docker::Network,
     pub image: ImageInfo,
     pub port: u16,
     pub env: Vec<String>,
@@ -264,7 +264,8 @@ impl Context {
             stop_signal: None,
             binds: Vec::new(),
             init: false,
-            network: self.network.clone(),
+            network: self.network.name.clone(),
+            ip: self.network.next_ip(),
             run: self.run.clone(),
         };
         match &variant.kind {
