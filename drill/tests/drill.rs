@@ -486,3 +486,85 @@ fn drainit_drill_dispatches_git_style() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("drainit drill"));
 }
+
+/// `--url URL --during COMMAND`: the load on a local server while the
+/// command restarts it (a one-replica rolling restart, the app exiting at
+/// once on SIGTERM): the requests in the gap fail and the drill exits 1; a
+/// command that leaves the server alone drops nothing and exits 0; a
+/// command that fails is a setup failure (2).
+#[test]
+fn url_during_a_local_restart() {
+    let demo = static_dir().join("drainit-demo");
+    if !demo.exists() {
+        skip(&format!("{} missing: run make static", demo.display()));
+        return;
+    }
+    let dir = temp("during");
+    let port = free_port();
+    let pidfile = dir.join("pid");
+    let start = format!(
+        "{} --listen 127.0.0.1:{port} --on-term immediate --work 5ms >/dev/null 2>&1 & echo $! > {}",
+        demo.display(),
+        pidfile.display()
+    );
+    let wait_up =
+        format!("until (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; do sleep 0.05; done");
+    let sh = |script: &str| {
+        let ok = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "{script}");
+    };
+    sh(&format!("{start}; {wait_up}"));
+    let url = format!("http://127.0.0.1:{port}/");
+    let during = |command: &str, json: &str| {
+        Command::new(DRILL)
+            .args([
+                "--url", &url, "--during", command, "--rate", "100", "--warmup", "1s",
+            ])
+            .args(["--timeout", "2s", "--json"])
+            .arg(dir.join(json))
+            .stdout(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let calm = during("sleep 1", "calm.json");
+    assert_eq!(calm.status.code(), Some(0), "{}", stderr_line(&calm));
+    let report = json(&dir.join("calm.json"));
+    assert_eq!(report["variants"][0]["failed"], 0, "{report}");
+    assert!(
+        report["variants"][0]["requests"].as_u64().unwrap() >= 250,
+        "{report}"
+    );
+
+    let restart = format!(
+        "kill $(cat {}); sleep 0.5; {start}; {wait_up}",
+        pidfile.display()
+    );
+    let out = during(&format!("bash -c '{restart}'"), "restart.json");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_line(&out));
+    let report = json(&dir.join("restart.json"));
+    let v = &report["variants"][0];
+    let failed = v["failed"].as_u64().unwrap();
+    assert!(failed >= 20, "~0.5 s at 100/s refused: {v}");
+    assert_eq!(
+        v["failures"]["refused"].as_u64().unwrap_or(0)
+            + v["failures"]["reset"].as_u64().unwrap_or(0)
+            + v["failures"]["eof"].as_u64().unwrap_or(0),
+        failed,
+        "{v}"
+    );
+    let first = v["failures_at_s"][0].as_f64().unwrap();
+    assert!(
+        (0.0..1.0).contains(&first),
+        "failures start with the command: {first}"
+    );
+
+    let broken = during("exit 3", "broken.json");
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(stderr_line(&broken).contains("the command exited 3"));
+    sh(&format!("kill $(cat {})", pidfile.display()));
+}
