@@ -19,6 +19,9 @@ pub async fn main(args: Args) -> i32 {
     if args.url.is_some() {
         return crate::during::main(args).await;
     }
+    if let Some(backend) = args.balance {
+        return balance_only(args.listen, backend, args.timeout).await;
+    }
     let docker = match docker::connect().await {
         Ok(d) => d,
         Err(e) => return fail(&e),
@@ -60,6 +63,19 @@ pub async fn main(args: Args) -> i32 {
         eprintln!("drainit drill: {e}; run drainit drill --cleanup");
     }
     code
+}
+
+/// The balancer alone in front of one backend (drill/bench/drill.sh
+/// measures the latency it adds).
+async fn balance_only(listen: std::net::SocketAddr, backend: std::net::SocketAddr, timeout: Duration) -> i32 {
+    let balancer = match crate::balancer::start(listen, timeout).await {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    balancer.routes.add(0, backend);
+    println!("balancing {} -> {backend}", balancer.addr);
+    let _ = tokio::signal::ctrl_c().await;
+    0
 }
 
 fn fail(message: &str) -> i32 {

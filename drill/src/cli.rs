@@ -120,6 +120,9 @@ pub struct Args {
     /// Remove what drills that no longer run left behind (containers, networks), and exit
     #[arg(long)]
     pub cleanup: bool,
+    /// (Benchmarks) run only the balancer on --listen in front of ADDR until interrupted
+    #[arg(long, value_name = "ADDR", hide = true)]
+    pub balance: Option<SocketAddr>,
     /// No progress display, only the report
     #[arg(short, long)]
     pub quiet: bool,
@@ -127,7 +130,7 @@ pub struct Args {
 
 /// Checks what clap cannot: one line naming the input and the fix.
 pub fn validate(a: &Args) -> Result<(), String> {
-    if a.cleanup {
+    if a.cleanup || a.balance.is_some() {
         return Ok(());
     }
     if a.url.is_none() && a.image.is_none() {
