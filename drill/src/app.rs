@@ -67,7 +67,11 @@ pub async fn main(args: Args) -> i32 {
 
 /// The balancer alone in front of one backend (drill/bench/drill.sh
 /// measures the latency it adds).
-async fn balance_only(listen: std::net::SocketAddr, backend: std::net::SocketAddr, timeout: Duration) -> i32 {
+async fn balance_only(
+    listen: std::net::SocketAddr,
+    backend: std::net::SocketAddr,
+    timeout: Duration,
+) -> i32 {
     let balancer = match crate::balancer::start(listen, timeout).await {
         Ok(b) => b,
         Err(e) => return fail(&e),

@@ -568,3 +568,182 @@ fn url_during_a_local_restart() {
     assert!(stderr_line(&broken).contains("the command exited 3"));
     sh(&format!("kill $(cat {})", pidfile.display()));
 }
+
+// --- the longer matrix: make drill-test ------------------------------------
+
+fn run_json(args: &[&str], name: &str) -> (Output, Value) {
+    let dir = temp(name);
+    let out = drill()
+        .args(args)
+        .arg("--json")
+        .arg(dir.join("r.json"))
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let path = dir.join("r.json");
+    assert!(path.exists(), "{args:?}: {}", stderr_line(&out));
+    (out, json(&path))
+}
+
+/// The graceful app closes its listener on SIGTERM: as built it drops the
+/// requests the balancer still sends during the lag; drainit's delay
+/// covers the lag.
+#[test]
+#[ignore = "longer matrix: make drill-test"]
+fn graceful_app_drops_during_the_lag_as_built_only() {
+    if !ready() {
+        return;
+    }
+    let mut args = vec!["drainit-drill-demo:graceful"];
+    args.extend(SHORT);
+    args.extend([
+        "--replicas",
+        "2",
+        "--rate",
+        "50",
+        "--grace",
+        "8s",
+        "--variants",
+        "as-built,drainit",
+    ]);
+    let (out, report) = run_json(&args, "graceful");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(variant(&report, "as-built")["failed"].as_u64().unwrap() > 0);
+    let fixed = variant(&report, "drainit");
+    assert_eq!(fixed["failed"], 0, "{fixed}");
+    for r in fixed["replicas"].as_array().unwrap() {
+        assert_eq!(r["ending"], "graceful", "{r}");
+    }
+}
+
+/// The docker preset: no lag (the replica leaves with the signal), so the
+/// recommendation has no drain delay; `--with` adds a variant by its flags.
+#[test]
+#[ignore = "longer matrix: make drill-test"]
+fn docker_preset_and_with_flags() {
+    if !ready() {
+        return;
+    }
+    let mut args = vec!["drainit-drill-demo:graceful", "--platform", "docker"];
+    args.extend(&SHORT[2..]);
+    args.extend([
+        "--replicas",
+        "2",
+        "--rate",
+        "50",
+        "--grace",
+        "5s",
+        "--variants",
+        "drainit",
+    ]);
+    args.extend(["--with", "--drain-delay=1s --grace=2s"]);
+    let (_, report) = run_json(&args, "docker");
+    let flags = report["recommendation"]["flags"].to_string();
+    assert!(!flags.contains("--drain-delay"), "{flags}");
+    let with = variant(&report, "drainit --drain-delay=1s --grace=2s");
+    assert_eq!(with["failed"], 0, "{with}");
+    for r in with["replicas"].as_array().unwrap() {
+        let stop = r["stop_s"].as_f64().unwrap();
+        assert!(
+            (1.0..2.5).contains(&stop),
+            "the 1 s delay, then a graceful stop: {r}"
+        );
+    }
+}
+
+/// --prestop-sleep: the stop signal waits while the endpoint goes; a
+/// preStop longer than the grace is cut there and SIGKILL comes 2 s later.
+#[test]
+#[ignore = "longer matrix: make drill-test"]
+fn prestop_sleep_delays_the_signal() {
+    if !ready() {
+        return;
+    }
+    let mut args = vec!["drainit-drill-demo:immediate"];
+    args.extend(SHORT);
+    args.extend(["--replicas", "2", "--rate", "50", "--variants", "as-built"]);
+    args.extend(["--grace", "6s", "--prestop-sleep", "2s"]);
+    let (out, report) = run_json(&args, "prestop");
+    assert_eq!(out.status.code(), Some(0), "the preStop covers the 1 s lag");
+    for r in variant(&report, "as-built")["replicas"].as_array().unwrap() {
+        let stop = r["stop_s"].as_f64().unwrap();
+        assert!(
+            (2.0..3.0).contains(&stop),
+            "SIGTERM after the 2 s preStop: {r}"
+        );
+    }
+    assert_eq!(report["settings"]["sigkill_at_s"], 6.0);
+    let mut args = vec!["drainit-drill-demo:ignore"];
+    args.extend(SHORT);
+    args.extend(["--replicas", "1", "--rate", "20", "--variants", "as-built"]);
+    args.extend(["--grace", "2s", "--prestop-sleep", "5s"]);
+    let (_, report) = run_json(&args, "prestop-cut");
+    assert_eq!(report["settings"]["stop_signal_at_s"], 2.0);
+    assert_eq!(report["settings"]["sigkill_at_s"], 4.0);
+    let r = &variant(&report, "as-built")["replicas"][0];
+    assert_eq!(r["sigkilled"], true, "{r}");
+    assert!((4.0..5.5).contains(&r["stop_s"].as_f64().unwrap()), "{r}");
+}
+
+/// The recipes' nginx and gunicorn images (Debian's packages behind an
+/// entrypoint script without exec; docker/e2e builds them, ~10 min the
+/// first time): as built the shell ignores the stop signal and each
+/// replica is SIGKILLed at the grace; with the drill's recommended flags
+/// (nginx: --drain-signal=QUIT, its STOPSIGNAL) nothing is dropped and
+/// every replica stops gracefully.
+#[test]
+#[ignore = "longer matrix: make drill-test (builds the recipes' Debian base)"]
+fn recipes_nginx_and_gunicorn() {
+    if !ready() {
+        return;
+    }
+    let built = Command::new("python3")
+        .current_dir(root())
+        .args([
+            "-c",
+            "import sys; sys.path.insert(0, 'docker/e2e'); import recipes; \
+             b = recipes.base_image(['nginx', 'gunicorn']); \
+             [recipes.build_image(d, b) for d in ('nginx', 'gunicorn')]",
+        ])
+        .status()
+        .unwrap();
+    assert!(
+        built.success(),
+        "the recipes' images (docker/e2e/recipes.py)"
+    );
+    for (image, signal) in [
+        ("drainit-e2e-nginx:latest", Some("--drain-signal=QUIT")),
+        ("drainit-e2e-gunicorn:latest", None),
+    ] {
+        let mut args = vec![image, "--port", "8080"];
+        args.extend(SHORT);
+        args.extend([
+            "--replicas",
+            "2",
+            "--rate",
+            "40",
+            "--grace",
+            "8s",
+            "--variants",
+            "as-built,drainit",
+        ]);
+        let (_, report) = run_json(&args, image.split(':').next().unwrap());
+        for r in variant(&report, "as-built")["replicas"].as_array().unwrap() {
+            assert_eq!(
+                r["sigkilled"], true,
+                "{image}: the shell as PID 1 ignores the signal: {r}"
+            );
+        }
+        let fixed = variant(&report, "drainit");
+        if let Some(flag) = signal {
+            assert!(
+                fixed["flags"].to_string().contains(flag),
+                "{image}: {fixed}"
+            );
+        }
+        assert_eq!(fixed["failed"], 0, "{image}: {fixed}");
+        for r in fixed["replicas"].as_array().unwrap() {
+            assert_eq!(r["ending"], "graceful", "{image}: {r}");
+        }
+    }
+}
