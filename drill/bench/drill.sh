@@ -2,9 +2,10 @@
 # make drill-bench: the drill's load generator and balancer against hey
 # (Debian's), on one local server (the demo app, no work per request).
 #
-#  1. throughput: hey's closed-loop maximum (-c 64) beside the drill's
-#     open-model generator at rising --rate: the highest rate it sustains
-#     (>= 97% of the requests due, none failed);
+#  1. throughput: hey's closed-loop maximum (-c 64), then at rising
+#     target rates the drill's open-model generator (--rate R: the highest
+#     rate it sustains, >= 97% of the requests due and none failed) beside
+#     hey rate-limited to the same target (-c 50 -q R/50);
 #  2. the balancer's added latency: hey -c 1 (one request at a time)
 #     straight to the server, then through `drainit-drill --balance`; p50
 #     and p99 of each; then the same with the drill's generator at
@@ -49,6 +50,9 @@ print(f'{v["requests"] / span:.0f} {v["failed"]} {v["latency_ms"]["p99"]:.2f}')
 PY
 )
     printf '%-44s %10s requests/s  failed %s  p99 %s ms\n' "drill --rate $rate" "$achieved" "$failed" "$p99"
+    # hey at the same target rate: 50 workers of rate/50 each.
+    hey_at=$(hey -z "${secs}s" -c 50 -q $((rate / 50)) "$url" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+    printf '%-44s %10s requests/s\n' "hey -c 50 -q $((rate / 50)) (target $rate)" "$hey_at"
     if [ "$failed" = 0 ] && [ "$achieved" -ge $((rate * 97 / 100)) ]; then best=$rate; else break; fi
 done
 printf '%-44s %10s requests/s\n' "drill: highest sustained rate" "$best"

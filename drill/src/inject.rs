@@ -15,7 +15,9 @@ pub const MOUNTED: &str = "/.drainit/drainit";
 pub fn find(given: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(path) = given {
         return match is_static(path) {
-            Ok(true) => Ok(path.to_path_buf()),
+            // A bind mount needs an absolute path.
+            Ok(true) => std::fs::canonicalize(path)
+                .map_err(|e| format!("--drainit {}: {e}", path.display())),
             Ok(false) => Err(format!(
                 "--drainit {}: dynamically linked; give a static build (make static gives target/static/drainit)",
                 path.display()
@@ -37,7 +39,7 @@ pub fn find(given: Option<&Path>) -> Result<PathBuf, String> {
     let mut dynamic = Vec::new();
     for c in candidates {
         match is_static(&c) {
-            Ok(true) => return Ok(c),
+            Ok(true) => return Ok(std::fs::canonicalize(&c).unwrap_or(c)),
             Ok(false) => dynamic.push(c.display().to_string()),
             Err(_) => {}
         }

@@ -70,7 +70,7 @@ pub fn render(report: &Report, variants: &[VariantReport], settings: &Settings) 
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         s,
-        "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">drainit drill {}: {} , {} requests/s</text>",
+        "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">drainit drill {}: {}, {} requests/s</text>",
         escape(&report.image),
         report.platform,
         report.rate
