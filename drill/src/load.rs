@@ -45,23 +45,38 @@ pub struct Load {
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
+/// How many senders share a high rate.
+const SENDERS: usize = 8;
+
+fn client() -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    // No retries: a request a server closed on is a failure to count.
+    Client::builder(TokioExecutor::new())
+        .retry_canceled_requests(false)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
+}
+
 /// Starts sending now; `epoch` is the drill's clock zero.
 pub fn start(cfg: LoadConfig, epoch: Instant) -> Load {
     let live = Arc::new(Live::default());
     let records = Arc::new(Mutex::new(Vec::new()));
-    let (stop, mut stopped) = watch::channel(false);
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    // No retries: a request a server closed on is a failure to count.
-    let client: HttpClient = Client::builder(TokioExecutor::new())
-        .retry_canceled_requests(false)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector);
-    let task = {
-        let (live, records) = (live.clone(), records.clone());
-        tokio::spawn(async move {
-            let period = Duration::from_secs_f64(1.0 / cfg.rate.max(0.001));
-            let mut ticks = tokio::time::interval(period);
+    let (stop, stopped) = watch::channel(false);
+    // Senders, each with its own connection pool and an equal share of
+    // the rate, offset so that together they keep one constant rate: one
+    // sender alone falls behind (the pool's lock, one task's ticks) before
+    // hey does.
+    let senders = if cfg.rate >= 2000.0 { SENDERS } else { 1 };
+    let mut tasks = Vec::new();
+    for i in 0..senders {
+        let (live, records, mut stopped, cfg) =
+            (live.clone(), records.clone(), stopped.clone(), cfg.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = client();
+            let period = Duration::from_secs_f64(senders as f64 / cfg.rate.max(0.001));
+            let offset = period.mul_f64(i as f64 / senders as f64);
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
             // Behind schedule (a busy machine): send the missed requests at
             // once, so the arrival rate holds.
             ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -88,8 +103,13 @@ pub fn start(cfg: LoadConfig, epoch: Instant) -> Load {
             }
             // The requests in flight end by their own timeout.
             while inflight.join_next().await.is_some() {}
-        })
-    };
+        }));
+    }
+    let task = tokio::spawn(async move {
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
     Load {
         live,
         records,
