@@ -23,15 +23,23 @@ for bin in "$demo" "$drill"; do
 done
 command -v hey >/dev/null || { echo "drill.sh: hey missing: make deps" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.05; done; }
+# wait_port PORT [PID]: until PORT accepts (or PID has exited: fail).
+wait_port() {
+    until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+        if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then
+            echo "drill.sh: process $2 exited before port $1 answered" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+}
 port=$(free_port)
-lbport=$(free_port)
 tmp=$(mktemp -d)
 "$demo" --listen "127.0.0.1:$port" --work 0ms >/dev/null 2>&1 &
 server=$!
 lb=
 trap 'kill $server ${lb:-} 2>/dev/null || true; rm -rf "$tmp"' EXIT
-wait_port "$port"
+wait_port "$port" "$server"
 url="http://127.0.0.1:$port/"
 
 hey_rps=$(hey -z "${secs}s" -c 64 "$url" | awk '/Requests\/sec/ {print $2}')
@@ -57,9 +65,11 @@ PY
 done
 printf '%-44s %10s requests/s\n' "drill: highest sustained rate" "$best"
 
+# Picked now: the overload steps above used up many ephemeral ports.
+lbport=$(free_port)
 "$drill" --balance "127.0.0.1:$port" --listen "127.0.0.1:$lbport" >/dev/null 2>&1 &
 lb=$!
-wait_port "$lbport"
+wait_port "$lbport" "$lb"
 latency() {
     hey -n 5000 -c 1 "$1" | awk '/ 50%/ {p50=$3} / 99%/ {p99=$3} END {printf "%.3f %.3f\n", p50*1000, p99*1000}'
 }
