@@ -241,7 +241,9 @@ fn immediate_app_drops_as_built_and_none_under_drainit() {
     assert_eq!(by_kind, failed, "the kinds sum to failed");
     for r in built["replicas"].as_array().unwrap() {
         assert_eq!(r["sigkilled"], false, "{r}");
-        assert!(r["stop_s"].as_f64().unwrap() < 1.0, "exits at once: {r}");
+        // At once, well before the 6 s grace (a loaded machine adds Docker's
+        // own delays).
+        assert!(r["stop_s"].as_f64().unwrap() < 3.0, "exits at once: {r}");
     }
     // The open model: about rate x the load's duration, not fewer.
     assert!(requests > 40, "{built}");
@@ -347,7 +349,7 @@ fn an_app_that_ignores_term_is_sigkilled_at_the_grace() {
     assert_eq!(r["exit_code"], 137, "{r}");
     assert_eq!(r["ending"], "SIGKILLed at the grace", "{r}");
     let stop = r["stop_s"].as_f64().unwrap();
-    assert!((3.0..4.5).contains(&stop), "SIGKILL at 3 s: {stop}");
+    assert!((3.0..5.0).contains(&stop), "SIGKILL at 3 s: {stop}");
     // The endpoint went at 1 s, long before: nothing dropped.
     assert_eq!(out.status.code(), Some(0), "{}", stderr_line(&out));
 }
