@@ -173,25 +173,17 @@ pub fn text(report: &Report, variants: &[VariantReport], settings: &Settings) ->
         .max()
         .unwrap_or(7)
         .max(7);
+    let kinds: Vec<String> = variants.iter().map(|v| kinds(&v.summary)).collect();
+    let kinds_width = kinds.iter().map(String::len).max().unwrap_or(8).max(8);
     let _ = writeln!(
         out,
-        "{:<name_width$}  {:>8}  {:>6}  {:<24}  {:>8}  {:>8}  {:>8}",
+        "{:<name_width$}  {:>8}  {:>6}  {:<kinds_width$}  {:>8}  {:>8}  {:>8}",
         "variant", "requests", "failed", "failures", "p50", "p99", "max"
     );
-    for v in variants {
-        let kinds = if v.summary.failures.is_empty() {
-            "-".to_string()
-        } else {
-            v.summary
-                .failures
-                .iter()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+    for (v, kinds) in variants.iter().zip(&kinds) {
         let _ = writeln!(
             out,
-            "{:<name_width$}  {:>8}  {:>6}  {:<24}  {:>8}  {:>8}  {:>8}",
+            "{:<name_width$}  {:>8}  {:>6}  {:<kinds_width$}  {:>8}  {:>8}  {:>8}",
             label(v),
             v.summary.requests,
             v.summary.failed,
@@ -257,6 +249,18 @@ fn label(v: &VariantReport) -> String {
     } else {
         format!("drainit {}", v.flags.join(" "))
     }
+}
+
+/// `refused 5, timeout 143`, or `-`.
+fn kinds(s: &tally::Summary) -> String {
+    if s.failures.is_empty() {
+        return "-".into();
+    }
+    s.failures
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn latency(d: std::time::Duration) -> String {
@@ -334,4 +338,92 @@ pub fn compose(entrypoint: &[String], grace: std::time::Duration) -> String {
         words.join(", "),
         show(grace)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Platform;
+    use crate::run::ReplicaReport;
+    use crate::tally::{Outcome, Record};
+    use std::time::Duration;
+
+    fn variant(name: &str, outcomes: &[Outcome]) -> VariantReport {
+        let records: Vec<Record> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| Record {
+                sent: Duration::from_millis(100 * i as u64),
+                latency: Duration::from_millis(20),
+                outcome: *o,
+                replica: Some(0),
+            })
+            .collect();
+        VariantReport {
+            name: name.into(),
+            flags: Vec::new(),
+            summary: tally::summarize(&records),
+            replicas: vec![ReplicaReport {
+                id: 0,
+                container: "abc".into(),
+                stop: Some(Duration::from_millis(200)),
+                exit_code: Some(0),
+                sigkilled: false,
+                oom_killed: false,
+                ending: Some(crate::verdict::Ending::Graceful),
+                timeline: Vec::new(),
+                failures: tally::failures_of(&records, 0, Duration::ZERO),
+            }],
+            balancer_requests: records.len() as u64,
+            balancer_failed: 0,
+            balancer_addr: "127.0.0.1:1".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn table_and_json_agree() {
+        let settings = Settings {
+            platform: Platform::Kubernetes,
+            lag: Duration::from_secs(2),
+            grace: Duration::from_secs(30),
+            prestop_sleep: Duration::ZERO,
+            deregistration_delay: Duration::ZERO,
+        };
+        let variants = [
+            variant(
+                "as-built",
+                &[
+                    Outcome::Answered(200),
+                    Outcome::Refused,
+                    Outcome::Timeout,
+                    Outcome::Timeout,
+                ],
+            ),
+            variant("drainit", &[Outcome::Answered(200), Outcome::Answered(200)]),
+        ];
+        let report = Report {
+            image: "img".into(),
+            platform: "kubernetes",
+            settings: settings_json(&settings),
+            rate: 10.0,
+            replicas: 1,
+            variants: variants.iter().map(variant_json).collect(),
+            recommendation: RecommendationJson::default(),
+            exit_code: 1,
+        };
+        let text = text(&report, &variants, &settings);
+        let header = text.lines().find(|l| l.starts_with("variant")).unwrap();
+        let row = text.lines().find(|l| l.starts_with("as-built ")).unwrap();
+        assert!(row.contains("refused 1, timeout 2"), "{row}");
+        // The columns line up: p50 ends where its header does.
+        assert_eq!(
+            header.find("p50").unwrap() + 3,
+            row.find("20.0ms").unwrap() + 6
+        );
+        assert!(text.contains("dropped requests (exit 1)"));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["variants"][0]["failed"], 3);
+        assert_eq!(json["variants"][0]["latency_ms"]["p50"], 20.0);
+        assert_eq!(json["variants"][1]["failures"], serde_json::json!({}));
+    }
 }
