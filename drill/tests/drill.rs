@@ -319,7 +319,8 @@ fn term(pid: u32) {
 }
 
 /// An app that ignores SIGTERM is reported SIGKILLed at the platform's
-/// grace, after the grace and not long after.
+/// grace, after the grace and not long after; under drainit, drainit
+/// SIGKILLs it at its own grace, before the platform's, and says so.
 #[test]
 fn an_app_that_ignores_term_is_sigkilled_at_the_grace() {
     if !ready() {
@@ -329,16 +330,8 @@ fn an_app_that_ignores_term_is_sigkilled_at_the_grace() {
     let out = drill()
         .arg("drainit-drill-demo:ignore")
         .args(SHORT)
-        .args([
-            "--replicas",
-            "1",
-            "--rate",
-            "40",
-            "--grace",
-            "3s",
-            "--variants",
-            "as-built",
-        ])
+        .args(["--replicas", "1", "--rate", "40", "--grace", "6s"])
+        .args(["--variants", "as-built,drainit"])
         .arg("--json")
         .arg(dir.join("r.json"))
         .output()
@@ -349,9 +342,34 @@ fn an_app_that_ignores_term_is_sigkilled_at_the_grace() {
     assert_eq!(r["exit_code"], 137, "{r}");
     assert_eq!(r["ending"], "SIGKILLed at the grace", "{r}");
     let stop = r["stop_s"].as_f64().unwrap();
-    assert!((3.0..5.0).contains(&stop), "SIGKILL at 3 s: {stop}");
+    assert!((6.0..8.0).contains(&stop), "SIGKILL at 6 s: {stop}");
     // The endpoint went at 1 s, long before: nothing dropped.
     assert_eq!(out.status.code(), Some(0), "{}", stderr_line(&out));
+    // drainit: delay 2 s (the 1 s lag and a margin), grace 2 s (2 s before
+    // the platform's SIGKILL): its own SIGKILL at 4 s.
+    let fixed = variant(&report, "drainit");
+    assert_eq!(
+        fixed["flags"],
+        serde_json::json!(["--drain-delay=2.0s", "--grace=2.0s"])
+    );
+    let r = &fixed["replicas"][0];
+    assert_eq!(r["sigkilled"], false, "{r}");
+    assert_eq!(
+        r["ending"], "drainit SIGKILLed the rest at its grace",
+        "{r}"
+    );
+    let stop = r["stop_s"].as_f64().unwrap();
+    assert!(
+        (4.0..6.0).contains(&stop),
+        "drainit's SIGKILL at 4 s: {stop}"
+    );
+    let events: Vec<&str> = r["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"killed"), "{events:?}");
 }
 
 /// Bad input: one line naming it, exit 2.
