@@ -101,3 +101,4 @@ dist-test: dist
 	bash scripts/dist-repro.sh
 
 include mk/tests.mk
+include mk/drill.mk

@@ -100,6 +100,15 @@ for t in $ALL_TARGETS; do
 done
 bash scripts/dist-wheel.sh
 bash scripts/dist-crate.sh
+# drainit-drill (docs/drill.md), x86_64 only: a binary of its own beside
+# drainit's (not in the .deb, the wheel or the images).
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+    RUSTFLAGS="$DIST_REMAP" CARGO_TARGET_DIR="$DIST_TARGET_DIR" cargo build --release --locked -q \
+        --target x86_64-unknown-linux-musl -p drainit-drill
+    install -m 755 "$DIST_TARGET_DIR/x86_64-unknown-linux-musl/release/drainit-drill" \
+        "dist/drainit-drill-$DIST_VERSION-x86_64"
+    touch -d "@$SOURCE_DATE_EPOCH" "dist/drainit-drill-$DIST_VERSION-x86_64"
+fi
 if docker info >/dev/null 2>&1; then
     DRAINIT_DIST_DIR="$PWD/dist" bash docker/build.sh dist
 else

@@ -53,6 +53,8 @@ extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc:
 #[cfg_attr(test, allow(dead_code))]
 fn run() -> ! {
     let first_ppid = std::os::unix::process::parent_id() as i32;
+    // `drainit drill ...` execs drainit-drill (src/subcommands/external.rs).
+    drainit::subcommands::external::dispatch(&drainit::startup::args());
     // First thing, before any thread exists: every signal from now on is
     // queued for the signalfd, none is lost before the child runs.
     let original_mask = match signals::block_all() {
