@@ -1777,6 +1777,8 @@ fn drain_variables_work_under_the_tini_name() {
         .arg(&log)
         .env("DRAINIT_DRAIN_DELAY", "3s")
         .env("DRAINIT_READY_FILE", &ready)
+        // The probe listens on nothing: ready once it runs.
+        .env("DRAINIT_READY_ON", "start")
         .env("DRAINIT_LOG", "info")
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
