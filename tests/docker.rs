@@ -801,56 +801,7 @@ fn parse_json_pair(s: &str) -> (String, Vec<String>) {
 /// docker/examples/k8s/deployment.yaml: its terminationGracePeriodSeconds,
 /// command and readiness probe are what `drainit explain` prints for the
 /// same options.
-#[test]
-fn example_k8s_matches_drainit_explain() {
-    let manifest = examples().join("k8s/deployment.yaml");
-    let drainit = common::static_dir().join("drainit");
-    if !drainit.exists() {
-        common::skip("static drainit missing: run `make static`");
-        return;
-    }
-    if !has_pyyaml() {
-        common::skip("python3 yaml module missing");
-        return;
-    }
-    let fields = python(
-        "import sys, yaml, json\n\
-         docs = list(yaml.safe_load_all(open(sys.argv[1])))\n\
-         d = [x for x in docs if x['kind'] == 'Deployment'][0]\n\
-         spec = d['spec']['template']['spec']\n\
-         c = spec['containers'][0]\n\
-         p = c['readinessProbe']['httpGet']\n\
-         print(json.dumps([str(spec['terminationGracePeriodSeconds']), c['command'], \
-               p['path'], str(p['port'])]))",
-        &manifest,
-    );
-    let parts: Vec<String> = fields
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
-    let tgp = &parts[0];
-    let (path, port) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
-    let command: Vec<String> = parts[1..parts.len() - 2].to_vec();
-    assert_eq!(command[0], "/drainit", "{command:?}");
-    let (code, text) = explain(&command, &format!("{tgp}s"));
-    assert_eq!(
-        code, 0,
-        "terminationGracePeriodSeconds {tgp} does not fit:\n{text}"
-    );
-    assert!(
-        text.contains(&format!("terminationGracePeriodSeconds: {tgp}\n")),
-        "explain disagrees:\n{text}"
-    );
-    let quoted: Vec<String> = command.iter().map(|a| format!("{a:?}")).collect();
-    let line = format!("command: [{}]", quoted.join(", "));
-    assert!(text.contains(&line), "manifest {line}\nexplain:\n{text}");
-    assert!(
-        text.contains(&format!("httpGet: {{ path: {path}, port: {port} }}")),
-        "readinessProbe {path}:{port} differs from explain:\n{text}"
-    );
-}
+// The Kubernetes examples against `drainit explain`: tests/examples.rs.
 
 // --- the rolling-restart proof, short version ----------------------------
 

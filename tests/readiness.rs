@@ -241,7 +241,9 @@ fn a_worker_that_never_listens_is_ready_after_the_documented_wait() {
         ms >= 2000.0,
         "ready {ms:.0} ms after start, before --worker-after 2s"
     );
-    assert!(ms <= 3500.0, "ready {ms:.0} ms after start");
+    // Not never: the bound is for a hang, not a timing target (the
+    // figure above is the measurement; a loaded machine runs late).
+    assert!(ms <= 15_000.0, "ready {ms:.0} ms after start");
     let e = ready_event(&stop(r));
     assert_eq!(e.text("why"), "worker", "{}", e.line);
     assert!(e.message().contains("--ready-on start"), "{}", e.line);
