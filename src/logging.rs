@@ -10,11 +10,12 @@
 //! (`Targets`).
 //!
 //! Under tini's and dumb-init's names the typed lines are also rendered in
-//! the anchor's words (`Emit`, with the flavor `init` was given): tini's `[INFO  tini (PID)] ...` at
-//! its levels (info, debug and trace on stdout, buffered as stdio buffers
-//! them; warnings and fatal errors on stderr), dumb-init's `[dumb-init] ...`
-//! debug lines on stderr. Their verbosity is the anchor's; drainit's own
-//! lines there are its warnings, and its timeline when a drain is set.
+//! the anchor's words (`Emit`, with the flavor `init` was given): tini's
+//! `[INFO  tini (PID)] ...` at its levels (info, debug and trace on stdout,
+//! buffered as stdio buffers them; warnings and fatal errors on stderr),
+//! dumb-init's `[dumb-init] ...` debug lines on stderr. Their verbosity is
+//! the anchor's; drainit's own lines there are its warnings, and its
+//! timeline when a drain is set.
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
