@@ -455,6 +455,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_ignored_fault_signal_is_blocked_only_when_the_policy_forwards_it() {
+        let sys = Signal::SIGSYS;
+        // SAFETY (test): SIGSYS ignored in this test process, which makes
+        // no system call seccomp refuses; the previous action is restored.
+        let old = unsafe {
+            let mut ign: libc::sigaction = std::mem::zeroed();
+            ign.sa_sigaction = libc::SIG_IGN;
+            let mut old: libc::sigaction = std::mem::zeroed();
+            assert_eq!(libc::sigaction(libc::SIGSYS, &ign, &mut old), 0);
+            old
+        };
+        let stay = blockable_set(IgnoredFaults::StayIgnored);
+        let forward = blockable_set(IgnoredFaults::Forward);
+        // SAFETY (test): puts back the action read above.
+        unsafe { libc::sigaction(libc::SIGSYS, &old, std::ptr::null_mut()) };
+        assert!(!stay.contains(sys), "tini's way: left ignored, unblocked");
+        assert!(forward.contains(sys), "dumb-init's way: blocked, forwarded");
+        assert!(stay.contains(Signal::SIGTERM) && forward.contains(Signal::SIGTERM));
+    }
+
+    #[test]
     fn raw_bits_follow_the_kernel_layout_on_any_word_size() {
         // SAFETY: an all-zero sigset_t is the empty set.
         let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
