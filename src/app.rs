@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::{Hook, Probe};
+use crate::logging::Emit as _;
 use crate::metrics::Shared;
 use crate::options::{Flavor, Options};
 use crate::readiness::file::ReadyFile;
@@ -138,7 +139,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
         .build()
         .unwrap_or_else(|e| fail(1, &format!("drainit: cannot start the runtime: {e}")));
     let code = rt.block_on(async move {
-        let signals = signals::SignalStream::new()
+        let signals = signals::SignalStream::new(o.flavor.ignored_faults())
             .unwrap_or_else(|e| fail(1, &format!("drainit: cannot open a signalfd: {e}")));
         let shared = Arc::new(Shared::new());
         if let Some(listener) = http {
@@ -148,6 +149,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
         }
         let parts = runtime_parts(&o).unwrap_or_else(|e| fail(usage, &format!("drainit: {e}")));
         let spawn_cfg = process::SpawnConfig {
+            flavor: o.flavor,
             argv: o.command.clone(),
             new_session: o.mode == Mode::Group,
             original_mask,

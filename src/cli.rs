@@ -84,11 +84,15 @@ pub fn command() -> clap::Command {
     RunArgs::command()
 }
 
-pub fn parse(argv: Vec<OsString>) -> Invocation {
-    let flavor = argv
-        .first()
-        .map(|a| Flavor::from_argv0(a))
-        .unwrap_or(Flavor::Drainit);
+/// Whose command line `argv` is: tini's or dumb-init's by argv\[0\],
+/// drainit's otherwise.
+pub fn flavor(argv: &[OsString]) -> Flavor {
+    argv.first()
+        .map_or(Flavor::Drainit, |a| Flavor::from_argv0(a))
+}
+
+/// Parses `argv` (argv\[0\] first) as `flavor`'s command line.
+pub fn parse(argv: Vec<OsString>, flavor: Flavor) -> Invocation {
     match flavor {
         Flavor::Tini => return run_or_exit(compat::parse_tini(argv)),
         Flavor::DumbInit => return run_or_exit(compat::parse_dumb_init(argv)),
@@ -204,8 +208,9 @@ mod tests {
     use std::time::Duration;
 
     fn run(args: &[&str]) -> Result<Options, (String, i32)> {
-        let argv = args.iter().map(OsString::from).collect();
-        match parse(argv) {
+        let argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let flavor = flavor(&argv);
+        match parse(argv, flavor) {
             Invocation::Run(o) => Ok(*o),
             Invocation::Exit { message, code, .. } => Err((message, code)),
             _ => Err(("subcommand".into(), -1)),

@@ -10,11 +10,12 @@
 //! (`Targets`).
 //!
 //! Under tini's and dumb-init's names the typed lines are also rendered in
-//! the anchor's words (`anchor_lines`): tini's `[INFO  tini (PID)] ...` at
-//! its levels (info, debug and trace on stdout, buffered as stdio buffers
-//! them; warnings and fatal errors on stderr), dumb-init's `[dumb-init] ...`
-//! debug lines on stderr. Their verbosity is the anchor's; drainit's own
-//! lines there are its warnings, and its timeline when a drain is set.
+//! the anchor's words (`Emit`, with the flavor `init` was given): tini's
+//! `[INFO  tini (PID)] ...` at its levels (info, debug and trace on stdout,
+//! buffered as stdio buffers them; warnings and fatal errors on stderr),
+//! dumb-init's `[dumb-init] ...` debug lines on stderr. Their verbosity is
+//! the anchor's; drainit's own lines there are its warnings, and its
+//! timeline when a drain is set.
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -98,9 +99,6 @@ pub fn flush_stdout() {
     }
 }
 
-/// The name drainit runs under, for `anchor_lines` (set once by `init`).
-static FLAVOR: std::sync::OnceLock<Flavor> = std::sync::OnceLock::new();
-
 /// `verbosity` is the anchor's own under its name: tini's level (its -v
 /// count plus one, or TINI_VERBOSITY), dumb-init's debug switch (0 or 1).
 /// There drainit's own lines are its warnings only, unless the user asked
@@ -161,9 +159,28 @@ enum Writer {
     Child { exits: bool },
 }
 
-/// Logs `line` in the words of the anchor drainit runs as, if it has any.
-pub fn anchor_lines(line: &Line) {
-    let flavor = FLAVOR.get().copied().unwrap_or(Flavor::Drainit);
+/// Logging a timeline line: in drainit's words (`Line::emit_drainit`,
+/// src/timeline.rs) and, under an anchor's name, in the anchor's. The
+/// flavor is the installed logger's (`init`): the typed line knows nothing
+/// of it.
+pub trait Emit {
+    fn emit(&self);
+}
+
+impl Emit for Line {
+    fn emit(&self) {
+        self.emit_drainit();
+        let flavor = tracing::dispatcher::get_default(|d| {
+            d.downcast_ref::<Logger>().map(|logger| logger.flavor)
+        });
+        if let Some(flavor) = flavor {
+            anchor_lines(flavor, self);
+        }
+    }
+}
+
+/// Logs `line` in the words of `flavor`'s anchor, if it has any.
+fn anchor_lines(flavor: Flavor, line: &Line) {
     let texts = match flavor {
         Flavor::Drainit => return,
         Flavor::Tini => tini_lines(line),
@@ -422,7 +439,6 @@ pub fn init(
         Ok(s) if !s.trim().is_empty() => s,
         _ => default_filter(verbosity, flavor, draining),
     };
-    let _ = FLAVOR.set(flavor);
     if flavor == Flavor::Tini && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         *STDOUT_BUFFER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
     }
@@ -438,16 +454,20 @@ pub fn init(
             .unwrap_or(LevelFilter::OFF),
         filter,
         format,
+        flavor,
         start: Instant::now(),
     };
     tracing::subscriber::set_global_default(logger)
         .map_err(|e| format!("cannot install the logger: {e}"))
 }
 
+/// The subscriber, set once by `init`. It owns the flavor: whose words
+/// the timeline's lines are also rendered in (`Emit`).
 struct Logger {
     filter: Targets,
     max: LevelFilter,
     format: LogFormat,
+    flavor: Flavor,
     start: Instant,
 }
 

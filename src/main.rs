@@ -29,6 +29,7 @@
     )
 )]
 
+use std::ffi::OsString;
 use std::io::Write;
 
 use drainit::app::{self, fail};
@@ -40,24 +41,27 @@ use drainit::subcommands::{check, explain};
 #[global_allocator]
 static ALLOCATOR: drainit::alloc::Retrying = drainit::alloc::Retrying;
 
-/// The C entry point: records the arguments, then runs drainit.
+/// The C entry point: reads the arguments, then runs drainit with them.
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: the C runtime passes `argc` valid NUL-terminated strings.
-    unsafe { drainit::startup::set_args(argc, argv) };
+    let args = unsafe { drainit::startup::args(argc, argv) };
     drainit::startup::open_standard_fds();
-    run()
+    run(args)
 }
 
 #[cfg_attr(test, allow(dead_code))]
-fn run() -> ! {
+fn run(args: Vec<OsString>) -> ! {
     let first_ppid = std::os::unix::process::parent_id() as i32;
     // `drainit drill ...` execs drainit-drill (src/subcommands/external.rs).
-    drainit::subcommands::external::dispatch(&drainit::startup::args());
+    drainit::subcommands::external::dispatch(&args);
+    // Whose name drainit runs under, worked out once from argv[0] and
+    // passed on as a value: to the signal mask here, to the parser.
+    let flavor = cli::flavor(&args);
     // First thing, before any thread exists: every signal from now on is
     // queued for the signalfd, none is lost before the child runs.
-    let original_mask = match signals::block_all() {
+    let original_mask = match signals::block_all(flavor.ignored_faults()) {
         Ok(mask) => mask,
         Err(e) => fail(1, &format!("drainit: cannot block signals: {e}")),
     };
@@ -66,7 +70,7 @@ fn run() -> ! {
     // catchable signal.
     // SAFETY: SIG_DFL installs no handler, and no other thread exists yet.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let code = match cli::parse(drainit::startup::args()) {
+    let code = match cli::parse(args, flavor) {
         Invocation::Run(opts) => app::run(*opts, original_mask, first_ppid),
         Invocation::Check(args) => check::run(*args),
         Invocation::Explain(args) => explain::run(*args),

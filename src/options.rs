@@ -59,6 +59,17 @@ impl Flavor {
         }
     }
 
+    /// dumb-init blocks and forwards a fault signal even when it was
+    /// ignored at start; tini and drainit leave it ignored.
+    pub fn ignored_faults(self) -> signals::IgnoredFaults {
+        match self {
+            Flavor::DumbInit => signals::IgnoredFaults::Forward,
+            Flavor::Drainit | Flavor::Tini => signals::IgnoredFaults::StayIgnored,
+        }
+    }
+
+    /// The flavor of a command line: the name drainit was started by
+    /// (argv\[0\], any directory left out). Worked out once, by `main`.
     pub fn from_argv0(argv0: &std::ffi::OsStr) -> Flavor {
         let name = std::path::Path::new(argv0)
             .file_name()

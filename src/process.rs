@@ -20,6 +20,9 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
 
 pub struct SpawnConfig {
+    /// Whose name drainit runs under: the child's signals and process
+    /// group, and how a command that cannot run is reported.
+    pub flavor: Flavor,
     pub argv: Vec<OsString>,
     /// `-g`: a new session (and so a new process group) for the child.
     pub new_session: bool,
@@ -100,7 +103,7 @@ fn child_signals(cfg: &SpawnConfig, flavor: Flavor) -> ChildSignals {
 /// report it: their forked child prints the line and exits with their code,
 /// so drainit exits with it too (`-e` applies, as under tini).
 pub fn spawn(cfg: &SpawnConfig) -> Result<Spawned, SpawnError> {
-    let flavor = crate::startup::argv0().map_or(Flavor::Drainit, |a| Flavor::from_argv0(&a));
+    let flavor = cfg.flavor;
     let Some((program, args)) = cfg.argv.split_first() else {
         return Err(SpawnError {
             code: EXIT_NOT_FOUND,
@@ -124,7 +127,7 @@ pub fn spawn(cfg: &SpawnConfig) -> Result<Spawned, SpawnError> {
     // musl's posix_spawn restores a mask it read through pthread_sigmask,
     // which leaves out musl's own signals 32-34: block 34 again (see
     // signals::blockable_set). Blocking what is blocked changes nothing else.
-    let _ = signals::block_all();
+    let _ = signals::block_all(flavor.ignored_faults());
     let pid = match (spawned, flavor) {
         (Ok(pid), _) => pid,
         (Err(e), Flavor::Drainit) => return Err(spawn_error(program, &e)),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::client::{Hook, Probe};
+use crate::logging::Emit as _;
 use crate::metrics::Shared;
 use crate::process;
 use crate::readiness::file::ReadyFile;

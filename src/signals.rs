@@ -234,17 +234,26 @@ pub fn is_ignored(sig: i32) -> bool {
     }
 }
 
+/// What drainit does with a fault signal (SEGV, BUS, ...) that was ignored
+/// when it started: the one choice about blocking that depends on whose
+/// name drainit runs under, passed in by the run (`Flavor::ignored_faults`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IgnoredFaults {
+    /// It stays ignored and unblocked, as under tini (which leaves fault
+    /// signals unblocked): the kernel discards it, and the child inherits
+    /// it ignored. drainit's own way too.
+    #[default]
+    StayIgnored,
+    /// It is blocked and forwarded like any other, as dumb-init does.
+    Forward,
+}
+
 /// Every signal drainit blocks and reads from its signalfd: all of them,
-/// except a fault signal that was ignored when drainit started. That one
-/// stays ignored, as under tini (which leaves fault signals unblocked): the
-/// kernel discards it, and the child inherits it ignored. dumb-init blocks
-/// and forwards everything, ignored or not: so does drainit under its name.
-pub fn blockable_set() -> SigSet {
+/// except, with `IgnoredFaults::StayIgnored`, a fault signal that was
+/// ignored when drainit started.
+pub fn blockable_set(faults: IgnoredFaults) -> SigSet {
     let mut set = SigSet::all();
-    let dumb_init = crate::startup::argv0().is_some_and(|a| {
-        crate::options::Flavor::from_argv0(&a) == crate::options::Flavor::DumbInit
-    });
-    if !dumb_init {
+    if faults == IgnoredFaults::StayIgnored {
         for &sig in FAULT_SIGNALS {
             if let (Ok(s), true) = (Signal::try_from(sig), is_ignored(sig)) {
                 set.remove(s);
@@ -289,11 +298,11 @@ pub fn add_raw(set: &mut libc::sigset_t, sig: i32) {
 
 /// Blocks every signal drainit reads (see `blockable_set`) for the calling
 /// thread and returns the previous mask, which the child gets back.
-pub fn block_all() -> io::Result<SigSet> {
+pub fn block_all(faults: IgnoredFaults) -> io::Result<SigSet> {
     let mut old = SigSet::empty();
     nix::sys::signal::sigprocmask(
         SigmaskHow::SIG_BLOCK,
-        Some(&blockable_set()),
+        Some(&blockable_set(faults)),
         Some(&mut old),
     )?;
     Ok(old)
@@ -334,9 +343,10 @@ pub struct SignalStream {
 const BATCH: usize = 16;
 
 impl SignalStream {
-    pub fn new() -> io::Result<Self> {
+    /// The signalfd for the signals `block_all(faults)` blocked.
+    pub fn new(faults: IgnoredFaults) -> io::Result<Self> {
         let sfd = SignalFd::with_flags(
-            &blockable_set(),
+            &blockable_set(faults),
             SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
         )?;
         // SAFETY: the SignalFd owns its descriptor and lives inside the
@@ -443,6 +453,27 @@ impl SignalStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ignored_fault_signal_is_blocked_only_when_the_policy_forwards_it() {
+        let sys = Signal::SIGSYS;
+        // SAFETY (test): SIGSYS ignored in this test process, which makes
+        // no system call seccomp refuses; the previous action is restored.
+        let old = unsafe {
+            let mut ign: libc::sigaction = std::mem::zeroed();
+            ign.sa_sigaction = libc::SIG_IGN;
+            let mut old: libc::sigaction = std::mem::zeroed();
+            assert_eq!(libc::sigaction(libc::SIGSYS, &ign, &mut old), 0);
+            old
+        };
+        let stay = blockable_set(IgnoredFaults::StayIgnored);
+        let forward = blockable_set(IgnoredFaults::Forward);
+        // SAFETY (test): puts back the action read above.
+        unsafe { libc::sigaction(libc::SIGSYS, &old, std::ptr::null_mut()) };
+        assert!(!stay.contains(sys), "tini's way: left ignored, unblocked");
+        assert!(forward.contains(sys), "dumb-init's way: blocked, forwarded");
+        assert!(stay.contains(Signal::SIGTERM) && forward.contains(Signal::SIGTERM));
+    }
 
     #[test]
     fn raw_bits_follow_the_kernel_layout_on_any_word_size() {

@@ -9,21 +9,20 @@
 //! the SIGSEGV and SIGBUS handlers that report a stack overflow (drainit
 //! blocks and forwards every signal; a real fault kills it either way).
 //! What std's start-up did that drainit needs is here: the arguments
-//! (std only records them on musl from its own start-up) and open
-//! descriptors 0-2, without aborting when that fails.
+//! (std only records them on musl from its own start-up), read once and
+//! handed to the run as a value, and open descriptors 0-2, without
+//! aborting when that fails.
 
 use std::ffi::{CStr, OsString};
 use std::os::unix::ffi::OsStringExt;
-use std::sync::OnceLock;
 
-static ARGV: OnceLock<Vec<OsString>> = OnceLock::new();
-
-/// Records the arguments `main` was given (argv\[0\] first).
+/// The arguments `main` was given, argv\[0\] first, as values: `main`
+/// passes them on (nothing keeps them in a global).
 ///
 /// # Safety
 /// `argv` holds `argc` valid NUL-terminated strings, as the C runtime
 /// passes them to `main`.
-pub unsafe fn set_args(argc: libc::c_int, argv: *const *const libc::c_char) {
+pub unsafe fn args(argc: libc::c_int, argv: *const *const libc::c_char) -> Vec<OsString> {
     let mut args = Vec::new();
     for i in 0..usize::try_from(argc).unwrap_or(0) {
         // SAFETY: i < argc: within the array the caller vouches for.
@@ -35,24 +34,7 @@ pub unsafe fn set_args(argc: libc::c_int, argv: *const *const libc::c_char) {
         let bytes = unsafe { CStr::from_ptr(p) }.to_bytes().to_vec();
         args.push(OsString::from_vec(bytes));
     }
-    let _ = ARGV.set(args);
-}
-
-/// The program's arguments, argv\[0\] first: those given to `main`, or
-/// std's where they were not recorded (tests, which run std's start-up).
-pub fn args() -> Vec<OsString> {
-    match ARGV.get() {
-        Some(args) => args.clone(),
-        None => std::env::args_os().collect(),
-    }
-}
-
-/// argv\[0\], the name drainit was started by.
-pub fn argv0() -> Option<OsString> {
-    match ARGV.get() {
-        Some(args) => args.first().cloned(),
-        None => std::env::args_os().next(),
-    }
+    args
 }
 
 /// Opens /dev/null on any of descriptors 0-2 that is closed, as std's
@@ -82,11 +64,7 @@ mod tests {
         let b = c"--";
         let argv = [a.as_ptr(), b.as_ptr(), std::ptr::null()];
         // SAFETY: two valid strings.
-        unsafe { set_args(2, argv.as_ptr()) };
-        assert_eq!(
-            args(),
-            vec![OsString::from("drainit"), OsString::from("--")]
-        );
-        assert_eq!(argv0(), Some(OsString::from("drainit")));
+        let got = unsafe { args(2, argv.as_ptr()) };
+        assert_eq!(got, vec![OsString::from("drainit"), OsString::from("--")]);
     }
 }

@@ -1,6 +1,9 @@
 //! The lines drainit logs about what it decided and did: typed values made
 //! by the supervisor (and, for counts only the runtime knows, by the
-//! runtime), rendered here, in one place, as text and as JSON.
+//! runtime), rendered here in drainit's words, as text and as JSON. The
+//! anchors' words for the same lines (tini's, dumb-init's) are rendered at
+//! the edge, by src/logging.rs, which alone knows whose name drainit runs
+//! under.
 //!
 //! A line's level says who sees it by default: the shutdown timeline is
 //! `info` on target `drainit::timeline` (shown unless filtered), the rest is
@@ -260,14 +263,10 @@ fn after(d: Option<Duration>) -> String {
 }
 
 impl Line {
-    /// Logs the line: in drainit's words and, under an anchor's name, in
-    /// the anchor's (the filter decides which are shown).
-    pub fn emit(&self) {
-        self.emit_drainit();
-        crate::logging::anchor_lines(self);
-    }
-
-    fn emit_drainit(&self) {
+    /// Logs the line in drainit's words. The run logs its lines through
+    /// `logging::Emit`, which adds the anchor's words under tini's and
+    /// dumb-init's names (the filter decides which are shown).
+    pub fn emit_drainit(&self) {
         const T: &str = "drainit::timeline";
         match *self {
             Line::Draining {
