@@ -30,7 +30,7 @@ use tracing_subscriber::filter::Targets;
 
 use crate::options::{Flavor, LogFormat};
 use crate::signals;
-use crate::supervisor::ChildStatus;
+use crate::timeline::ChildStatus;
 use crate::timeline::Line;
 
 /// The anchors' own lines go to these targets, written as they are (no

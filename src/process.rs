@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 
 use crate::options::Flavor;
 use crate::signals;
-use crate::supervisor::ChildStatus;
+use crate::timeline::ChildStatus;
 
 /// Exit codes for a command that cannot be started (tini's convention).
 pub const EXIT_NOT_FOUND: i32 = 127;

@@ -195,21 +195,7 @@ pub struct Stats {
     pub adaptive: Option<Adaptive>,
 }
 
-/// How the main child ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChildStatus {
-    Exited(i32),
-    Signaled(i32),
-}
-
-impl ChildStatus {
-    pub fn code(self) -> i32 {
-        match self {
-            ChildStatus::Exited(c) => c,
-            ChildStatus::Signaled(s) => 128 + s,
-        }
-    }
-}
+pub use crate::timeline::ChildStatus;
 
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -600,7 +586,11 @@ impl Supervisor {
             Event::Gone(_) => self.look_again(false, out),
             Event::WatchFailed { pid, error } => {
                 if !self.hold_polls {
-                    out.push(Action::Log(Line::WatchFailed { pid, error }));
+                    out.push(Action::Log(Line::WatchFailed {
+                        pid,
+                        error,
+                        every: hold::RECHECK_MAX,
+                    }));
                 }
                 self.hold_polls = true;
                 if self.hold.is_some() {

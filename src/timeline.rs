@@ -14,7 +14,22 @@ use std::time::Duration;
 
 use crate::duration::show;
 use crate::signals;
-use crate::supervisor::ChildStatus;
+
+/// How a child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ChildStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ChildStatus::Exited(c) => c,
+            ChildStatus::Signaled(s) => 128 + s,
+        }
+    }
+}
 
 /// Who a signal went to, as the log names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,10 +192,12 @@ pub enum Line {
         retry: Duration,
     },
     /// A process the stop signal reached could not be watched for its
-    /// exit (no pidfd): the tree is looked at on a timer instead.
+    /// exit (no pidfd): the tree is looked at on a timer instead, at
+    /// most `every` apart.
     WatchFailed {
         pid: i32,
         error: String,
+        every: Duration,
     },
     /// A process of the snapshot is there but /proc could not be read
     /// (the first time a warning, then debug): the rule sent the signal
@@ -427,11 +444,15 @@ impl Line {
                 "sent {} to {count} remaining process(es)",
                 signals::name(signal)
             ),
-            Line::WatchFailed { pid, ref error } => tracing::warn!(
+            Line::WatchFailed {
+                pid,
+                ref error,
+                every,
+            } => tracing::warn!(
                 event = "watch_failed",
                 pid,
                 "cannot watch process {pid} for its exit ({error}): looking at the tree every {} while the stop signal holds",
-                show(crate::supervisor::hold::RECHECK_MAX)
+                show(every)
             ),
             Line::SendFailed {
                 signal,

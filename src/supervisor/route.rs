@@ -112,7 +112,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::signals;
-use crate::supervisor::ChildStatus;
+use crate::timeline::ChildStatus;
 
 /// What a sleeping process is waiting for, from /proc/PID/wchan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
