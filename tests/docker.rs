@@ -798,9 +798,6 @@ fn parse_json_pair(s: &str) -> (String, Vec<String>) {
     (strings[0].clone(), strings[1..].to_vec())
 }
 
-/// docker/examples/k8s/deployment.yaml: its terminationGracePeriodSeconds,
-/// command and readiness probe are what `drainit explain` prints for the
-/// same options.
 // The Kubernetes examples against `drainit explain`: tests/examples.rs.
 
 // --- the rolling-restart proof, short version ----------------------------
