@@ -1,7 +1,7 @@
 # Sourced by the dist scripts: the version, the commit, the reproducible-
 # build settings and the architecture names, in one place.
 DIST_VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
-# The commit for `drainit --version` (src/version.rs), `-dirty` when
+# The commit for `drainit --version` (src/cli/version.rs), `-dirty` when
 # tracked files differ from it; empty outside a git checkout.
 if [ -z "${DRAINIT_GIT_COMMIT+set}" ]; then
     DRAINIT_GIT_COMMIT=$(git rev-parse --short=7 HEAD 2>/dev/null || true)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make fuzz`: the property tests of src/supervisor/proptests.rs with many
+# `make fuzz`: the property tests of src/core/supervisor/proptests.rs with many
 # more cases than CI runs (CI: 200,000 state-machine sequences and 20,000
 # inputs per parser property, about 25 s).
 #

@@ -22,26 +22,20 @@
     )
 )]
 
-pub mod alloc;
+// The layers, top to bottom: the command line and the run (`cli`, `app`,
+// `runtime`, `logging`), the adapters (`io`, `os`), the pure core. Nothing
+// below imports from above.
 pub mod app;
 pub mod cli;
-pub mod client;
-pub mod compat;
-pub mod duration;
+pub mod core;
+pub mod io;
 pub mod logging;
-pub mod metrics;
-pub mod options;
-pub mod process;
-pub mod procfs;
-pub mod proctree;
-pub mod readiness;
+pub mod os;
 pub mod runtime;
-pub mod signals;
-pub mod startup;
-pub mod subcommands;
-pub mod supervisor;
-pub mod timeline;
-pub mod traffic;
-pub mod tree;
-pub mod version;
-pub mod watch;
+
+// Every module also by its own name (`crate::supervisor`,
+// `drainit::procfs`): the paths the code and the tests use.
+pub use self::cli::{compat, options, subcommands, version};
+pub use self::core::{duration, supervisor, timeline};
+pub use self::io::{client, metrics, readiness, traffic};
+pub use self::os::{alloc, process, procfs, proctree, signals, startup, tree, watch};

@@ -160,7 +160,7 @@ enum Writer {
 }
 
 /// Logging a timeline line: in drainit's words (`Line::emit_drainit`,
-/// src/timeline.rs) and, under an anchor's name, in the anchor's. The
+/// src/core/timeline.rs) and, under an anchor's name, in the anchor's. The
 /// flavor is the installed logger's (`init`): the typed line knows nothing
 /// of it.
 pub trait Emit {

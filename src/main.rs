@@ -4,7 +4,7 @@
 //!
 //! `no_main`: the C library calls `main` below directly, without std's
 //! start-up, whose failures (an alternate signal stack it cannot map) abort
-//! before drainit's first line; src/startup.rs does what of it drainit
+//! before drainit's first line; src/os/startup.rs does what of it drainit
 //! needs.
 
 // The test harness brings its own main.
@@ -37,7 +37,7 @@ use drainit::cli::{self, Invocation};
 use drainit::signals;
 use drainit::subcommands::{check, explain};
 
-/// A failed allocation is asked again before it can end PID 1 (src/alloc.rs).
+/// A failed allocation is asked again before it can end PID 1 (src/os/alloc.rs).
 #[global_allocator]
 static ALLOCATOR: drainit::alloc::Retrying = drainit::alloc::Retrying;
 
@@ -54,7 +54,7 @@ extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc:
 #[cfg_attr(test, allow(dead_code))]
 fn run(args: Vec<OsString>) -> ! {
     let first_ppid = std::os::unix::process::parent_id() as i32;
-    // `drainit drill ...` execs drainit-drill (src/subcommands/external.rs).
+    // `drainit drill ...` execs drainit-drill (src/cli/subcommands/external.rs).
     drainit::subcommands::external::dispatch(&args);
     // Whose name drainit runs under, worked out once from argv[0] and
     // passed on as a value: to the signal mask here, to the parser.

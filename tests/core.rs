@@ -773,7 +773,7 @@ fn drainit_leaves_the_working_directory() {
 }
 
 /// drainit started with stdin and stderr closed (`0<&- 2>&-`): what std's
-/// start-up did before `main`, src/startup.rs does now: /dev/null on each,
+/// start-up did before `main`, src/os/startup.rs does now: /dev/null on each,
 /// so neither drainit's own descriptors nor the child's 0 and 2 are taken
 /// by something else.
 #[test]

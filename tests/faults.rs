@@ -232,7 +232,7 @@ fn a_failing_stderr_never_stops_the_drain() {
 /// address space is capped at its current size (`prlimit(RLIMIT_AS)` from
 /// outside, as strict overcommit or a `ulimit -v` leaves it), so every new
 /// `mmap` and `brk` fails for ever. drainit logs one line and goes on from
-/// its reserve (src/alloc.rs) through HUPs, orphans, the `--http` endpoint
+/// its reserve (src/os/alloc.rs) through HUPs, orphans, the `--http` endpoint
 /// being probed and a whole drain: the app gets SIGTERM after the delay
 /// and its exit code is drainit's. Before the reserve this aborted PID 1.
 #[test]

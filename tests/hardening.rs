@@ -984,7 +984,7 @@ fn endpoint_abuse_leaves_probes_and_forwarding_fast() {
     assert!(cut, "the slow header was never cut ({slow:?})");
 }
 
-/// `MAX_CONNECTIONS` of src/readiness/http.rs.
+/// `MAX_CONNECTIONS` of src/io/readiness/http.rs.
 fn readiness_max_connections() -> usize {
     64
 }

@@ -433,7 +433,7 @@ NOTES = """How to read it:
   the rollout time (10 s per replica, the platform's whole grace, 30 s by
   default in Kubernetes) and no clean shutdown; with health checks the same
   SIGKILL hits a server HAProxy still routes to.
-- The --drain-quiet rows need the adaptive watcher (src/traffic/); with a
+- The --drain-quiet rows need the adaptive watcher (src/io/traffic/); with a
   binary whose watcher never reports connections they forward after
   --drain-min and fail like the no-delay rows.
 """

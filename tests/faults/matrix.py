@@ -632,7 +632,7 @@ def case_id(c):
 # the poll of fds 0-2, HashMap's getrandom), and close, whose injected
 # failure leaves the descriptor open, which a real close(2) never does.
 # Allocation failures (mmap, brk) are sampled from the idle phase on, for
-# good (`1+`) too: src/alloc.rs's reserve serves them; at start-up the
+# good (`1+`) too: src/os/alloc.rs's reserve serves them; at start-up the
 # first mmap is musl's, before main.
 NOT_SAMPLED = {"rt_sigaction", "mprotect", "sigaltstack", "poll", "getrandom", "close"}
 ALLOCATION = {"mmap", "brk"}

@@ -1,15 +1,19 @@
 //! The command line: which parser argv[0] and argv[1] pick (drainit's own
 //! options, clap, with a `DRAINIT_*` environment variable for each; the
-//! `check` and `explain` subcommands in src/subcommands/; the tini /
-//! dumb-init modes in src/compat.rs), and drainit's own run options. The
-//! option types they share are in src/options.rs.
+//! `check` and `explain` subcommands in cli/subcommands/; the tini /
+//! dumb-init modes in cli/compat.rs), and drainit's own run options. The
+//! option types they share are in cli/options.rs.
+
+pub mod compat;
+pub mod options;
+pub mod subcommands;
+pub mod version;
 
 use std::ffi::OsString;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser};
 
-use crate::compat;
 use crate::options::*;
 use crate::signals;
 use crate::subcommands::check::{self, CheckArgs};

@@ -238,7 +238,7 @@ impl Watch {
 }
 
 /// The app's listening TCP sockets, for the start-up readiness check
-/// (src/readiness/listen.rs): the LISTEN sockets open in a process under
+/// (src/io/readiness/listen.rs): the LISTEN sockets open in a process under
 /// drainit, found as the adaptive drain finds them; from
 /// `/proc/net/tcp{,6}` where sock_diag cannot be opened (gVisor).
 pub struct Listeners {

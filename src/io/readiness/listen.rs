@@ -6,7 +6,7 @@
 //! The supervisor decides when to look (every [`EVERY`] until the first
 //! success, then never again) and when an app that never listens counts
 //! as a worker; this module only does the looking: a sock_diag dump of
-//! the LISTEN sockets (the adaptive drain's discovery, src/traffic;
+//! the LISTEN sockets (the adaptive drain's discovery, src/io/traffic;
 //! `/proc/net/tcp` where sock_diag is missing), the socket inodes open
 //! under drainit, and a TCP connect to each port found.
 //!

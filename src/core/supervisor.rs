@@ -70,7 +70,7 @@ pub struct Config {
     /// A readiness gate (URL or TCP probe), checked this often.
     pub gate_every: Option<Duration>,
     /// With no gate: ready once the app accepts connections (see
-    /// src/readiness/listen.rs). `None`: ready once the child runs.
+    /// src/io/readiness/listen.rs). `None`: ready once the child runs.
     pub listen_gate: Option<ListenGate>,
     /// Someone reads readiness (`--http`, `--ready-file`): say in one line
     /// when it turns on and why.

@@ -1,8 +1,8 @@
 //! The option types that the run, the subcommands and the tini /
 //! dumb-init modes share, their value parsers, and what a command line that
 //! does not run anything prints (help, version, a usage error). It imports
-//! no parser: src/cli.rs (drainit's own command line), src/subcommands/ and
-//! src/compat.rs build on it.
+//! no parser: src/cli/mod.rs (drainit's own command line), src/cli/subcommands/ and
+//! src/cli/compat.rs build on it.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;

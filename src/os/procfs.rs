@@ -7,7 +7,7 @@
 //!
 //! `std::fs::read_dir` calls libc's `opendir`, which allocates its buffer
 //! with libc's own `malloc`: not drainit's allocator, so not its reserve
-//! (src/alloc.rs). When the system refuses memory, that `opendir` fails
+//! (src/os/alloc.rs). When the system refuses memory, that `opendir` fails
 //! with ENOMEM and the process tree cannot be read exactly when drainit
 //! must signal or kill it. Here rustix's `RawDir` runs `getdents64` into a
 //! buffer from drainit's allocator (on either rustix backend).
