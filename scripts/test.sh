@@ -17,12 +17,14 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 
 # `make test-stress`: each integration suite STRESS_ROUNDS times in a row
-# (default 20; STRESS_SUITES="routing core drain" by default) while a busy
-# loop keeps a second core loaded, then a summary: rounds, and for every
-# test that failed, how often. Exit 1 on any failure.
+# (default 20; STRESS_SUITES="routing core drain" by default; STRESS_FILTER
+# a nextest filterset within them, e.g. 'test(/killpg/)') while a busy loop
+# keeps a second core loaded, then a summary: rounds, and for every test
+# that failed, how often. Exit 1 on any failure.
 stress() {
     local rounds=${STRESS_ROUNDS:-20}
     local suites=${STRESS_SUITES:-routing core drain}
+    local filter=${STRESS_FILTER:-all()}
     local out=target/stress
     rm -rf "$out"
     mkdir -p "$out"
@@ -40,7 +42,7 @@ stress() {
         for ((round = 1; round <= rounds; round++)); do
             local log="$out/$suite-$round.log"
             if cargo nextest run --archive-file "$out/tests.tar.zst" --workspace-remap . \
-                --profile stress -E "binary_id(drainit::$suite)" "$@" >"$log" 2>&1; then
+                --profile stress -E "binary_id(drainit::$suite) & ($filter)" "$@" >"$log" 2>&1; then
                 echo "stress: $suite round $round/$rounds passed" >&2
             else
                 echo "stress: $suite round $round/$rounds FAILED (see $log)" >&2
