@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::{Hook, Probe};
+use crate::cli::options::{Flavor, Options};
+use crate::core::supervisor::{ChildExit, Config, ListenGate, Mode, Quiet, Supervisor};
+use crate::core::timeline::Line;
+use crate::io::client::{Hook, Probe};
+use crate::io::metrics::Shared;
+use crate::io::readiness::file::ReadyFile;
 use crate::logging::Emit as _;
-use crate::metrics::Shared;
-use crate::options::{Flavor, Options};
-use crate::readiness::file::ReadyFile;
-use crate::supervisor::{ChildExit, Config, ListenGate, Mode, Quiet, Supervisor};
-use crate::timeline::Line;
-use crate::{logging, process, readiness, runtime, signals, traffic};
+use crate::{io::readiness, io::traffic, logging, os::process, os::signals, runtime};
 
 /// Prints one line on stderr and exits with `code`.
 pub fn fail(code: i32, message: &str) -> ! {

@@ -28,10 +28,10 @@ use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::Targets;
 
-use crate::options::{Flavor, LogFormat};
-use crate::signals;
-use crate::timeline::ChildStatus;
-use crate::timeline::Line;
+use crate::cli::options::{Flavor, LogFormat};
+use crate::core::timeline::ChildStatus;
+use crate::core::timeline::Line;
+use crate::os::signals;
 
 /// The anchors' own lines go to these targets, written as they are (no
 /// prefix of drainit's): tini's info, debug and trace lines on stdout, its

@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::client::{Hook, Probe};
+use crate::core::supervisor::{Action, Event, Kill, Purpose, ReapPass, Supervisor, Target};
+use crate::io::client::{Hook, Probe};
+use crate::io::metrics::Shared;
+use crate::io::readiness::file::ReadyFile;
+use crate::io::traffic::TrafficWatcher;
 use crate::logging::Emit as _;
-use crate::metrics::Shared;
-use crate::process;
-use crate::readiness::file::ReadyFile;
-use crate::signals::SignalStream;
-use crate::supervisor::{Action, Event, Kill, Purpose, ReapPass, Supervisor, Target};
-use crate::traffic::TrafficWatcher;
-use crate::tree;
-use crate::watch::Watches;
+use crate::os::process;
+use crate::os::signals::SignalStream;
+use crate::os::tree;
+use crate::os::watch::Watches;
 
 /// What the runtime drives besides the supervisor; all of it is created
 /// before the child starts, so a drain creates no thread, process or
@@ -138,7 +138,7 @@ impl Runtime {
             *self.shared.metrics().received.entry(sig).or_default() += 1;
             if sig != libc::SIGCHLD {
                 self.allocations_at_first_signal
-                    .get_or_insert_with(crate::alloc::allocations);
+                    .get_or_insert_with(crate::os::alloc::allocations);
             }
         }
         let now = Instant::now();
@@ -148,10 +148,10 @@ impl Runtime {
             m.phase = self.sup.phase().name();
             m.drain = *self.sup.stats();
         }
-        if crate::alloc::reserve_newly_used() {
+        if crate::os::alloc::reserve_newly_used() {
             tracing::warn!(
                 "memory: the system refused an allocation; drainit runs on its {} KiB reserve",
-                crate::alloc::RESERVE_BYTES / 1024
+                crate::os::alloc::RESERVE_BYTES / 1024
             );
         }
         let mut exit = None;
@@ -300,9 +300,13 @@ impl Runtime {
     /// Reads what the forwarding rule needs from /proc and answers at once.
     fn read_tree(&mut self, signal: i32, purpose: Purpose) {
         let tree = match purpose {
-            Purpose::Forward | Purpose::Stop => crate::proctree::for_signal(&[self.child], signal),
-            Purpose::Hold => crate::proctree::snapshot(self.child),
-            Purpose::Leftovers => crate::proctree::for_leftovers(std::process::id() as i32, signal),
+            Purpose::Forward | Purpose::Stop => {
+                crate::os::proctree::for_signal(&[self.child], signal)
+            }
+            Purpose::Hold => crate::os::proctree::snapshot(self.child),
+            Purpose::Leftovers => {
+                crate::os::proctree::for_leftovers(std::process::id() as i32, signal)
+            }
         };
         self.pending.push_front(Event::Tree {
             signal,
@@ -347,23 +351,23 @@ impl Runtime {
 
     /// The automatic gate: find the app's listeners now, connect in a task.
     fn probe_listen(&mut self) {
-        let targets = match crate::readiness::listen::find(self.child) {
+        let targets = match crate::io::readiness::listen::find(self.child) {
             Ok(t) if t.is_empty() => {
                 return self
                     .pending
-                    .push_front(Event::Listening(crate::supervisor::Listen::Nothing))
+                    .push_front(Event::Listening(crate::core::supervisor::Listen::Nothing))
             }
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!("cannot look for the app's listening sockets: {e}");
                 return self
                     .pending
-                    .push_front(Event::Listening(crate::supervisor::Listen::Unknown));
+                    .push_front(Event::Listening(crate::core::supervisor::Listen::Unknown));
             }
         };
         let tx = self.probe_tx.clone();
         tokio::spawn(async move {
-            let found = crate::readiness::listen::connect(targets).await;
+            let found = crate::io::readiness::listen::connect(targets).await;
             let _ = tx.send(Event::Listening(found));
         });
     }
@@ -380,7 +384,7 @@ impl Runtime {
 
     fn cleanup(&mut self) {
         if let Some(at) = self.allocations_at_first_signal {
-            let n = crate::alloc::allocations().saturating_sub(at);
+            let n = crate::os::alloc::allocations().saturating_sub(at);
             tracing::debug!(
                 allocations = n,
                 "allocations from the first signal to exit: {n}"

@@ -14,10 +14,10 @@ use std::ffi::OsString;
 
 use clap::{Args, FromArgMatches};
 
-use crate::options::{DrainOptions, Exit, Flavor, LogFormat, Options};
-use crate::signals::Rewrites;
-use crate::supervisor::Mode;
-use crate::version;
+use crate::cli::options::{DrainOptions, Exit, Flavor, LogFormat, Options};
+use crate::cli::version;
+use crate::core::supervisor::Mode;
+use crate::os::signals::Rewrites;
 
 /// tini's usage text; `{name}` is the basename of argv[0], `{version}` the
 /// version line's number.
@@ -130,7 +130,7 @@ fn drain_from_env(flavor: Flavor) -> Result<DrainOptions, Exit> {
         .try_get_matches_from(Vec::<OsString>::new())
         .and_then(|m| DrainOptions::from_arg_matches(&m));
     parsed.map_err(|e| {
-        let message = crate::options::clap_exit(e).message;
+        let message = crate::cli::options::clap_exit(e).message;
         exit(format!("{message}\n"), flavor.usage_code(), true)
     })
 }
@@ -323,7 +323,7 @@ fn tini_signal(name: &str) -> Option<i32> {
     if !TABLE.contains(&name) {
         return None;
     }
-    crate::signals::parse(name).ok()
+    crate::os::signals::parse(name).ok()
 }
 
 /// tini's `-e`: strtol over the whole value, 0 to 255.

@@ -14,16 +14,16 @@ use std::ffi::OsString;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser};
 
-use crate::options::*;
-use crate::signals;
-use crate::subcommands::check::{self, CheckArgs};
-use crate::subcommands::explain::{self, ExplainArgs};
+use crate::cli::options::*;
+use crate::cli::subcommands::check::{self, CheckArgs};
+use crate::cli::subcommands::explain::{self, ExplainArgs};
+use crate::os::signals;
 
 /// drainit [OPTIONS] [--] COMMAND [ARGS...]
 #[derive(Debug, Parser)]
 #[command(
     name = "drainit",
-    version = crate::version::long(),
+    version = crate::cli::version::long(),
     about = "A PID-1 init for containers: reaps zombies, forwards signals, and drains gracefully.",
     after_help = "Subcommands: `drainit check` (exit 0 when ready) and `drainit explain` \
                   (print the shutdown timeline). Run a program named check or explain \
@@ -208,7 +208,7 @@ impl RunArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervisor::Mode;
+    use crate::core::supervisor::Mode;
     use std::time::Duration;
 
     fn run(args: &[&str]) -> Result<Options, (String, i32)> {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, ValueEnum};
 
-use crate::signals::{self, Rewrites};
-use crate::supervisor::Mode;
+use crate::core::supervisor::Mode;
+use crate::os::signals::{self, Rewrites};
 
 /// Usage errors exit with 2 (1 in the tini and dumb-init modes).
 pub const EXIT_USAGE: i32 = 2;
@@ -124,19 +124,19 @@ pub struct DrainOptions {
     pub drain_signals: Vec<i32>,
     /// Time between readiness off and forwarding the stop signal.
     #[arg(long, env = "DRAINIT_DRAIN_DELAY", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
+          value_parser = crate::core::duration::parse)]
     pub drain_delay: Option<Duration>,
     /// Deadline after the stop signal for the whole tree, then SIGKILL.
     #[arg(long, env = "DRAINIT_GRACE", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
+          value_parser = crate::core::duration::parse)]
     pub grace: Option<Duration>,
     /// Adaptive drain: forward once no new connection arrived for this long.
     #[arg(long, env = "DRAINIT_DRAIN_QUIET", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
+          value_parser = crate::core::duration::parse)]
     pub drain_quiet: Option<Duration>,
     /// Adaptive drain: the shortest wait (default: the quiet period).
     #[arg(long, env = "DRAINIT_DRAIN_MIN", value_name = "DURATION",
-          value_parser = crate::duration::parse, requires = "drain_quiet")]
+          value_parser = crate::core::duration::parse, requires = "drain_quiet")]
     pub drain_min: Option<Duration>,
     /// Adaptive drain: the app's listening port (repeatable; default: found).
     #[arg(
@@ -167,11 +167,11 @@ pub struct DrainOptions {
     /// With --ready-on accept: an app that has not listened on a TCP port
     /// within this time is a worker, ready while it runs [default: 60s].
     #[arg(long, env = "DRAINIT_WORKER_AFTER", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
+          value_parser = crate::core::duration::parse)]
     pub worker_after: Option<Duration>,
     /// How often the readiness gate is checked.
     #[arg(long, env = "DRAINIT_READY_INTERVAL", value_name = "DURATION",
-          default_value = "1s", value_parser = crate::duration::parse)]
+          default_value = "1s", value_parser = crate::core::duration::parse)]
     // Keep in step with DEFAULT_READY_INTERVAL (a test checks).
     pub ready_interval: Duration,
     /// Serve /ready, /live and /metrics on this address (e.g. 0.0.0.0:8081).
@@ -280,11 +280,11 @@ pub fn clap_exit(e: clap::Error) -> Exit {
 /// Accepts `http://host[:port]/path` only: the static binary carries no
 /// TLS. The grammar is the client's own (client/url.rs).
 pub fn parse_http_url(text: &str) -> Result<String, String> {
-    crate::client::url::parse_http_url(text).map(|_| text.to_string())
+    crate::io::client::url::parse_http_url(text).map(|_| text.to_string())
 }
 
 pub fn parse_host_port(text: &str) -> Result<String, String> {
-    crate::client::url::parse_host_port(text).map(|_| text.to_string())
+    crate::io::client::url::parse_host_port(text).map(|_| text.to_string())
 }
 
 pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {

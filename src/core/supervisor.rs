@@ -17,8 +17,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::signals::Rewrites;
-use crate::timeline::{Line, ReadyWhy, Whom};
+use crate::core::timeline::{Line, ReadyWhy, Whom};
+use crate::os::signals::Rewrites;
 use hold::Hold;
 use route::{Role, Route, Tree};
 use timers::{Timer, Timers};
@@ -195,7 +195,7 @@ pub struct Stats {
     pub adaptive: Option<Adaptive>,
 }
 
-pub use crate::timeline::ChildStatus;
+pub use crate::core::timeline::ChildStatus;
 
 #[derive(Clone, Debug)]
 pub enum Event {

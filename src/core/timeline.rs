@@ -12,8 +12,8 @@
 
 use std::time::Duration;
 
-use crate::duration::show;
-use crate::signals;
+use crate::core::duration::show;
+use crate::os::signals;
 
 /// How a child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -392,7 +392,7 @@ impl Line {
                 event = "kill_gave_up",
                 after_s = secs(a),
                 "SIGKILL did not end the tree within {}: exiting anyway{}",
-                crate::duration::show(a),
+                crate::core::duration::show(a),
                 if pid1 {
                     " (the kernel kills what is left of the namespace)"
                 } else {

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::signals;
-use crate::supervisor::Stats;
+use crate::core::supervisor::Stats;
+use crate::os::signals;
 
 /// State read by the HTTP endpoint and written by the runtime.
 pub struct Shared {

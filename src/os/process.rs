@@ -11,9 +11,9 @@ use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::options::Flavor;
-use crate::signals;
-use crate::timeline::ChildStatus;
+use crate::cli::options::Flavor;
+use crate::core::timeline::ChildStatus;
+use crate::os::signals;
 
 /// Exit codes for a command that cannot be started (tini's convention).
 pub const EXIT_NOT_FOUND: i32 = 127;
@@ -493,7 +493,7 @@ fn spawn_error(program: &OsString, e: &io::Error) -> SpawnError {
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN)
     ) {
         return SpawnError {
-            code: crate::options::EXIT_USAGE,
+            code: crate::cli::options::EXIT_USAGE,
             message: format!(
                 "cannot start '{name}': {e}: raise the container's limits (nofile, pids, memory)"
             ),
@@ -585,7 +585,7 @@ pub fn set_pdeathsig(sig: i32, first_ppid: i32) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     if std::os::unix::process::parent_id() as i32 != first_ppid {
-        crate::tree::send(std::process::id() as i32, sig);
+        crate::os::tree::send(std::process::id() as i32, sig);
     }
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Reads the process tree below drainit from /proc for signal routing
-//! (`crate::supervisor::route`, which decides; this module only reads).
+//! (`crate::core::supervisor::route`, which decides; this module only reads).
 //!
 //! It runs once per forwarded signal, so [`for_signal`] reads only what the
 //! rule looks at: the starting process, and the children of the processes
 //! the rule passes over (usually one shell): about four small files per
 //! process (`stat`, `status`, `wchan`, `task/TID/children`), through the
-//! one /proc reader and its walk (crate::procfs).
+//! one /proc reader and its walk (crate::os::procfs).
 //!
 //! Processes come and go while it reads: one that vanishes between two
 //! files is left out, as if it had exited just before the snapshot (its
@@ -13,8 +13,8 @@
 
 use std::fs;
 
-use crate::procfs::{self, Children, Stat};
-use crate::supervisor::route::{self, Proc, Route, Sleep, Tree};
+use crate::core::supervisor::route::{self, Proc, Route, Sleep, Tree};
+use crate::os::procfs::{self, Children, Stat};
 
 /// The snapshot [`route::route_from`] needs to route `sig` from `starts`:
 /// only the files the rule looks at. Valid for `sig` only: a process that

@@ -318,6 +318,17 @@ fn self_inflicted(info: &libc::signalfd_siginfo) -> bool {
     FAULT_SIGNALS.contains(&sig) && info.ssi_code <= 0 && info.ssi_pid == std::process::id()
 }
 
+/// SIGPIPE that drainit's own write raised (its stderr is a pipe with no
+/// reader): the kernel sends it to the writer as from itself. The write
+/// fails with EPIPE and the logger deals with that; the signal is not the
+/// child's business and is not forwarded (it would kill a shell that is
+/// not waiting at that moment). A SIGPIPE sent by anyone else is.
+fn own_broken_pipe(info: &libc::signalfd_siginfo) -> bool {
+    info.ssi_signo as i32 == libc::SIGPIPE
+        && info.ssi_code == 0
+        && info.ssi_pid == std::process::id()
+}
+
 fn die_of(sig: i32) -> ! {
     // SAFETY: resets one disposition, unblocks and raises the signal; the
     // process ends here with the signal's default action.
@@ -385,6 +396,9 @@ impl SignalStream {
             if self_inflicted(&info) {
                 die_of(info.ssi_signo as i32);
             }
+            if own_broken_pipe(&info) {
+                continue;
+            }
             self.queued.push_back(info.ssi_signo as i32);
         }
         let mut all: Vec<i32> = self.queued.drain(..).collect();
@@ -443,6 +457,9 @@ impl SignalStream {
                 let info = unsafe { info.assume_init_ref() };
                 if self_inflicted(info) {
                     die_of(info.ssi_signo as i32);
+                }
+                if own_broken_pipe(info) {
+                    continue;
                 }
                 self.queued.push_back(info.ssi_signo as i32);
             }

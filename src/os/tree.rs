@@ -1,11 +1,11 @@
-//! Signals to the process tree under drainit (read through crate::procfs):
+//! Signals to the process tree under drainit (read through crate::os::procfs):
 //! kill(2), the SIGKILL sweep at the deadline, kill(-1) as PID 1.
 
-pub use crate::procfs::descendants;
+pub use crate::os::procfs::descendants;
 
 /// The process group and session of `pid`, from /proc/PID/stat.
 fn group_and_session(pid: i32) -> Option<(i32, i32)> {
-    crate::procfs::stat(pid).ok()?.map(|s| (s.pgid, s.sid))
+    crate::os::procfs::stat(pid).ok()?.map(|s| (s.pgid, s.sid))
 }
 
 /// One SIGKILL sweep of every descendant of `root`; returns how many kill

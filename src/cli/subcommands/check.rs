@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::options::{clap_exit, Exit};
+use crate::cli::options::{clap_exit, Exit};
 
 /// Exit 0 when the container is ready, 1 when it is not.
 #[derive(Debug, Parser)]
@@ -20,13 +20,13 @@ pub struct CheckArgs {
     #[arg(long, env = "DRAINIT_READY_FILE", value_name = "PATH")]
     ready_file: Option<PathBuf>,
     /// Ready when a GET on this URL answers 2xx.
-    #[arg(long, env = "DRAINIT_CHECK_URL", value_name = "URL", value_parser = crate::options::parse_http_url)]
+    #[arg(long, env = "DRAINIT_CHECK_URL", value_name = "URL", value_parser = crate::cli::options::parse_http_url)]
     url: Option<String>,
     /// drainit's --http address: checks http://ADDR/ready (0.0.0.0 means loopback).
     #[arg(long, env = "DRAINIT_HTTP", value_name = "ADDR")]
     http: Option<SocketAddr>,
     /// How long the HTTP check may take.
-    #[arg(long, default_value = "2s", value_parser = crate::duration::parse, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = crate::core::duration::parse, value_name = "DURATION")]
     timeout: Duration,
 }
 
@@ -56,7 +56,7 @@ pub fn run(args: CheckArgs) -> i32 {
             eprintln!(
                 "drainit check: nothing to check: give --ready-file PATH, --url URL or --http ADDR"
             );
-            return crate::options::EXIT_USAGE;
+            return crate::cli::options::EXIT_USAGE;
         }
         (Some(path), None) => check_file(path),
     };
@@ -78,5 +78,5 @@ fn check_file(path: &std::path::Path) -> Result<(), String> {
 }
 
 fn check_url(url: &str, timeout: Duration) -> Result<(), String> {
-    crate::client::check_once(url, timeout)
+    crate::io::client::check_once(url, timeout)
 }

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::duration::show;
-use crate::options::{clap_exit, DrainOptions, Exit, ForwardOptions};
-use crate::signals;
-use crate::supervisor::route::{default_action, DefaultAction};
-use crate::supervisor::Mode;
+use crate::cli::options::{clap_exit, DrainOptions, Exit, ForwardOptions};
+use crate::core::duration::show;
+use crate::core::supervisor::route::{default_action, DefaultAction};
+use crate::core::supervisor::Mode;
+use crate::os::signals;
 
 /// drainit must be done this long before the platform's SIGKILL, so its
 /// own SIGKILL, reaping and exit land first.
@@ -30,7 +30,7 @@ pub struct ExplainArgs {
     /// ECS stopTimeout, Nomad kill_timeout, docker stop -t) [default: the
     /// least that fits, and at least the platform's default].
     #[arg(long, visible_alias = "platform-grace", value_name = "DURATION",
-          value_parser = crate::duration::parse)]
+          value_parser = crate::core::duration::parse)]
     termination_grace_period: Option<Duration>,
     /// Where the container runs: names the platform's settings and defaults.
     #[arg(long, value_enum, default_value = "kubernetes")]
@@ -40,11 +40,11 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, value_name = "BALANCER")]
     lb: Option<Balancer>,
     /// The load balancer's idle/request timeout (AWS ALB: 60s).
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::core::duration::parse)]
     lb_idle_timeout: Option<Duration>,
     /// The load balancer's deregistration delay (ALB/NLB target groups:
     /// 300s by default): must cover the drain delay and the grace.
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::core::duration::parse)]
     deregistration_delay: Option<Duration>,
     /// The process to describe (optional, shown in the YAML).
     #[arg(
@@ -487,7 +487,7 @@ fn readiness_rule(d: &DrainOptions) -> Option<String> {
         _ if !d.waits_for_accept() => "ready as soon as the app runs (--ready-on start)".into(),
         _ => format!(
             "ready once the app listens on a TCP port and a connection to it succeeds; an app that listens on nothing within {} is a worker, ready while it runs",
-            show(d.worker_after.unwrap_or(crate::readiness::listen::WORKER_AFTER))
+            show(d.worker_after.unwrap_or(crate::io::readiness::listen::WORKER_AFTER))
         ),
     })
 }

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestRunner};
 
 use super::*;
-use crate::{duration, signals};
+use crate::{core::duration, os::signals};
 
 const TERM: i32 = libc::SIGTERM;
 const INT: i32 = libc::SIGINT;

@@ -1,6 +1,6 @@
 //! Signal routing in cascade mode: which processes a forwarded signal is
 //! delivered to. Pure: it reads a snapshot of the process tree
-//! ([`Tree`], filled from /proc by `crate::proctree`) and makes no syscalls.
+//! ([`Tree`], filled from /proc by `crate::os::proctree`) and makes no syscalls.
 //!
 //! # The rule
 //!
@@ -111,8 +111,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::signals;
-use crate::timeline::ChildStatus;
+use crate::core::timeline::ChildStatus;
+use crate::os::signals;
 
 /// What a sleeping process is waiting for, from /proc/PID/wchan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -468,7 +468,7 @@ pub fn needs_sleep(p: &Proc, sig: i32) -> bool {
 }
 
 /// Whether the rule needs `p`'s children to route `sig`: the reader in
-/// `crate::proctree` reads children only for these, so a snapshot read
+/// `crate::os::proctree` reads children only for these, so a snapshot read
 /// for one signal holds exactly what [`route`] looks at.
 pub fn looks_below(p: &Proc, sig: i32) -> bool {
     matches!(verdict(p, sig), Verdict::Wrapper(_))

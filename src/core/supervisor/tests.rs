@@ -668,7 +668,7 @@ fn the_timeline_is_typed_lines() {
         logs(&tick),
         vec![Line::Forwarded {
             signal: TERM,
-            whom: crate::timeline::Whom::Child,
+            whom: crate::core::timeline::Whom::Child,
             after: Some(Duration::from_secs(2))
         }]
     );

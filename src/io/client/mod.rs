@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use hyper::Method;
 
-use crate::options::Gate;
+use crate::cli::options::Gate;
 use http::Spares;
 use resolve::Resolver;
 use url::{Host, HttpUrl, Target};

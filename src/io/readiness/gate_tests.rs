@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::supervisor::{Action, Config, Event, Listen, ListenGate, Supervisor};
-use crate::timeline::{Line, ReadyWhy};
+use crate::core::supervisor::{Action, Config, Event, Listen, ListenGate, Supervisor};
+use crate::core::timeline::{Line, ReadyWhy};
 
 const EVERY: Duration = Duration::from_millis(200);
 const WORKER: Duration = Duration::from_secs(60);

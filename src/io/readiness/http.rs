@@ -30,7 +30,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::metrics::Shared;
+use crate::io::metrics::Shared;
 
 pub const MAX_CONNECTIONS: usize = 64;
 /// How long `/live` waits for the app's listener to take a connection.

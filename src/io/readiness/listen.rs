@@ -18,8 +18,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::supervisor::Listen;
-use crate::traffic::Listeners;
+use crate::core::supervisor::Listen;
+use crate::io::traffic::Listeners;
 
 /// How often the app's sockets are looked at until it accepts.
 pub const EVERY: Duration = Duration::from_millis(200);
@@ -71,7 +71,7 @@ pub async fn connect(targets: Vec<SocketAddr>) -> Listen {
         }
     }
     // /live checks the same address from now on.
-    crate::readiness::http::set_app_addr(first);
+    crate::io::readiness::http::set_app_addr(first);
     Listen::Accepted { port: first.port() }
 }
 
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn reads_listeners_from_proc_net() {
-        use crate::traffic::parse_proc_net_listener as p;
+        use crate::io::traffic::parse_proc_net_listener as p;
         // 0.0.0.0:8080, 127.0.0.1:9000 (little-endian words), [::]:80.
         let v4 = "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0";
         assert_eq!(p(v4), Some((4242, a("0.0.0.0:8080"))));

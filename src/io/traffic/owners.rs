@@ -17,7 +17,7 @@ pub fn socket_inode(link: &str) -> Option<u32> {
 pub fn socket_inodes(pids: &[i32]) -> HashSet<u32> {
     let mut out = HashSet::new();
     for pid in pids {
-        let Ok(fds) = crate::procfs::numeric_entries(&format!("/proc/{pid}/fd")) else {
+        let Ok(fds) = crate::os::procfs::numeric_entries(&format!("/proc/{pid}/fd")) else {
             continue;
         };
         for fd in fds {
@@ -34,7 +34,7 @@ pub fn socket_inodes(pids: &[i32]) -> HashSet<u32> {
 /// Every process under drainit (the child's tree and the orphans it
 /// inherited), plus the child itself in case /proc lags.
 pub fn app_processes(child: i32) -> Vec<i32> {
-    let mut pids = crate::procfs::descendants(std::process::id() as i32).unwrap_or_default();
+    let mut pids = crate::os::procfs::descendants(std::process::id() as i32).unwrap_or_default();
     if !pids.contains(&child) {
         pids.push(child);
     }

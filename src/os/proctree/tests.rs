@@ -109,7 +109,7 @@ fn the_cheap_read_for_one_signal_agrees_with_the_full_read() {
             (p.caught, p.ignored, p.blocked),
             (full.caught & low, full.ignored & low, full.blocked & low),
             "{}",
-            crate::signals::name(sig)
+            crate::os::signals::name(sig)
         );
         // The state is not compared: the app may be running at one read
         // and asleep at the other (seen under qemu in CI).

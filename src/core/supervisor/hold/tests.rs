@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::supervisor::route::{Proc, Sleep};
+use crate::core::supervisor::route::{Proc, Sleep};
 
 const TERM: i32 = libc::SIGTERM;
 const INT: i32 = libc::SIGINT;

@@ -738,7 +738,7 @@ fn runner() -> TestRunner {
     })
 }
 
-/// What `crate::proctree` reads for one signal: the starting process and
+/// What `crate::os::proctree` reads for one signal: the starting process and
 /// the children of the processes `looks_below` names.
 fn pruned(full: &Tree, start: i32, sig: i32) -> Tree {
     let mut out = Tree::new();
