@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::options::{Flavor, Options};
+use crate::core::options::{Flavor, Options};
 use crate::core::supervisor::{ChildExit, Config, ListenGate, Mode, Quiet, Supervisor};
 use crate::core::timeline::Line;
 use crate::io::client::{Hook, Probe};

@@ -35,7 +35,7 @@ pub mod runtime;
 
 // Every module also by its own name (`crate::supervisor`,
 // `drainit::procfs`): the paths the code and the tests use.
-pub use self::cli::{compat, options, subcommands, version};
-pub use self::core::{duration, supervisor, timeline};
+pub use self::cli::{compat, subcommands, version};
+pub use self::core::{duration, options, signal, supervisor, timeline};
 pub use self::io::{client, metrics, readiness, traffic};
 pub use self::os::{alloc, process, procfs, proctree, signals, startup, tree, watch};

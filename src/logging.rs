@@ -28,7 +28,7 @@ use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::Targets;
 
-use crate::cli::options::{Flavor, LogFormat};
+use crate::core::options::{Flavor, LogFormat};
 use crate::core::timeline::ChildStatus;
 use crate::core::timeline::Line;
 use crate::os::signals;

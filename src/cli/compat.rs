@@ -14,8 +14,8 @@ use std::ffi::OsString;
 
 use clap::{Args, FromArgMatches};
 
-use crate::cli::options::{DrainOptions, Exit, Flavor, LogFormat, Options};
 use crate::cli::version;
+use crate::core::options::{DrainOptions, Exit, Flavor, LogFormat, Options};
 use crate::core::supervisor::Mode;
 use crate::os::signals::Rewrites;
 
@@ -130,7 +130,7 @@ fn drain_from_env(flavor: Flavor) -> Result<DrainOptions, Exit> {
         .try_get_matches_from(Vec::<OsString>::new())
         .and_then(|m| DrainOptions::from_arg_matches(&m));
     parsed.map_err(|e| {
-        let message = crate::cli::options::clap_exit(e).message;
+        let message = crate::core::options::clap_exit(e).message;
         exit(format!("{message}\n"), flavor.usage_code(), true)
     })
 }

@@ -2,10 +2,9 @@
 //! options, clap, with a `DRAINIT_*` environment variable for each; the
 //! `check` and `explain` subcommands in cli/subcommands/; the tini /
 //! dumb-init modes in cli/compat.rs), and drainit's own run options. The
-//! option types they share are in cli/options.rs.
+//! option types they share are in core/options.rs.
 
 pub mod compat;
-pub mod options;
 pub mod subcommands;
 pub mod version;
 
@@ -14,9 +13,9 @@ use std::ffi::OsString;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser};
 
-use crate::cli::options::*;
 use crate::cli::subcommands::check::{self, CheckArgs};
 use crate::cli::subcommands::explain::{self, ExplainArgs};
+use crate::core::options::*;
 use crate::os::signals;
 
 /// drainit [OPTIONS] [--] COMMAND [ARGS...]

@@ -17,8 +17,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::core::signal::Rewrites;
 use crate::core::timeline::{Line, ReadyWhy, Whom};
-use crate::os::signals::Rewrites;
 use hold::Hold;
 use route::{Role, Route, Tree};
 use timers::{Timer, Timers};

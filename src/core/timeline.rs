@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use crate::core::duration::show;
-use crate::os::signals;
+use crate::core::signal as signals;
 
 /// How a child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

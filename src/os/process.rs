@@ -11,7 +11,7 @@ use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::cli::options::Flavor;
+use crate::core::options::Flavor;
 use crate::core::timeline::ChildStatus;
 use crate::os::signals;
 
@@ -493,7 +493,7 @@ fn spawn_error(program: &OsString, e: &io::Error) -> SpawnError {
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN)
     ) {
         return SpawnError {
-            code: crate::cli::options::EXIT_USAGE,
+            code: crate::core::options::EXIT_USAGE,
             message: format!(
                 "cannot start '{name}': {e}: raise the container's limits (nofile, pids, memory)"
             ),

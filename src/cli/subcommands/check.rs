@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::options::{clap_exit, Exit};
+use crate::core::options::{clap_exit, Exit};
 
 /// Exit 0 when the container is ready, 1 when it is not.
 #[derive(Debug, Parser)]
@@ -20,7 +20,7 @@ pub struct CheckArgs {
     #[arg(long, env = "DRAINIT_READY_FILE", value_name = "PATH")]
     ready_file: Option<PathBuf>,
     /// Ready when a GET on this URL answers 2xx.
-    #[arg(long, env = "DRAINIT_CHECK_URL", value_name = "URL", value_parser = crate::cli::options::parse_http_url)]
+    #[arg(long, env = "DRAINIT_CHECK_URL", value_name = "URL", value_parser = crate::core::options::parse_http_url)]
     url: Option<String>,
     /// drainit's --http address: checks http://ADDR/ready (0.0.0.0 means loopback).
     #[arg(long, env = "DRAINIT_HTTP", value_name = "ADDR")]
@@ -56,7 +56,7 @@ pub fn run(args: CheckArgs) -> i32 {
             eprintln!(
                 "drainit check: nothing to check: give --ready-file PATH, --url URL or --http ADDR"
             );
-            return crate::cli::options::EXIT_USAGE;
+            return crate::core::options::EXIT_USAGE;
         }
         (Some(path), None) => check_file(path),
     };

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::options::{clap_exit, DrainOptions, Exit, ForwardOptions};
 use crate::core::duration::show;
+use crate::core::options::{clap_exit, DrainOptions, Exit, ForwardOptions};
 use crate::core::supervisor::route::{default_action, DefaultAction};
 use crate::core::supervisor::Mode;
 use crate::os::signals;

@@ -7,7 +7,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
-use crate::cli::options::Flavor;
+use crate::core::options::Flavor;
 
 /// The exit status when the subcommand's binary is not installed (a
 /// shell's "command not found").

@@ -111,8 +111,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::core::signal as signals;
 use crate::core::timeline::ChildStatus;
-use crate::os::signals;
 
 /// What a sleeping process is waiting for, from /proc/PID/wchan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -40,14 +40,14 @@
 
 mod http;
 mod resolve;
-pub mod url;
+pub use crate::core::url;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Method;
 
-use crate::cli::options::Gate;
+use crate::core::options::Gate;
 use http::Spares;
 use resolve::Resolver;
 use url::{Host, HttpUrl, Target};

@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, ValueEnum};
 
+use crate::core::signal::{self as signals, Rewrites};
 use crate::core::supervisor::Mode;
-use crate::os::signals::{self, Rewrites};
 
 /// Usage errors exit with 2 (1 in the tini and dumb-init modes).
 pub const EXIT_USAGE: i32 = 2;
@@ -280,11 +280,11 @@ pub fn clap_exit(e: clap::Error) -> Exit {
 /// Accepts `http://host[:port]/path` only: the static binary carries no
 /// TLS. The grammar is the client's own (client/url.rs).
 pub fn parse_http_url(text: &str) -> Result<String, String> {
-    crate::io::client::url::parse_http_url(text).map(|_| text.to_string())
+    crate::core::url::parse_http_url(text).map(|_| text.to_string())
 }
 
 pub fn parse_host_port(text: &str) -> Result<String, String> {
-    crate::io::client::url::parse_host_port(text).map(|_| text.to_string())
+    crate::core::url::parse_host_port(text).map(|_| text.to_string())
 }
 
 pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
