@@ -592,9 +592,14 @@ pub fn set_pdeathsig(sig: i32, first_ppid: i32) -> io::Result<()> {
 
 /// Whether stdin is a terminal: asked once at start-up, it decides the
 /// TTIN/TTOU handling, the spawn path and the terminal hand-over.
+///
+/// Through the descriptor, not `std::io::stdin()`: std's stdin carries an
+/// 8 KiB buffer that would stay allocated, a private page per container.
 pub fn stdin_is_tty() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdin().is_terminal()
+    // SAFETY: descriptor 0 stays open for the whole process (startup.rs
+    // puts /dev/null there if it was closed); the borrow ends here.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
+    rustix::termios::isatty(fd)
 }
 
 /// Ignores TTIN/TTOU so drainit can hand the terminal to the child; returns
