@@ -106,7 +106,10 @@
 //! drainit), so [`reported_status`] reports the app's status instead: when
 //! the wrapper the stop signal passed over dies of a signal other than
 //! SIGKILL, drainit exits with the status of the processes it routed the
-//! signal to.
+//! signal to. That holds only when httpd outlives the shell: when the
+//! dying shell's own wait4 reaps httpd first, httpd's status goes with the
+//! shell, and drainit exits with the shell's 143 (2 runs in 10 with a
+//! stand-in app). `exec httpd` in the entrypoint avoids both.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
