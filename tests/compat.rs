@@ -923,9 +923,7 @@ fn probes(probe: &Path, dir: &Path) -> BTreeMap<String, (i32, char)> {
 }
 
 fn state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(") ")?.1;
-    after.chars().next()
+    drainit::procfs::stat(pid).ok().flatten().map(|s| s.state)
 }
 
 fn word(st: Option<char>) -> &'static str {

@@ -209,12 +209,10 @@ fn fd_count(pid: i32) -> usize {
 }
 
 fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
+    drainit::procfs::stat(pid)
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.state != 'Z')
 }
 
 /// Zombies among `pid`'s children: exited, not yet reaped.

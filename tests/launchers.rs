@@ -162,14 +162,10 @@ fn app_pids(log: &[String]) -> Vec<i32> {
 
 /// Whether `pid` still runs (not gone, not a zombie).
 fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    drainit::procfs::stat(pid)
         .ok()
-        .and_then(|s| {
-            s.rsplit(')')
-                .next()
-                .map(|r| r.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie)
+        .flatten()
+        .is_some_and(|s| s.state != 'Z')
 }
 
 fn cleanup(log: &[String]) {

@@ -351,29 +351,24 @@ pub fn first_child(pid: i32) -> Option<i32> {
     children(pid).into_iter().next()
 }
 
+/// The direct children of `pid` (zombies too), through drainit's own /proc
+/// reader (`drainit::procfs`), the one routing and the kill sweep use.
 pub fn children(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
-    for t in tasks.flatten() {
-        let p = t.path().join("children");
-        if let Ok(s) = std::fs::read_to_string(p) {
-            out.extend(s.split_whitespace().filter_map(|x| x.parse::<i32>().ok()));
-        }
-    }
-    out
+    drainit::procfs::Children::new()
+        .of(pid, 0)
+        .unwrap_or_default()
 }
 
+/// Every descendant of `pid`, zombies included, parents before children:
+/// drainit's own walk.
 pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut kids = drainit::procfs::Children::new();
+    let starts = kids.of(pid, 0).unwrap_or_default();
     let mut out = Vec::new();
-    let mut stack = vec![pid];
-    while let Some(p) = stack.pop() {
-        for c in children(p) {
-            out.push(c);
-            stack.push(c);
-        }
-    }
+    kids.walk(starts, |p| {
+        out.push(p);
+        Some(0)
+    });
     out
 }
 
@@ -409,18 +404,7 @@ pub fn status_field(pid: i32, field: &str) -> Option<u64> {
 
 /// Whether drainit has blocked its signals yet (SigBlk non-zero).
 pub fn signals_blocked(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("SigBlk:")).map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .trim_start_matches('0')
-                    .to_string()
-            })
-        })
-        .is_some_and(|mask| !mask.is_empty())
+    drainit::procfs::status(pid).is_some_and(|s| s.blocked != 0)
 }
 
 /// A minimal HTTP/1.1 GET over a real TCP socket: (status, body).
