@@ -47,7 +47,7 @@ fn allocations(mode: &[&str], wrapped: bool, forwards: usize) -> u64 {
     }
     argv.push(APP.into());
     argv.push(log_s);
-    let mut child = Command::new(common::drainit())
+    let child = Command::new(common::drainit())
         .args(&argv)
         .env("DRAINIT_LOG", "warn,drainit::runtime=debug")
         .stdin(Stdio::null())
