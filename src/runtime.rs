@@ -100,10 +100,17 @@ impl Runtime {
     }
 
     async fn next_event(&mut self) -> Event {
-        let deadline = self.sup.next_deadline().map(tokio::time::Instant::from_std);
+        let deadline = self.sup.next_deadline();
+        // A deadline already past goes first: a stream of signals that is
+        // never empty (a SIGCHLD storm from pid hoppers) must not postpone
+        // the grace or the give-up for ever.
+        if deadline.is_some_and(|at| Instant::now() >= at) {
+            return Event::Tick;
+        }
+        let deadline = deadline.map(tokio::time::Instant::from_std);
         tokio::select! {
-            // Signals first: a probe result or a due timer never delays a
-            // forwarded signal.
+            // Then signals: a probe result or a timer that falls due while
+            // they are read never delays a forwarded signal.
             biased;
             sig = self.signals.recv() => match sig {
                 Ok(sig) => {
