@@ -579,10 +579,10 @@ fn url_during_a_local_restart() {
     );
     // A failure is timed from when its request was sent: one sent just
     // before the command started and reset when the server died counts
-    // from a moment before it (one request interval at 100/s).
+    // from a moment before it (a request takes 5 ms; a loaded machine more).
     let first = v["failures_at_s"][0].as_f64().unwrap();
     assert!(
-        (-0.02..1.0).contains(&first),
+        (-0.25..1.0).contains(&first),
         "failures start with the command: {first}"
     );
 
