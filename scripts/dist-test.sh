@@ -38,6 +38,7 @@ EMULATION_GAPS=(
     "every_signal_reaches_the_group_in_group_mode|real-time signals: qemu-user keeps some host RT signals for itself, so a guest's signal 35 and up is not delivered"
     "every_signal_reaches_only_the_child_in_single_child_mode|real-time signals: qemu-user keeps some host RT signals for itself, so a guest's signal 35 and up is not delivered"
     "rewrites_and_drops|real-time signals: qemu-user keeps some host RT signals for itself, so a guest's signal 35 and up is not delivered"
+    "dumb_init_compat_flags_env_and_exit_codes|real-time signals: its barrier is signal 64, which qemu-user keeps for itself (as above)"
     "environment_variables_configure_and_flags_win|timing: the emulated start-up is slower than the test's bound"
     "a_second_drain_signal_or_sigint_cuts_the_delay_short|timing: the drain timeline is checked to +-50 ms, emulation is slower"
     "the_child_exiting_during_the_delay_ends_the_wait|timing: as above"
