@@ -105,25 +105,33 @@ pub fn block_all(faults: IgnoredFaults) -> io::Result<SigSet> {
     Ok(old)
 }
 
-/// A fault signal that drainit sent itself (abort(): `tkill(self,
-/// SIGABRT)`; a `kill(getpid(), ...)` from any of its threads) is drainit's
-/// own failure, never the child's business: drainit dies of it, as it
-/// would have without blocking.
-fn self_inflicted(info: &libc::signalfd_siginfo) -> bool {
-    let sig = info.ssi_signo as i32;
-    // SI_USER 0, SI_QUEUE -1, SI_TKILL -6: sent by a process; > 0 the kernel.
-    FAULT_SIGNALS.contains(&sig) && info.ssi_code <= 0 && info.ssi_pid == std::process::id()
+/// What a signal drainit sent itself means. The kernel names the sender:
+/// `ssi_pid` is drainit's own pid and `ssi_code` is not positive (SI_USER
+/// 0, SI_QUEUE -1, SI_TKILL -6) when the signal came from drainit.
+enum Own {
+    /// A fault signal (abort(): `tkill(self, SIGABRT)`; a `kill(getpid(),
+    /// ...)` from any of its threads): drainit's own failure, never the
+    /// child's business, so drainit dies of it as it would have unblocked.
+    Fault,
+    /// SIGPIPE raised by drainit's own write to a stderr with no reader
+    /// (the kernel sends it as from the writer): the write fails with EPIPE
+    /// and the logger deals with that. Not forwarded: it would kill a shell
+    /// that is not waiting at that moment. A SIGPIPE from anyone else is.
+    BrokenPipe,
 }
 
-/// SIGPIPE that drainit's own write raised (its stderr is a pipe with no
-/// reader): the kernel sends it to the writer as from itself. The write
-/// fails with EPIPE and the logger deals with that; the signal is not the
-/// child's business and is not forwarded (it would kill a shell that is
-/// not waiting at that moment). A SIGPIPE sent by anyone else is.
-fn own_broken_pipe(info: &libc::signalfd_siginfo) -> bool {
-    info.ssi_signo as i32 == libc::SIGPIPE
-        && info.ssi_code == 0
-        && info.ssi_pid == std::process::id()
+fn sent_to_itself(info: &libc::signalfd_siginfo) -> Option<Own> {
+    let sig = info.ssi_signo as i32;
+    if info.ssi_pid != std::process::id() || info.ssi_code > 0 {
+        return None;
+    }
+    if FAULT_SIGNALS.contains(&sig) {
+        Some(Own::Fault)
+    } else if sig == libc::SIGPIPE && info.ssi_code == 0 {
+        Some(Own::BrokenPipe)
+    } else {
+        None
+    }
 }
 
 fn die_of(sig: i32) -> ! {
@@ -167,6 +175,16 @@ impl SignalStream {
         })
     }
 
+    /// Queues a signal read from the signalfd, unless drainit sent it to
+    /// itself (see [`Own`]).
+    fn take(&mut self, info: &libc::signalfd_siginfo) {
+        match sent_to_itself(info) {
+            Some(Own::Fault) => die_of(info.ssi_signo as i32),
+            Some(Own::BrokenPipe) => {}
+            None => self.queued.push_back(info.ssi_signo as i32),
+        }
+    }
+
     /// After drainit was stopped and continued: reads what arrived
     /// meanwhile and puts everything not handed out yet in the order the
     /// kernel hands pending signals out (standard ones lowest first, a
@@ -190,13 +208,7 @@ impl SignalStream {
             }
             // SAFETY: the kernel wrote a whole siginfo.
             let info = unsafe { info.assume_init() };
-            if self_inflicted(&info) {
-                die_of(info.ssi_signo as i32);
-            }
-            if own_broken_pipe(&info) {
-                continue;
-            }
-            self.queued.push_back(info.ssi_signo as i32);
+            self.take(&info);
         }
         let mut all: Vec<i32> = self.queued.drain(..).collect();
         // Stable: real-time signals keep their queue order.
@@ -252,13 +264,7 @@ impl SignalStream {
             for info in buf.get(..count).unwrap_or_default() {
                 // SAFETY: the kernel wrote the first `count` entries.
                 let info = unsafe { info.assume_init_ref() };
-                if self_inflicted(info) {
-                    die_of(info.ssi_signo as i32);
-                }
-                if own_broken_pipe(info) {
-                    continue;
-                }
-                self.queued.push_back(info.ssi_signo as i32);
+                self.take(info);
             }
         }
     }
