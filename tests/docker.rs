@@ -18,12 +18,12 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::docker::{docker, docker_ok, locked_build, need, Container, Harness};
+use common::docker::{docker, docker_ok, locked_build, need, Compose, Container, Harness};
 
 const IMAGE: &str = "drainit-test:latest";
 
@@ -670,11 +670,6 @@ fn example_compose_parses_fits_and_runs() {
     if need_docker() {
         return;
     }
-    let compose = examples().join("compose.yaml");
-    let Ok(bin) = which("docker-compose") else {
-        common::skip("docker-compose is not installed");
-        return;
-    };
     let image = example_app_image();
     let project = DOCKER.unique("compose");
     let (app_port, ready_port) = (common::free_port(), common::free_port());
@@ -686,23 +681,19 @@ fn example_compose_parses_fits_and_runs() {
         "services:\n  app:\n    environment:\n      DRAINIT_LOG_FORMAT: json\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        Command::new(&bin)
-            .args(["-f", compose.to_str().unwrap()])
-            .args(["-f", json_logs.to_str().unwrap(), "-p", &project])
-            .args(args)
-            .env("APP_IMAGE", &image)
-            .env("APP_PORT", format!("127.0.0.1:{app_port}"))
-            .env("READY_PORT", format!("127.0.0.1:{ready_port}"))
-            .output()
-            .expect("docker-compose")
+    let Some(compose) = Compose::new(
+        &project,
+        &[examples().join("compose.yaml"), json_logs],
+        &[
+            ("APP_IMAGE", image),
+            ("APP_PORT", format!("127.0.0.1:{app_port}")),
+            ("READY_PORT", format!("127.0.0.1:{ready_port}")),
+        ],
+    ) else {
+        common::skip("neither `docker compose` nor docker-compose is installed");
+        return;
     };
-    struct Down<'a>(&'a dyn Fn(&[&str]) -> Output);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = (self.0)(&["down", "-v", "-t", "1"]);
-        }
-    }
+    let run = |args: &[&str]| compose.run(args);
     let config = run(&["config"]);
     let config_text = String::from_utf8_lossy(&config.stdout).to_string();
     assert!(
@@ -736,7 +727,6 @@ fn example_compose_parses_fits_and_runs() {
         );
     }
 
-    let _down = Down(&run);
     let up = run(&["up", "-d"]);
     assert!(
         up.status.success(),

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::docker::Compose;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -236,14 +238,6 @@ fn the_compose_example_stops_under_load_with_nothing_failed() {
     if !docker_ok() && common::skip("no Docker engine answers") {
         return;
     }
-    let compose_bin = if run("docker", &["compose", "version"]).status.success() {
-        vec!["docker", "compose"]
-    } else if run("docker-compose", &["version"]).status.success() {
-        vec!["docker-compose"]
-    } else {
-        common::skip("neither `docker compose` nor docker-compose is installed");
-        return;
-    };
     let image = match build_example_image() {
         Ok(i) => i,
         Err(e) => {
@@ -253,25 +247,19 @@ fn the_compose_example_stops_under_load_with_nothing_failed() {
     };
     let project = format!("drainit-examples-{}", std::process::id());
     let (app_port, ready_port) = (common::free_port(), common::free_port());
-    let file = examples().join("compose.yaml");
-    let compose = |args: &[&str]| {
-        Command::new(compose_bin[0])
-            .args(&compose_bin[1..])
-            .args(["-f", file.to_str().unwrap(), "-p", &project])
-            .args(args)
-            .env("APP_IMAGE", &image)
-            .env("APP_PORT", format!("127.0.0.1:{app_port}"))
-            .env("READY_PORT", format!("127.0.0.1:{ready_port}"))
-            .output()
-            .expect("compose")
+    let Some(compose) = Compose::new(
+        &project,
+        &[examples().join("compose.yaml")],
+        &[
+            ("APP_IMAGE", image),
+            ("APP_PORT", format!("127.0.0.1:{app_port}")),
+            ("READY_PORT", format!("127.0.0.1:{ready_port}")),
+        ],
+    ) else {
+        common::skip("neither `docker compose` nor docker-compose is installed");
+        return;
     };
-    struct Down<'a>(&'a dyn Fn(&[&str]) -> Output);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = (self.0)(&["down", "-t", "1"]);
-        }
-    }
-    let _down = Down(&compose);
+    let compose = |args: &[&str]| compose.run(args);
     let up = compose(&["up", "-d"]);
     assert!(
         up.status.success(),

@@ -249,3 +249,55 @@ impl Container {
         text
     }
 }
+
+/// A Compose project of docker/examples/compose.yaml (plus override files),
+/// run by `docker compose` or `docker-compose`, whichever is installed,
+/// with the example's variables set; `down` on drop, panics included.
+pub struct Compose {
+    bin: Vec<&'static str>,
+    files: Vec<PathBuf>,
+    project: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Compose {
+    /// `None` when no Compose tool is installed.
+    pub fn new(project: &str, files: &[PathBuf], env: &[(&'static str, String)]) -> Option<Self> {
+        let works = |cmd: &[&str]| {
+            Command::new(cmd[0])
+                .args(&cmd[1..])
+                .arg("version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        let bin = [vec!["docker", "compose"], vec!["docker-compose"]]
+            .into_iter()
+            .find(|b| works(b))?;
+        Some(Self {
+            bin,
+            files: files.to_vec(),
+            project: project.into(),
+            env: env.to_vec(),
+        })
+    }
+
+    /// `COMPOSE -f FILE... -p PROJECT ARGS`, its output captured.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(self.bin[0]);
+        cmd.args(&self.bin[1..]);
+        for f in &self.files {
+            cmd.arg("-f").arg(f);
+        }
+        cmd.args(["-p", &self.project]).args(args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("compose runs")
+    }
+}
+
+impl Drop for Compose {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "-t", "1"]);
+    }
+}
