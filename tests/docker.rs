@@ -681,15 +681,8 @@ fn example_compose_parses_fits_and_runs() {
         "services:\n  app:\n    environment:\n      DRAINIT_LOG_FORMAT: json\n",
     )
     .unwrap();
-    let Some(compose) = Compose::new(
-        &project,
-        &[examples().join("compose.yaml"), json_logs],
-        &[
-            ("APP_IMAGE", image),
-            ("APP_PORT", format!("127.0.0.1:{app_port}")),
-            ("READY_PORT", format!("127.0.0.1:{ready_port}")),
-        ],
-    ) else {
+    let Some(compose) = Compose::example(&project, &[json_logs], &image, app_port, ready_port)
+    else {
         common::skip("neither `docker compose` nor docker-compose is installed");
         return;
     };

@@ -247,15 +247,7 @@ fn the_compose_example_stops_under_load_with_nothing_failed() {
     };
     let project = format!("drainit-examples-{}", std::process::id());
     let (app_port, ready_port) = (common::free_port(), common::free_port());
-    let Some(compose) = Compose::new(
-        &project,
-        &[examples().join("compose.yaml")],
-        &[
-            ("APP_IMAGE", image),
-            ("APP_PORT", format!("127.0.0.1:{app_port}")),
-            ("READY_PORT", format!("127.0.0.1:{ready_port}")),
-        ],
-    ) else {
+    let Some(compose) = Compose::example(&project, &[], &image, app_port, ready_port) else {
         common::skip("neither `docker compose` nor docker-compose is installed");
         return;
     };

@@ -281,6 +281,30 @@ impl Compose {
         })
     }
 
+    /// docker/examples/compose.yaml and `overrides`, the app's image and
+    /// its two ports published on 127.0.0.1 (`APP_IMAGE`, `APP_PORT`,
+    /// `READY_PORT`).
+    pub fn example(
+        project: &str,
+        overrides: &[PathBuf],
+        image: &str,
+        app_port: u16,
+        ready_port: u16,
+    ) -> Option<Self> {
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docker/examples");
+        let mut files = vec![examples.join("compose.yaml")];
+        files.extend_from_slice(overrides);
+        Self::new(
+            project,
+            &files,
+            &[
+                ("APP_IMAGE", image.into()),
+                ("APP_PORT", format!("127.0.0.1:{app_port}")),
+                ("READY_PORT", format!("127.0.0.1:{ready_port}")),
+            ],
+        )
+    }
+
     /// `COMPOSE -f FILE... -p PROJECT ARGS`, its output captured.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(self.bin[0]);
