@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 use crate::cli::Config;
-use crate::signals::Signals;
+use crate::signals::{Drains, Signals};
 
 /// State shared by the accept loop, every connection and the signal task.
 pub struct State {
@@ -32,6 +32,16 @@ pub struct State {
     drained: AtomicUsize,
 }
 
+impl Drains for State {
+    fn in_flight(&self) -> usize {
+        self.in_flight.load(SeqCst)
+    }
+
+    fn start_draining(&self) {
+        self.draining.store(true, SeqCst);
+    }
+}
+
 impl State {
     fn new(cfg: &Config) -> Self {
         State {
@@ -43,14 +53,6 @@ impl State {
             in_flight: AtomicUsize::new(0),
             drained: AtomicUsize::new(0),
         }
-    }
-
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(SeqCst)
-    }
-
-    pub fn start_draining(&self) {
-        self.draining.store(true, SeqCst);
     }
 
     fn is_draining(&self) -> bool {

@@ -9,7 +9,6 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Notify;
 
 use crate::cli::OnTerm;
-use crate::server::State;
 
 /// What the server does about one signal.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,7 +71,7 @@ impl Signals {
     /// Handles signals forever; wakes `drain` when the server should drain.
     pub async fn run(
         mut self,
-        state: Arc<State>,
+        state: Arc<impl Drains>,
         on_term: OnTerm,
         log_path: Option<PathBuf>,
         drain: Arc<Notify>,
@@ -99,6 +98,13 @@ impl Signals {
             }
         }
     }
+}
+
+/// What the signal loop needs of the server: how busy it is, and the
+/// switch that starts its drain.
+pub trait Drains {
+    fn in_flight(&self) -> usize;
+    fn start_draining(&self);
 }
 
 /// Appends `line` to the signal log; tests read it to check what arrived.
