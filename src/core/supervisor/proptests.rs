@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestRunner};
 
 use super::*;
-use crate::{core::duration, os::signals};
+use crate::core::{duration, signal as signals};
 
 const TERM: i32 = libc::SIGTERM;
 const INT: i32 = libc::SIGINT;
