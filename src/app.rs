@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::core::options::{Flavor, Options};
-use crate::core::supervisor::{ChildExit, Config, ListenGate, Mode, Quiet, Supervisor};
+use crate::core::supervisor::{ChildExit, Config, ListenGate, Mode, Quiet};
 use crate::core::timeline::Line;
 use crate::io::client::{Hook, Probe};
 use crate::io::metrics::Shared;
@@ -21,7 +21,8 @@ pub fn fail(code: i32, message: &str) -> ! {
 }
 
 /// The gate, the hook and the traffic watcher, all made before the drain
-/// can start (nothing is created at drain time).
+/// can start (nothing is created at drain time). The supervisor's gate
+/// interval, quiet rule and hook come from these (`runtime::Runtime::new`).
 fn runtime_parts(o: &Options) -> Result<runtime::Parts, String> {
     let d = &o.drain;
     let timeout = d
@@ -30,14 +31,26 @@ fn runtime_parts(o: &Options) -> Result<runtime::Parts, String> {
     Ok(runtime::Parts {
         ready_file: None,
         hook: d.drain_url.as_deref().map(Hook::prepare).transpose()?,
-        gate: d.gate().map(|g| Probe::prepare(&g, timeout)).transpose()?,
-        traffic: d
-            .drain_quiet
-            .map(|_| traffic::TrafficWatcher::new(d.drain_ports.clone())),
-        warn_on_reap: o.warn_on_reap,
+        gate: d
+            .gate()
+            .map(|g| Probe::prepare(&g, timeout))
+            .transpose()?
+            .map(|probe| runtime::Gate {
+                probe,
+                every: d.ready_interval,
+            }),
+        traffic: d.drain_quiet.map(|period| runtime::Traffic {
+            watcher: traffic::TrafficWatcher::new(d.drain_ports.clone()),
+            quiet: Quiet {
+                period,
+                min: d.drain_min.unwrap_or(period),
+            },
+        }),
     })
 }
 
+/// Everything of the supervisor's configuration but what the runtime's
+/// parts decide (the gate's interval, the quiet rule, the hook).
 fn supervisor_config(o: &Options, ignore_once: Vec<i32>) -> Config {
     let d = &o.drain;
     Config {
@@ -47,17 +60,11 @@ fn supervisor_config(o: &Options, ignore_once: Vec<i32>) -> Config {
         grace: d.grace,
         rewrites: o.rewrites.clone(),
         remap_exit: o.remap_exit.clone(),
-        gate_every: d.gate().map(|_| d.ready_interval),
         listen_gate: d.waits_for_accept().then(|| ListenGate {
             every: readiness::listen::EVERY,
             worker_after: d.worker_after.unwrap_or(readiness::listen::WORKER_AFTER),
         }),
         announce_ready: d.readiness_read(),
-        quiet: d.drain_quiet.map(|period| Quiet {
-            period,
-            min: d.drain_min.unwrap_or(period),
-        }),
-        hook: d.drain_url.is_some(),
         pid1: std::process::id() == 1,
         root: std::process::id() as i32,
         route_live: o.flavor == Flavor::Drainit,
@@ -194,7 +201,7 @@ pub fn run(o: Options, original_mask: nix::sys::signal::SigSet, first_ppid: i32)
         // Pin no mount point of the container.
         let _ = std::env::set_current_dir("/");
         runtime::Runtime::new(
-            Supervisor::new(supervisor_config(&o, ignore_once)),
+            supervisor_config(&o, ignore_once),
             signals,
             child,
             shared,
