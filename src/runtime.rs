@@ -29,9 +29,15 @@ use crate::io::metrics::Shared;
 use crate::io::readiness::file::ReadyFile;
 use crate::io::traffic::TrafficWatcher;
 use crate::logging::Emit as _;
+use crate::os::alarm::Alarm;
 use crate::os::signals::SignalStream;
 use crate::os::watch::Watches;
 use crate::os::{process, procfs, tree};
+
+/// Stack kept resident below the loop's frame when start-up's pages are
+/// trimmed: more than the red zone; what the loop touches again after it
+/// comes back on its own.
+const STACK_KEEP: usize = 512;
 
 /// What the runtime drives besides the supervisor; all of it is created
 /// before the child starts, so a drain creates no thread, process or
@@ -62,11 +68,14 @@ pub struct Runtime {
     child: i32,
     shared: Arc<Shared>,
     parts: Parts,
-    /// Gate and listener checks answer here.
-    probe_tx: UnboundedSender<Event>,
-    probe_rx: UnboundedReceiver<Event>,
+    /// Gate and listener checks answer here (made only when there is a
+    /// gate: the channel's first block is 1.3 kB).
+    probe_tx: Option<UnboundedSender<Event>>,
+    probe_rx: Option<UnboundedReceiver<Event>>,
     /// Events produced while handling others (reaps, look results).
     pending: VecDeque<Event>,
+    /// The supervisor's deadline.
+    alarm: Alarm,
     /// Processes whose exit the supervisor asked to hear of.
     watches: Watches,
     /// `alloc::allocations()` when the first signal arrived.
@@ -80,6 +89,7 @@ impl Runtime {
     pub fn new(
         cfg: Config,
         signals: SignalStream,
+        alarm: Alarm,
         child: i32,
         shared: Arc<Shared>,
         parts: Parts,
@@ -90,7 +100,12 @@ impl Runtime {
             hook: parts.hook.is_some(),
             ..cfg
         };
-        let (probe_tx, probe_rx) = unbounded_channel();
+        let (probe_tx, probe_rx) = if cfg.gate_every.is_some() || cfg.listen_gate.is_some() {
+            let (tx, rx) = unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         Self {
             sup: Supervisor::new(cfg),
             signals,
@@ -100,6 +115,7 @@ impl Runtime {
             probe_tx,
             probe_rx,
             pending: VecDeque::new(),
+            alarm,
             watches: Watches::default(),
             allocations_at_first_signal: None,
         }
@@ -109,12 +125,18 @@ impl Runtime {
     pub async fn run(mut self) -> i32 {
         self.shared.set_live(true);
         self.pending.push_back(Event::Started { pid: self.child });
+        let mut trimmed = false;
         loop {
             while let Some(event) = self.pending.pop_front() {
                 if let Some(code) = self.dispatch(event) {
                     self.cleanup();
                     return code;
                 }
+            }
+            if !std::mem::replace(&mut trimmed, true) {
+                // Going idle for the first time: start-up's deep stack
+                // pages go back to the kernel (src/os/stack.rs).
+                crate::os::stack::trim_below_here(STACK_KEEP);
             }
             let event = self.next_event().await;
             self.pending.push_back(event);
@@ -129,7 +151,10 @@ impl Runtime {
         if deadline.is_some_and(|at| Instant::now() >= at) {
             return Event::Tick;
         }
-        let deadline = deadline.map(tokio::time::Instant::from_std);
+        // A timerfd that cannot be armed (nothing here can make it fail)
+        // must not make a deadline be missed: then the clock is looked at
+        // after every wake-up instead.
+        let armed = self.alarm.set(deadline).is_ok();
         let read_signals = self.sup.reads_signals();
         tokio::select! {
             // Then signals: a probe result or a timer that falls due while
@@ -139,14 +164,17 @@ impl Runtime {
                 Ok(sig) => Event::Signal(sig),
                 Err(e) => Event::SignalsUnread { error: e.to_string() },
             },
-            Some(answer) = self.probe_rx.recv() => answer,
+            Some(answer) = answer(&mut self.probe_rx) => answer,
             pid = self.watches.gone(), if !self.watches.is_empty() => Event::Gone(pid),
-            _ = sleep_opt(deadline) => Event::Tick,
+            _ = self.alarm.fired(), if deadline.is_some() && armed => Event::Tick,
+            _ = std::future::ready(()), if deadline.is_some() && !armed => Event::Tick,
         }
     }
 
     /// Hands one event to the supervisor and carries out its actions;
-    /// returns the exit code once it says exit.
+    /// returns the exit code once it says exit. Not inlined, like each
+    /// action below: the loop's frame stays small while it sleeps.
+    #[inline(never)]
     fn dispatch(&mut self, event: Event) -> Option<i32> {
         if let Event::Signal(sig) = event {
             *self.shared.metrics().received.entry(sig).or_default() += 1;
@@ -182,6 +210,7 @@ impl Runtime {
 
     /// Reports the end of the process group the supervisor waits for
     /// (kill(-pgid, 0) finds no member).
+    #[inline(never)]
     fn check_group(&mut self) {
         let Some(pgid) = self.sup.awaited_group() else {
             return;
@@ -194,6 +223,7 @@ impl Runtime {
     }
 
     /// Reaps everything that exited and reports the pass as it was.
+    #[inline(never)]
     fn reap(&mut self) {
         let pass = process::reap_all();
         // One lock for the whole pass: a burst can be tens of thousands.
@@ -206,6 +236,7 @@ impl Runtime {
         self.check_group();
     }
 
+    #[inline(never)]
     fn apply(&mut self, action: Action) -> Option<i32> {
         match action {
             Action::Send { signal, target } => self.send(signal, target),
@@ -249,6 +280,7 @@ impl Runtime {
 
     /// Sends to each pid; a failure other than "gone" goes back to the
     /// supervisor, which sends again.
+    #[inline(never)]
     fn send_or_report(&mut self, signal: i32, pids: &[i32], target: &Target) -> usize {
         let mut sent = 0;
         for &pid in pids {
@@ -268,6 +300,7 @@ impl Runtime {
         sent
     }
 
+    #[inline(never)]
     fn send(&mut self, signal: i32, target: Target) {
         let n = match &target {
             Target::Pid(pid) => self.send_or_report(signal, &[*pid], &target),
@@ -298,6 +331,7 @@ impl Runtime {
         }
     }
 
+    #[inline(never)]
     fn kill(&mut self, how: Kill, first: bool) {
         let count = match how {
             Kill::Namespace => {
@@ -313,6 +347,7 @@ impl Runtime {
     }
 
     /// Reads what the forwarding rule needs from /proc and answers at once.
+    #[inline(never)]
     fn read_tree(&mut self, signal: i32, purpose: Purpose) {
         let tree = match purpose {
             Purpose::Forward | Purpose::Stop => {
@@ -332,6 +367,7 @@ impl Runtime {
 
     /// Lists the descendants of `root` with their process groups and
     /// sessions for the SIGKILL sweep, and answers at once.
+    #[inline(never)]
     fn list_for_kill(&mut self, root: i32, first: bool) {
         let session = nix::unistd::getsid(None).map_or(-1, |s| s.as_raw());
         let listed = procfs::descendants(root)
@@ -351,6 +387,7 @@ impl Runtime {
         });
     }
 
+    #[inline(never)]
     fn watch(&mut self, pids: &[i32]) {
         let mut failed = None;
         for &pid in pids {
@@ -371,20 +408,24 @@ impl Runtime {
         }
     }
 
+    #[inline(never)]
     fn probe(&mut self) {
         // Always there: the supervisor checks only a gate it was given
         // (`Runtime::new`).
         let Some(gate) = &self.parts.gate else {
             return;
         };
+        let Some(tx) = self.probe_tx.clone() else {
+            return;
+        };
         let check = gate.probe.check();
-        let tx = self.probe_tx.clone();
         tokio::spawn(async move {
             let _ = tx.send(Event::Probe(check.await));
         });
     }
 
     /// The automatic gate: find the app's listeners now, connect in a task.
+    #[inline(never)]
     fn probe_listen(&mut self) {
         let targets = match crate::io::readiness::listen::find(self.child) {
             Ok(t) if t.is_empty() => {
@@ -399,13 +440,16 @@ impl Runtime {
                 })
             }
         };
-        let tx = self.probe_tx.clone();
+        let Some(tx) = self.probe_tx.clone() else {
+            return;
+        };
         tokio::spawn(async move {
             let found = crate::io::readiness::listen::connect(targets).await;
             let _ = tx.send(Event::Listening(found));
         });
     }
 
+    #[inline(never)]
     fn set_ready(&mut self, ready: bool) {
         self.shared.set_ready(ready);
         if let Some(file) = &self.parts.ready_file {
@@ -417,6 +461,7 @@ impl Runtime {
         }
     }
 
+    #[inline(never)]
     fn cleanup(&mut self) {
         if let Some(at) = self.allocations_at_first_signal {
             let n = crate::os::alloc::allocations().saturating_sub(at);
@@ -431,9 +476,10 @@ impl Runtime {
     }
 }
 
-async fn sleep_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
+/// The next answer of a check in flight; never, without a gate.
+async fn answer(rx: &mut Option<UnboundedReceiver<Event>>) -> Option<Event> {
+    match rx {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

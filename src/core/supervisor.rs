@@ -574,7 +574,9 @@ impl Supervisor {
     }
 
     /// Takes in one event at `now`; its actions are then handed out, in
-    /// order, by [`Supervisor::poll_action`].
+    /// order, by [`Supervisor::poll_action`]. Not inlined into the runtime:
+    /// its frames are on the stack only while an event is handled.
+    #[inline(never)]
     pub fn handle(&mut self, event: Event, now: Instant) {
         // One buffer for every event: its capacity stays, so a steady
         // stream of events does not allocate here.
