@@ -37,7 +37,9 @@ pub fn trim_below_here(keep: usize) -> usize {
 
 /// The lowest address of the `[stack]` mapping, from /proc/self/maps read
 /// into a buffer on the stack (no allocation: a freed heap block would stay
-/// dirty).
+/// dirty). Not inlined: the buffer's page is below the caller's frame, so
+/// the trim discards it too.
+#[inline(never)]
 fn stack_start() -> Option<usize> {
     use std::io::Read;
     let mut buf = [0u8; 4096];
