@@ -120,7 +120,8 @@ mod tests {
     fn an_instant_already_past_fires_at_once() {
         rt().block_on(async {
             let mut a = Alarm::new().unwrap();
-            a.set(Some(Instant::now() - Duration::from_millis(5))).unwrap();
+            a.set(Some(Instant::now() - Duration::from_millis(5)))
+                .unwrap();
             a.fired().await;
         });
     }
@@ -135,11 +136,13 @@ mod tests {
             a.set(Some(start + Duration::from_millis(80))).unwrap();
             a.fired().await;
             assert!(start.elapsed() >= Duration::from_millis(80));
-            a.set(Some(Instant::now() + Duration::from_millis(10))).unwrap();
+            a.set(Some(Instant::now() + Duration::from_millis(10)))
+                .unwrap();
             a.set(None).unwrap();
             // Disarmed: not readable. A second, armed alarm fires first.
             let mut b = Alarm::new().unwrap();
-            b.set(Some(Instant::now() + Duration::from_millis(40))).unwrap();
+            b.set(Some(Instant::now() + Duration::from_millis(40)))
+                .unwrap();
             let first = tokio::select! {
                 _ = a.fired() => "a",
                 _ = b.fired() => "b",

@@ -27,7 +27,13 @@ pub fn trim_below_here(keep: usize) -> usize {
     // below the live frames (`keep` is at least the red zone): nothing
     // there is read before it is written again, and MADV_DONTNEED on
     // private anonymous memory only makes the next touch a zero page.
-    let rc = unsafe { libc::madvise(lowest as *mut libc::c_void, end - lowest, libc::MADV_DONTNEED) };
+    let rc = unsafe {
+        libc::madvise(
+            lowest as *mut libc::c_void,
+            end - lowest,
+            libc::MADV_DONTNEED,
+        )
+    };
     if rc == 0 {
         end - lowest
     } else {
@@ -36,31 +42,40 @@ pub fn trim_below_here(keep: usize) -> usize {
 }
 
 /// The lowest address of the `[stack]` mapping, from /proc/self/maps read
-/// into a buffer on the stack (no allocation: a freed heap block would stay
-/// dirty). Not inlined: the buffer's page is below the caller's frame, so
+/// a piece at a time into a buffer on the stack (no allocation: a freed
+/// heap block would stay dirty). Not inlined: the buffer's page is below the caller's frame, so
 /// the trim discards it too.
 #[inline(never)]
 fn stack_start() -> Option<usize> {
     use std::io::Read;
-    let mut buf = [0u8; 4096];
     let mut f = std::fs::File::open("/proc/self/maps").ok()?;
+    let mut buf = [0u8; 1024];
+    // `len` bytes of `buf` hold the start of a line not yet complete.
     let mut len = 0;
-    // The stack is among the last lines; keep reading until the file ends
-    // or the buffer is full, keeping the last full buffer's worth.
     loop {
         let n = f.read(buf.get_mut(len..)?).ok()?;
         if n == 0 {
-            break;
-        }
-        len += n;
-        if len == buf.len() {
-            // Larger than a page of maps: not drainit's few mappings.
             return None;
         }
+        len += n;
+        let mut line_start = 0;
+        while let Some(nl) = buf.get(line_start..len)?.iter().position(|&b| b == b'\n') {
+            let line = buf.get(line_start..line_start + nl)?;
+            if line.ends_with(b"[stack]") {
+                let text = std::str::from_utf8(line).ok()?;
+                return usize::from_str_radix(text.split('-').next()?, 16).ok();
+            }
+            line_start += nl + 1;
+        }
+        if line_start == 0 && len == buf.len() {
+            // One line longer than the buffer (a long path): not the
+            // stack's; skip it by keeping nothing of it.
+            len = 0;
+        } else {
+            buf.copy_within(line_start..len, 0);
+            len -= line_start;
+        }
     }
-    let text = std::str::from_utf8(buf.get(..len)?).ok()?;
-    let line = text.lines().find(|l| l.ends_with("[stack]"))?;
-    usize::from_str_radix(line.split('-').next()?, 16).ok()
 }
 
 #[cfg(test)]
