@@ -6,7 +6,9 @@
 //! the supervisor. What it keeps is mechanism: answers to the
 //! supervisor's questions (`ReadTree`, `ListForKill`, a probe) go first, a
 //! deadline already past goes before the next signal, and the figures for
-//! /metrics are counted as actions are carried out.
+//! /metrics are counted as actions are carried out. Its one line of its
+//! own is a measurement, not a decision: the allocations from the first
+//! signal to exit, at debug level (tests/alloc.rs reads it).
 //!
 //! The gate, the traffic watcher and the hook are parts of the runtime, and
 //! the supervisor is configured from them ([`Runtime::new`]): it never asks
