@@ -70,8 +70,26 @@ fn run(args: Vec<OsString>) -> ! {
     // catchable signal.
     // SAFETY: SIG_DFL installs no handler, and no other thread exists yet.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let code = match cli::parse(args, flavor) {
-        Invocation::Run(opts) => app::run(*opts, original_mask, first_ppid),
+    let code = match parse(args, flavor) {
+        Invocation::Run(opts) => app::run(opts, original_mask, first_ppid),
+        other => other_command(other),
+    };
+    std::process::exit(code);
+}
+
+/// The command line, parsed in a frame of its own: clap's deep frames are
+/// gone from the stack before the run starts (the run's frames stay for
+/// its whole life).
+#[inline(never)]
+fn parse(args: Vec<OsString>, flavor: drainit::options::Flavor) -> Invocation {
+    cli::parse(args, flavor)
+}
+
+/// Everything but a run: the subcommands and the messages that end it.
+#[inline(never)]
+fn other_command(invocation: Invocation) -> i32 {
+    match invocation {
+        Invocation::Run(_) => 2,
         Invocation::Check(args) => check::run(*args),
         Invocation::Explain(args) => explain::run(*args),
         Invocation::Exit {
@@ -89,6 +107,5 @@ fn run(args: Vec<OsString>) -> ! {
             }
             code
         }
-    };
-    std::process::exit(code);
+    }
 }

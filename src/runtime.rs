@@ -1,8 +1,18 @@
 //! The runtime shell around the supervisor: a tokio current-thread loop
-//! that turns the signalfd, waitpid, probe results and the supervisor's
-//! own deadline into events, and carries out the supervisor's actions with
-//! syscalls. It decides nothing: who gets a signal, when to look, probe or
-//! kill, and what to log all come from the supervisor.
+//! that turns the signalfd, waitpid, /proc, probe results and the
+//! supervisor's own deadline into events, and carries out the supervisor's
+//! actions with syscalls. It decides nothing: who gets a signal, when to
+//! look, probe or kill, what a failure means and what to log all come from
+//! the supervisor. What it keeps is mechanism: answers to the
+//! supervisor's questions (`ReadTree`, `ListForKill`, a probe) go first, a
+//! deadline already past goes before the next signal, and the figures for
+//! /metrics are counted as actions are carried out. Its one line of its
+//! own is a measurement, not a decision: the allocations from the first
+//! signal to exit, at debug level (tests/alloc.rs reads it).
+//!
+//! The gate, the traffic watcher and the hook are parts of the runtime, and
+//! the supervisor is configured from them ([`Runtime::new`]): it never asks
+//! for a check, a look or a call the runtime has nothing to answer with.
 //!
 //! While nothing happens it sleeps in epoll with no timer armed: a sleeping
 //! child costs zero wakeups.
@@ -13,16 +23,23 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::core::supervisor::{Action, Event, Kill, Purpose, ReapPass, Supervisor, Target};
+use crate::core::supervisor::{
+    Action, Config, Descendant, Event, Kill, Purpose, Quiet, ReapPass, Supervisor, Target,
+};
 use crate::io::client::{Hook, Probe};
 use crate::io::metrics::Shared;
 use crate::io::readiness::file::ReadyFile;
 use crate::io::traffic::TrafficWatcher;
 use crate::logging::Emit as _;
-use crate::os::process;
+use crate::os::alarm::Alarm;
 use crate::os::signals::SignalStream;
-use crate::os::tree;
 use crate::os::watch::Watches;
+use crate::os::{process, procfs, tree};
+
+/// Stack kept resident below the loop's frame when start-up's pages are
+/// trimmed: more than the red zone; what the loop touches again after it
+/// comes back on its own.
+const STACK_KEEP: usize = 512;
 
 /// What the runtime drives besides the supervisor; all of it is created
 /// before the child starts, so a drain creates no thread, process or
@@ -31,10 +48,20 @@ use crate::os::watch::Watches;
 pub struct Parts {
     pub ready_file: Option<ReadyFile>,
     pub hook: Option<Hook>,
-    pub gate: Option<Probe>,
-    pub traffic: Option<TrafficWatcher>,
-    /// Log reaped orphans at warning level (tini's -w).
-    pub warn_on_reap: bool,
+    pub gate: Option<Gate>,
+    pub traffic: Option<Traffic>,
+}
+
+/// The readiness gate and how often it is checked.
+pub struct Gate {
+    pub probe: Probe,
+    pub every: Duration,
+}
+
+/// The adaptive drain: the connection watcher and its quiet rule.
+pub struct Traffic {
+    pub watcher: TrafficWatcher,
+    pub quiet: Quiet,
 }
 
 pub struct Runtime {
@@ -43,15 +70,14 @@ pub struct Runtime {
     child: i32,
     shared: Arc<Shared>,
     parts: Parts,
-    /// Gate and listener checks answer here.
-    probe_tx: UnboundedSender<Event>,
-    probe_rx: UnboundedReceiver<Event>,
+    /// Gate and listener checks answer here (made only when there is a
+    /// gate: the channel's first block is 1.3 kB).
+    probe_tx: Option<UnboundedSender<Event>>,
+    probe_rx: Option<UnboundedReceiver<Event>>,
     /// Events produced while handling others (reaps, look results).
     pending: VecDeque<Event>,
-    /// The last reaping pass found no children at all.
-    no_children: bool,
-    /// Consecutive failed reads of the signalfd.
-    signal_errors: u32,
+    /// The supervisor's deadline.
+    alarm: Alarm,
     /// Processes whose exit the supervisor asked to hear of.
     watches: Watches,
     /// `alloc::allocations()` when the first signal arrived.
@@ -59,16 +85,31 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// The supervisor is made here from `cfg`, its gate interval, quiet
+    /// rule and hook taken from `parts`: every `Action::Probe`,
+    /// `LookTraffic` and `CallHook` has a part to carry it out.
     pub fn new(
-        sup: Supervisor,
+        cfg: Config,
         signals: SignalStream,
+        alarm: Alarm,
         child: i32,
         shared: Arc<Shared>,
         parts: Parts,
     ) -> Self {
-        let (probe_tx, probe_rx) = unbounded_channel();
+        let cfg = Config {
+            gate_every: parts.gate.as_ref().map(|g| g.every),
+            quiet: parts.traffic.as_ref().map(|t| t.quiet),
+            hook: parts.hook.is_some(),
+            ..cfg
+        };
+        let (probe_tx, probe_rx) = if cfg.gate_every.is_some() || cfg.listen_gate.is_some() {
+            let (tx, rx) = unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         Self {
-            sup,
+            sup: Supervisor::new(cfg),
             signals,
             child,
             shared,
@@ -76,8 +117,7 @@ impl Runtime {
             probe_tx,
             probe_rx,
             pending: VecDeque::new(),
-            no_children: false,
-            signal_errors: 0,
+            alarm,
             watches: Watches::default(),
             allocations_at_first_signal: None,
         }
@@ -87,12 +127,18 @@ impl Runtime {
     pub async fn run(mut self) -> i32 {
         self.shared.set_live(true);
         self.pending.push_back(Event::Started { pid: self.child });
+        let mut trimmed = false;
         loop {
             while let Some(event) = self.pending.pop_front() {
                 if let Some(code) = self.dispatch(event) {
                     self.cleanup();
                     return code;
                 }
+            }
+            if !std::mem::replace(&mut trimmed, true) {
+                // Going idle for the first time: start-up's deep stack
+                // pages go back to the kernel (src/os/stack.rs).
+                crate::os::stack::trim_below_here(STACK_KEEP);
             }
             let event = self.next_event().await;
             self.pending.push_back(event);
@@ -107,39 +153,33 @@ impl Runtime {
         if deadline.is_some_and(|at| Instant::now() >= at) {
             return Event::Tick;
         }
-        let deadline = deadline.map(tokio::time::Instant::from_std);
+        // A timerfd that cannot be armed (nothing here can make it fail)
+        // must not make a deadline be missed: then the clock is looked at
+        // after every wake-up instead.
+        let armed = self.alarm.set(deadline).is_ok();
+        let read_signals = self.sup.reads_signals();
         tokio::select! {
             // Then signals: a probe result or a timer that falls due while
             // they are read never delays a forwarded signal.
             biased;
-            sig = self.signals.recv() => match sig {
-                Ok(sig) => {
-                    self.signal_errors = 0;
-                    Event::Signal(sig)
-                }
-                Err(e) => self.signal_read_failed(e).await,
+            sig = self.signals.recv(), if read_signals => match sig {
+                Ok(sig) => Event::Signal(sig),
+                Err(e) => Event::SignalsUnread { error: e.to_string() },
             },
-            Some(answer) = self.probe_rx.recv() => answer,
+            Some(answer) = answer(&mut self.probe_rx) => answer,
             pid = self.watches.gone(), if !self.watches.is_empty() => Event::Gone(pid),
-            _ = sleep_opt(deadline) => Event::Tick,
+            _ = self.alarm.fired(), if deadline.is_some() && armed => Event::Tick,
+            _ = std::future::ready(()), if deadline.is_some() && !armed => Event::Tick,
+            // Never (the signalfd is read unless a back-off's deadline is
+            // armed), but select! must not panic: a tick is harmless.
+            else => Event::Tick,
         }
-    }
-
-    /// A failed signalfd read: log it, reap in case a SIGCHLD was in it,
-    /// and back off a little if it keeps failing, so a broken descriptor
-    /// cannot spin the loop.
-    async fn signal_read_failed(&mut self, e: std::io::Error) -> Event {
-        self.signal_errors += 1;
-        if self.signal_errors == 1 {
-            tracing::error!("reading signals failed ({e}): retrying");
-        } else if self.signal_errors > 3 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Event::Signal(libc::SIGCHLD)
     }
 
     /// Hands one event to the supervisor and carries out its actions;
-    /// returns the exit code once it says exit.
+    /// returns the exit code once it says exit. Not inlined, like each
+    /// action below: the loop's frame stays small while it sleeps.
+    #[inline(never)]
     fn dispatch(&mut self, event: Event) -> Option<i32> {
         if let Event::Signal(sig) = event {
             *self.shared.metrics().received.entry(sig).or_default() += 1;
@@ -155,11 +195,11 @@ impl Runtime {
             m.phase = self.sup.phase().name();
             m.drain = *self.sup.stats();
         }
+        self.shared.set_live(self.sup.child_running());
         if crate::os::alloc::reserve_newly_used() {
-            tracing::warn!(
-                "memory: the system refused an allocation; drainit runs on its {} KiB reserve",
-                crate::os::alloc::RESERVE_BYTES / 1024
-            );
+            self.pending.push_back(Event::ReserveUsed {
+                kib: crate::os::alloc::RESERVE_BYTES / 1024,
+            });
         }
         let mut exit = None;
         while let Some(action) = self.sup.poll_action() {
@@ -175,6 +215,7 @@ impl Runtime {
 
     /// Reports the end of the process group the supervisor waits for
     /// (kill(-pgid, 0) finds no member).
+    #[inline(never)]
     fn check_group(&mut self) {
         let Some(pgid) = self.sup.awaited_group() else {
             return;
@@ -187,14 +228,11 @@ impl Runtime {
     }
 
     /// Reaps everything that exited and reports the pass as it was.
+    #[inline(never)]
     fn reap(&mut self) {
         let pass = process::reap_all();
-        self.no_children = pass.none_left;
         // One lock for the whole pass: a burst can be tens of thousands.
         self.shared.metrics().reaped += pass.reaped.len() as u64;
-        if pass.reaped.iter().any(|r| r.pid == self.child) {
-            self.shared.set_live(false);
-        }
         self.pending.push_back(Event::Reaped(ReapPass {
             reaped: pass.reaped.iter().map(|r| (r.pid, r.status)).collect(),
             none_left: pass.none_left,
@@ -203,11 +241,14 @@ impl Runtime {
         self.check_group();
     }
 
+    #[inline(never)]
     fn apply(&mut self, action: Action) -> Option<i32> {
         match action {
             Action::Send { signal, target } => self.send(signal, target),
             Action::Kill { how, first } => self.kill(how, first),
             Action::SetReady(ready) => self.set_ready(ready),
+            // The supervisor asks for a call, a watch or a look only when
+            // the part is there (`Runtime::new`).
             Action::CallHook => {
                 if let Some(hook) = &self.parts.hook {
                     hook.fire();
@@ -215,17 +256,20 @@ impl Runtime {
             }
             Action::WatchTraffic => {
                 if let Some(t) = &mut self.parts.traffic {
-                    t.start(self.child);
+                    t.watcher.start(self.child);
                 }
             }
             Action::LookTraffic => {
-                let n = self.parts.traffic.as_mut().map_or(1, |t| t.look());
-                self.pending
-                    .push_back(Event::Traffic { new_connections: n });
+                if let Some(t) = &mut self.parts.traffic {
+                    let n = t.watcher.look();
+                    self.pending
+                        .push_back(Event::Traffic { new_connections: n });
+                }
             }
             Action::Probe => self.probe(),
             Action::ProbeListen => self.probe_listen(),
             Action::ReadTree { signal, purpose } => self.read_tree(signal, purpose),
+            Action::ListForKill { root, first } => self.list_for_kill(root, first),
             Action::Watch(pids) => self.watch(&pids),
             Action::Reap => self.reap(),
             Action::SuspendSelf => {
@@ -241,6 +285,7 @@ impl Runtime {
 
     /// Sends to each pid; a failure other than "gone" goes back to the
     /// supervisor, which sends again.
+    #[inline(never)]
     fn send_or_report(&mut self, signal: i32, pids: &[i32], target: &Target) -> usize {
         let mut sent = 0;
         for &pid in pids {
@@ -260,13 +305,14 @@ impl Runtime {
         sent
     }
 
+    #[inline(never)]
     fn send(&mut self, signal: i32, target: Target) {
         let n = match &target {
             Target::Pid(pid) => self.send_or_report(signal, &[*pid], &target),
             Target::Pids(pids) => self.send_or_report(signal, pids, &target),
             Target::Group(pgid) => self.send_or_report(signal, &[-pgid], &target),
             Target::Everyone => self.send_or_report(signal, &[-1], &target),
-            Target::Leftovers { group } => match tree::descendants(std::process::id() as i32) {
+            Target::Leftovers { group } => match procfs::descendants(std::process::id() as i32) {
                 Ok(mut pids) => {
                     let count = pids.len();
                     pids.extend(group.map(|g| -g));
@@ -290,14 +336,15 @@ impl Runtime {
         }
     }
 
+    #[inline(never)]
     fn kill(&mut self, how: Kill, first: bool) {
         let count = match how {
             Kill::Namespace => {
-                let n = tree::descendants(1).map_or(0, |p| p.len());
+                let n = procfs::descendants(1).map_or(0, |p| p.len());
                 tree::kill_everything();
                 n
             }
-            Kill::Tree { main_child } => tree::kill_sweep(std::process::id() as i32, main_child),
+            Kill::Listed { pids, groups } => tree::kill_listed(&pids, &groups),
             Kill::Group(pgid) => usize::from(tree::try_send(-pgid, libc::SIGKILL).is_ok()),
         };
         self.shared.metrics().killed += count as u64;
@@ -305,6 +352,7 @@ impl Runtime {
     }
 
     /// Reads what the forwarding rule needs from /proc and answers at once.
+    #[inline(never)]
     fn read_tree(&mut self, signal: i32, purpose: Purpose) {
         let tree = match purpose {
             Purpose::Forward | Purpose::Stop => {
@@ -319,10 +367,32 @@ impl Runtime {
             signal,
             purpose,
             tree: Box::new(tree),
-            children: !self.no_children,
         });
     }
 
+    /// Lists the descendants of `root` with their process groups and
+    /// sessions for the SIGKILL sweep, and answers at once.
+    #[inline(never)]
+    fn list_for_kill(&mut self, root: i32, first: bool) {
+        let session = nix::unistd::getsid(None).map_or(-1, |s| s.as_raw());
+        let listed = procfs::descendants(root)
+            .map(|pids| {
+                pids.into_iter()
+                    .map(|pid| Descendant {
+                        pid,
+                        group_session: procfs::stat(pid).ok().flatten().map(|s| (s.pgid, s.sid)),
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string());
+        self.pending.push_front(Event::KillList {
+            first,
+            session,
+            listed,
+        });
+    }
+
+    #[inline(never)]
     fn watch(&mut self, pids: &[i32]) {
         let mut failed = None;
         for &pid in pids {
@@ -343,20 +413,24 @@ impl Runtime {
         }
     }
 
+    #[inline(never)]
     fn probe(&mut self) {
+        // Always there: the supervisor checks only a gate it was given
+        // (`Runtime::new`).
         let Some(gate) = &self.parts.gate else {
-            // No gate configured: answer at once, as a failed check.
-            self.pending.push_front(Event::Probe(false));
             return;
         };
-        let check = gate.check();
-        let tx = self.probe_tx.clone();
+        let Some(tx) = self.probe_tx.clone() else {
+            return;
+        };
+        let check = gate.probe.check();
         tokio::spawn(async move {
             let _ = tx.send(Event::Probe(check.await));
         });
     }
 
     /// The automatic gate: find the app's listeners now, connect in a task.
+    #[inline(never)]
     fn probe_listen(&mut self) {
         let targets = match crate::io::readiness::listen::find(self.child) {
             Ok(t) if t.is_empty() => {
@@ -366,29 +440,33 @@ impl Runtime {
             }
             Ok(t) => t,
             Err(e) => {
-                tracing::warn!("cannot look for the app's listening sockets: {e}");
-                return self
-                    .pending
-                    .push_front(Event::Listening(crate::core::supervisor::Listen::Unknown));
+                return self.pending.push_front(Event::ListenUnread {
+                    error: e.to_string(),
+                })
             }
         };
-        let tx = self.probe_tx.clone();
+        let Some(tx) = self.probe_tx.clone() else {
+            return;
+        };
         tokio::spawn(async move {
             let found = crate::io::readiness::listen::connect(targets).await;
             let _ = tx.send(Event::Listening(found));
         });
     }
 
+    #[inline(never)]
     fn set_ready(&mut self, ready: bool) {
         self.shared.set_ready(ready);
         if let Some(file) = &self.parts.ready_file {
             if let Err(e) = file.set(ready) {
-                tracing::error!("ready file: {e}");
+                self.pending.push_back(Event::ReadyFileFailed {
+                    error: e.to_string(),
+                });
             }
         }
-        tracing::debug!("ready: {ready}");
     }
 
+    #[inline(never)]
     fn cleanup(&mut self) {
         if let Some(at) = self.allocations_at_first_signal {
             let n = crate::os::alloc::allocations().saturating_sub(at);
@@ -403,9 +481,10 @@ impl Runtime {
     }
 }
 
-async fn sleep_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
+/// The next answer of a check in flight; never, without a gate.
+async fn answer(rx: &mut Option<UnboundedReceiver<Event>>) -> Option<Event> {
+    match rx {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

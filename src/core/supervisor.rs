@@ -45,6 +45,9 @@ pub const RESWEEP_EVERY: Duration = Duration::from_millis(10);
 /// PID 1 waiting until the platform kills it. As PID 1, exiting makes the
 /// kernel kill everything left in the namespace.
 pub const KILL_GIVE_UP: Duration = Duration::from_secs(2);
+/// How long the signalfd is left alone after the fourth failed read in a
+/// row.
+pub const SIGNALS_BACKOFF: Duration = Duration::from_millis(10);
 /// How soon a failed reaping pass is tried again.
 pub const REAP_RETRY: Duration = Duration::from_millis(20);
 /// How soon a signal that could not be sent is sent again, and how often.
@@ -218,6 +221,11 @@ pub enum Event {
     Probe(bool),
     /// The answer to `Action::ProbeListen`.
     Listening(Listen),
+    /// The answer to `Action::ProbeListen` when the sockets could not be
+    /// looked for at all.
+    ListenUnread {
+        error: String,
+    },
     /// Adaptive drain: new or still-active connections to the app's
     /// listeners since the previous look (0 = quiet).
     Traffic {
@@ -226,14 +234,32 @@ pub enum Event {
     /// The clock reached `next_deadline()`.
     Tick,
     /// The answer to `Action::ReadTree`: the part of the process tree the
-    /// forwarding rule looks at for `signal`. `children` says whether the
-    /// last reaping pass saw any child at all (an empty snapshot with
-    /// children means /proc could not be read).
+    /// forwarding rule looks at for `signal`.
     Tree {
         signal: i32,
         purpose: Purpose,
         tree: Box<Tree>,
-        children: bool,
+    },
+    /// The answer to `Action::ListForKill`: drainit's own session and every
+    /// descendant with its process group and session, or why /proc could
+    /// not be listed.
+    KillList {
+        first: bool,
+        session: i32,
+        listed: Result<Vec<Descendant>, String>,
+    },
+    /// Reading the signalfd failed; a SIGCHLD may have been in it.
+    SignalsUnread {
+        error: String,
+    },
+    /// The system refused an allocation and drainit's reserve of `kib`
+    /// served it (reported once).
+    ReserveUsed {
+        kib: usize,
+    },
+    /// `Action::SetReady` could not write the ready file.
+    ReadyFileFailed {
+        error: String,
     },
     /// Processes other than the main child were reaped (only reported
     /// while `wants_reaps()`: their statuses may be the one to report).
@@ -270,6 +296,15 @@ pub enum Event {
         target: Target,
         errno: i32,
     },
+}
+
+/// A process below drainit, as the SIGKILL sweep sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Descendant {
+    pub pid: i32,
+    /// Its process group and session; `None` once /proc no longer shows
+    /// them (gone, or unreadable).
+    pub group_session: Option<(i32, i32)>,
 }
 
 /// What one reaping pass found.
@@ -314,15 +349,16 @@ pub enum Target {
 }
 
 /// How to SIGKILL what is left.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kill {
     /// PID 1: kill(-1) reaches every process of the namespace at once.
     Namespace,
-    /// This process group only (dumb-init's setsid mode: what it signals).
+    /// This process group only (dumb-init's setsid mode: what it signals;
+    /// the main child's when /proc cannot be listed).
     Group(i32),
-    /// Not PID 1: sweep the descendants (and their own-session process
-    /// groups, and the main child's group) from /proc.
-    Tree { main_child: i32 },
+    /// Not PID 1: these descendants, then these process groups (see
+    /// `Supervisor::on_kill_list`), chosen from an `Event::KillList`.
+    Listed { pids: Vec<i32>, groups: Vec<i32> },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -334,6 +370,13 @@ pub enum Action {
     /// SIGKILL everything left; `first` for the first sweep (logged).
     Kill {
         how: Kill,
+        first: bool,
+    },
+    /// List the descendants of `root` with their process groups and
+    /// sessions for a SIGKILL sweep; answer with `Event::KillList` before
+    /// any other event.
+    ListForKill {
+        root: i32,
         first: bool,
     },
     SetReady(bool),
@@ -427,6 +470,13 @@ pub struct Supervisor {
     hold_polls: bool,
     /// The look in flight was asked for by the hold's timer.
     hold_timer: bool,
+    /// The last reaping pass saw a child (an empty snapshot with children
+    /// means /proc could not be read).
+    children: bool,
+    /// Consecutive failed reads of the signalfd.
+    signal_errors: u32,
+    /// The reserve's first use was logged.
+    reserve_reported: bool,
 }
 
 impl Supervisor {
@@ -458,6 +508,9 @@ impl Supervisor {
             scratch: Vec::with_capacity(QUEUE),
             hold_polls: false,
             hold_timer: false,
+            children: true,
+            signal_errors: 0,
+            reserve_reported: false,
         }
     }
 
@@ -470,7 +523,7 @@ impl Supervisor {
         self.ready
     }
 
-    #[cfg(test)]
+    /// The main child runs (it has not been reaped): `/live`.
     pub fn child_running(&self) -> bool {
         self.child.is_none() && self.phase != Phase::Exited
     }
@@ -507,6 +560,13 @@ impl Supervisor {
             .then_some(self.pid)
     }
 
+    /// Whether the runtime reads the signalfd now: not while it backs off
+    /// after repeated failed reads (a broken descriptor must not spin the
+    /// loop; signals stay queued meanwhile).
+    pub fn reads_signals(&self) -> bool {
+        self.timers.get(Timer::Signals).is_none()
+    }
+
     /// When the runtime must deliver `Event::Tick`: the earliest timer.
     /// `None` means no timer at all (an idle drainit never wakes up).
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -514,7 +574,9 @@ impl Supervisor {
     }
 
     /// Takes in one event at `now`; its actions are then handed out, in
-    /// order, by [`Supervisor::poll_action`].
+    /// order, by [`Supervisor::poll_action`]. Not inlined into the runtime:
+    /// its frames are on the stack only while an event is handled.
+    #[inline(never)]
     pub fn handle(&mut self, event: Event, now: Instant) {
         // One buffer for every event: its capacity stays, so a steady
         // stream of events does not allocate here.
@@ -575,14 +637,31 @@ impl Supervisor {
             }
             Event::Probe(ok) => self.on_probe(ok, now, out),
             Event::Listening(found) => self.on_listening(found, now, out),
+            Event::ListenUnread { error } => {
+                out.push(Action::Log(Line::ListenUnread { error }));
+                self.on_listening(Listen::Unknown, now, out)
+            }
+            Event::KillList {
+                first,
+                session,
+                listed,
+            } => self.on_kill_list(first, session, listed, out),
+            Event::SignalsUnread { error } => self.on_signals_unread(error, now, out),
+            Event::ReserveUsed { kib } => {
+                if !std::mem::replace(&mut self.reserve_reported, true) {
+                    out.push(Action::Log(Line::ReserveUsed { kib }));
+                }
+            }
+            Event::ReadyFileFailed { error } => {
+                out.push(Action::Log(Line::ReadyFileFailed { error }))
+            }
             Event::Traffic { new_connections } => self.on_traffic(new_connections, now, out),
             Event::Tick => self.on_tick(now, out),
             Event::Tree {
                 signal,
                 purpose,
                 tree,
-                children,
-            } => self.on_tree(signal, purpose, &tree, children, now, out),
+            } => self.on_tree(signal, purpose, &tree, now, out),
             Event::Gone(_) => self.look_again(false, out),
             Event::WatchFailed { pid, error } => {
                 if !self.hold_polls {
@@ -614,6 +693,7 @@ impl Supervisor {
         if pass.failed {
             self.retry_reap(now);
         }
+        self.children = !pass.none_left;
         let mut main = None;
         for &(pid, status) in &pass.reaped {
             let is_main = pid == self.pid && self.child.is_none();
@@ -678,6 +758,59 @@ impl Supervisor {
         }
     }
 
+    /// The SIGKILL sweep's targets (not PID 1). A process that forks and
+    /// exits in a loop ("pid hopping") can slip between the listing and
+    /// its kill, so the sweep also kills the process groups of the
+    /// descendants that live in a session of their own (created by a
+    /// descendant's setsid, so holding nothing but descendants) and the
+    /// main child's group: a group kill reaches members forked during it.
+    /// /proc out of reach: the main child's group is what is left to hit;
+    /// the next sweep lists again.
+    fn on_kill_list(
+        &mut self,
+        first: bool,
+        session: i32,
+        listed: Result<Vec<Descendant>, String>,
+        out: &mut Vec<Action>,
+    ) {
+        let how = match listed {
+            Err(error) => {
+                out.push(Action::Log(Line::KillTreeUnread { error }));
+                Kill::Group(self.pid)
+            }
+            Ok(listed) => {
+                let main_child = self.pid;
+                let mut groups: Vec<i32> = listed
+                    .iter()
+                    .filter_map(|d| d.group_session)
+                    .filter(|&(pgid, sid)| pgid > 1 && (sid != session || pgid == main_child))
+                    .map(|(pgid, _)| pgid)
+                    .collect();
+                groups.sort_unstable();
+                groups.dedup();
+                Kill::Listed {
+                    pids: listed.iter().map(|d| d.pid).collect(),
+                    groups,
+                }
+            }
+        };
+        out.push(Action::Kill { how, first });
+    }
+
+    /// A failed signalfd read: said once per run of failures; a reaping
+    /// pass in case a SIGCHLD was in it; after a few in a row, the
+    /// signalfd is left alone for `SIGNALS_BACKOFF` so that a broken
+    /// descriptor cannot spin the loop.
+    fn on_signals_unread(&mut self, error: String, now: Instant, out: &mut Vec<Action>) {
+        self.signal_errors += 1;
+        if self.signal_errors == 1 {
+            out.push(Action::Log(Line::SignalsUnread { error }));
+        } else if self.signal_errors > 3 {
+            self.timers.arm(Timer::Signals, now + SIGNALS_BACKOFF);
+        }
+        out.push(Action::Reap);
+    }
+
     fn retry_reap(&mut self, now: Instant) {
         self.timers.arm_once(Timer::Reap, now + REAP_RETRY);
     }
@@ -723,7 +856,6 @@ impl Supervisor {
         signal: i32,
         purpose: Purpose,
         tree: &Tree,
-        children: bool,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
@@ -753,7 +885,7 @@ impl Supervisor {
         out.push(Action::Log(Line::Routed {
             route: r.to_string(),
         }));
-        if purpose == Purpose::Leftovers && pids.is_empty() && children && tree.is_empty() {
+        if purpose == Purpose::Leftovers && pids.is_empty() && self.children && tree.is_empty() {
             // Children exist but /proc showed none: send as before the rule.
             out.push(Action::Send {
                 signal,
@@ -987,6 +1119,7 @@ impl Supervisor {
     }
 
     fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
+        self.signal_errors = 0;
         out.push(Action::Log(Line::Received { signal: sig }));
         if let Some(i) = self.cfg.ignore_once.iter().position(|&s| s == sig) {
             self.cfg.ignore_once.swap_remove(i);
@@ -1315,6 +1448,8 @@ impl Supervisor {
             Timer::Resweep if self.phase == Phase::Killing => self.kill(false, now, out),
             Timer::Reap => out.push(Action::Reap),
             Timer::Hold => self.look_again(true, out),
+            // The back-off is over: `reads_signals()` is true again.
+            Timer::Signals => {}
             Timer::Resend if self.phase != Phase::Killing => {
                 for (signal, target, _) in &self.resends {
                     out.push(Action::Send {
@@ -1345,16 +1480,23 @@ impl Supervisor {
     }
 
     fn kill(&mut self, first: bool, now: Instant, out: &mut Vec<Action>) {
-        let how = if let Some(group) = self.awaited_group() {
-            Kill::Group(group)
+        if let Some(group) = self.awaited_group() {
+            out.push(Action::Kill {
+                how: Kill::Group(group),
+                first,
+            });
         } else if self.cfg.pid1 {
-            Kill::Namespace
+            out.push(Action::Kill {
+                how: Kill::Namespace,
+                first,
+            });
         } else {
-            Kill::Tree {
-                main_child: self.pid,
-            }
-        };
-        out.push(Action::Kill { how, first });
+            // The runtime lists the tree; `on_kill_list` picks the targets.
+            out.push(Action::ListForKill {
+                root: self.cfg.root,
+                first,
+            });
+        }
         // Until the tree is empty: a process forked during a sweep, or a
         // SIGKILL lost to a fault, gets another one.
         self.timers.arm(Timer::Resweep, now + RESWEEP_EVERY);

@@ -185,6 +185,28 @@ pub enum Line {
         error: String,
         everyone: bool,
     },
+    /// /proc could not be listed for the SIGKILL sweep: the child's
+    /// process group is killed instead (the next sweep tries again).
+    KillTreeUnread {
+        error: String,
+    },
+    /// The signalfd could not be read (said once per run of failures).
+    SignalsUnread {
+        error: String,
+    },
+    /// The system refused an allocation and the reserve of `kib` served it
+    /// (said once).
+    ReserveUsed {
+        kib: usize,
+    },
+    /// The app's listening sockets could not be looked for.
+    ListenUnread {
+        error: String,
+    },
+    /// The ready file could not be written or removed.
+    ReadyFileFailed {
+        error: String,
+    },
     /// kill(2) failed; the signal is sent again every `retry`.
     SendFailed {
         signal: i32,
@@ -519,6 +541,19 @@ impl Line {
                     "the child's process group"
                 }
             ),
+            Line::KillTreeUnread { ref error } => tracing::warn!(
+                "cannot read /proc to find what to SIGKILL ({error}): killing the child's process group"
+            ),
+            Line::SignalsUnread { ref error } => {
+                tracing::error!("reading signals failed ({error}): retrying")
+            }
+            Line::ReserveUsed { kib } => tracing::warn!(
+                "memory: the system refused an allocation; drainit runs on its {kib} KiB reserve"
+            ),
+            Line::ListenUnread { ref error } => {
+                tracing::warn!("cannot look for the app's listening sockets: {error}")
+            }
+            Line::ReadyFileFailed { ref error } => tracing::error!("ready file: {error}"),
             Line::Killed { count } => tracing::warn!(
                 target: T,
                 event = "killed",

@@ -1,46 +1,14 @@
-//! Signals to the process tree under drainit (read through crate::os::procfs):
-//! kill(2), the SIGKILL sweep at the deadline, kill(-1) as PID 1.
+//! Signals to the process tree under drainit: kill(2), the SIGKILL sweep
+//! the supervisor chose, kill(-1) as PID 1. Nothing here reads /proc or
+//! decides who is signalled.
 
-pub use crate::os::procfs::descendants;
-
-/// The process group and session of `pid`, from /proc/PID/stat.
-fn group_and_session(pid: i32) -> Option<(i32, i32)> {
-    crate::os::procfs::stat(pid).ok()?.map(|s| (s.pgid, s.sid))
-}
-
-/// One SIGKILL sweep of every descendant of `root`; returns how many kill
-/// calls hit. The supervisor repeats it on a short timer until the tree is
+/// One SIGKILL sweep: each pid, then each process group (the supervisor
+/// chose both: `Supervisor::on_kill_list`); returns how many of the pids
+/// were hit. The supervisor repeats it on a short timer until the tree is
 /// empty, so nothing here loops or blocks the event loop.
-///
-/// A process that forks and exits in a loop ("pid hopping") can slip
-/// between a scan and its kill, so each sweep also kills the process
-/// groups of the descendants that live in a session of their own (created
-/// by a descendant's setsid, so holding nothing but descendants) and the
-/// main child's group: a group kill reaches members forked during it.
-pub fn kill_sweep(root: i32, main_child: i32) -> usize {
-    let my_session = nix::unistd::getsid(None).map_or(-1, |s| s.as_raw());
-    let pids = match descendants(root) {
-        Ok(pids) => pids,
-        Err(e) => {
-            // /proc is out of reach: the main child's group is what is
-            // left to hit; the next sweep tries /proc again.
-            tracing::warn!("cannot read /proc to find what to SIGKILL ({e}): killing the child's process group");
-            return usize::from(send(-main_child, libc::SIGKILL));
-        }
-    };
-    if pids.is_empty() {
-        return 0;
-    }
-    let killed = signal_all(&pids, libc::SIGKILL);
-    let mut groups: Vec<i32> = pids
-        .iter()
-        .filter_map(|&p| group_and_session(p))
-        .filter(|&(pgid, sid)| pgid > 1 && (sid != my_session || pgid == main_child))
-        .map(|(pgid, _)| pgid)
-        .collect();
-    groups.sort_unstable();
-    groups.dedup();
-    for pgid in groups {
+pub fn kill_listed(pids: &[i32], groups: &[i32]) -> usize {
+    let killed = signal_all(pids, libc::SIGKILL);
+    for &pgid in groups {
         send(-pgid, libc::SIGKILL);
     }
     killed

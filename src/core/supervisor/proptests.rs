@@ -398,7 +398,15 @@ impl Model {
                     signal,
                     purpose,
                     tree: Box::default(),
-                    children: true,
+                })?;
+            }
+            // And a SIGKILL sweep's listing (nothing found: the sweep
+            // kills no one, the kill is still the supervisor's to order).
+            if let Action::ListForKill { first, .. } = *a {
+                self.step(Event::KillList {
+                    first,
+                    session: 1,
+                    listed: Ok(Vec::new()),
                 })?;
             }
         }

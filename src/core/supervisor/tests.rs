@@ -6,8 +6,10 @@ const TERM: i32 = libc::SIGTERM;
 const PID: i32 = 42;
 const GROUP: Target = Target::Group(PID);
 const LEFTOVERS: Target = Target::Leftovers { group: None };
-const KILL_TREE: Action = Action::Kill {
-    how: Kill::Tree { main_child: PID },
+/// The default configuration's root (drainit's pid in a run).
+const ROOT: i32 = 1;
+const KILL_TREE: Action = Action::ListForKill {
+    root: ROOT,
     first: true,
 };
 
@@ -565,8 +567,8 @@ fn killing_sweeps_again_until_the_tree_is_empty() {
     let mut c = Clock::new(drain_cfg(0, Some(1)));
     c.at(0, Event::Signal(TERM));
     let out = c.advance_to(1030);
-    let resweep = Action::Kill {
-        how: Kill::Tree { main_child: PID },
+    let resweep = Action::ListForKill {
+        root: ROOT,
         first: false,
     };
     assert_eq!(
@@ -590,7 +592,7 @@ fn sigkill_that_cannot_end_the_tree_gives_up_after_two_seconds() {
     let out = c.advance_to(1000 + 5000);
     let kills = out
         .iter()
-        .filter(|(_, a)| matches!(a, Action::Kill { .. }))
+        .filter(|(_, a)| matches!(a, Action::ListForKill { .. }))
         .count();
     // The first SIGKILL at the grace, a sweep every 10 ms, then the exit.
     assert_eq!(kills, 200, "{out:?}");
@@ -743,7 +745,6 @@ fn answer_all(c: &mut Clock, ms: u64, ask: &Action, tree: route::Tree) -> Vec<Ac
             signal,
             purpose,
             tree: Box::new(tree),
-            children: true,
         },
     )
 }
@@ -1228,4 +1229,258 @@ fn a_reaping_pass_that_ends_the_run_says_goodbye_once() {
         .filter(|a| matches!(a, Action::Log(Line::Exiting { .. }) | Action::Exit(_)))
         .count();
     assert_eq!(exits, 2, "one line, one exit: {out:?}");
+}
+
+// ----------------------------------------------------------------------
+// Decisions the runtime used to make (issue 20): the SIGKILL sweep's
+// targets, a failing signalfd, the reserve, unreadable sockets, the ready
+// file, whether children are left.
+
+fn desc(pid: i32, group_session: Option<(i32, i32)>) -> Descendant {
+    Descendant { pid, group_session }
+}
+
+/// Drainit's own session in these timelines.
+const SESSION: i32 = 7;
+
+/// The grace runs out in a drain that is not PID 1: the supervisor asks
+/// for the listing and returns the first sweep's request.
+fn killing() -> (Clock, Action) {
+    let mut c = Clock::new(drain_cfg(0, Some(1)));
+    c.at(0, Event::Signal(TERM));
+    let out = c.advance_to(1000);
+    assert_eq!(out, vec![(1000, KILL_TREE)]);
+    (c, KILL_TREE)
+}
+
+#[test]
+fn the_sweep_kills_every_descendant_and_the_groups_a_hopper_cannot_leave() {
+    let (mut c, _) = killing();
+    let out = c.at_all(
+        1000,
+        Event::KillList {
+            first: true,
+            session: SESSION,
+            listed: Ok(vec![
+                // The main child, its group in drainit's session: killed
+                // as a group (a wrapper's hopping children live there).
+                desc(PID, Some((PID, SESSION))),
+                desc(43, Some((PID, SESSION))),
+                // A descendant's own session: its group holds nothing but
+                // descendants.
+                desc(60, Some((60, 60))),
+                desc(61, Some((60, 60))),
+                // Its own group in drainit's session: the group might hold
+                // drainit's relatives, so only the pid.
+                desc(70, Some((70, SESSION))),
+                // Gone between the listing and its stat: the pid still.
+                desc(80, None),
+                // Group 1 (or 0) is never killed as a group.
+                desc(90, Some((1, 99))),
+            ]),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![Action::Kill {
+            how: Kill::Listed {
+                pids: vec![PID, 43, 60, 61, 70, 80, 90],
+                groups: vec![PID, 60],
+            },
+            first: true,
+        }]
+    );
+}
+
+#[test]
+fn an_empty_tree_is_a_sweep_of_nothing() {
+    let (mut c, _) = killing();
+    assert_eq!(
+        c.at_all(
+            1000,
+            Event::KillList {
+                first: true,
+                session: SESSION,
+                listed: Ok(Vec::new()),
+            },
+        ),
+        vec![Action::Kill {
+            how: Kill::Listed {
+                pids: Vec::new(),
+                groups: Vec::new(),
+            },
+            first: true,
+        }]
+    );
+}
+
+#[test]
+fn an_unreadable_proc_kills_the_childs_group_and_the_next_sweep_lists_again() {
+    let (mut c, _) = killing();
+    let out = c.at_all(
+        1000,
+        Event::KillList {
+            first: true,
+            session: SESSION,
+            listed: Err("Too many open files (os error 24)".into()),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![
+            Action::Log(Line::KillTreeUnread {
+                error: "Too many open files (os error 24)".into()
+            }),
+            Action::Kill {
+                how: Kill::Group(PID),
+                first: true,
+            },
+        ]
+    );
+    assert_eq!(
+        c.advance_to(1010),
+        vec![(
+            1010,
+            Action::ListForKill {
+                root: ROOT,
+                first: false
+            }
+        )]
+    );
+}
+
+#[test]
+fn a_failing_signalfd_is_said_once_reaps_and_backs_off() {
+    let mut c = Clock::new(Config::default());
+    let fail = || Event::SignalsUnread {
+        error: "Bad file descriptor (os error 9)".into(),
+    };
+    assert_eq!(
+        c.at_all(10, fail()),
+        vec![
+            Action::Log(Line::SignalsUnread {
+                error: "Bad file descriptor (os error 9)".into()
+            }),
+            Action::Reap,
+        ]
+    );
+    // The second and third in a row: a reap each, no line, no pause.
+    for ms in [11, 12] {
+        assert_eq!(c.at_all(ms, fail()), vec![Action::Reap]);
+        assert!(c.sup.reads_signals());
+        assert_eq!(c.sup.next_deadline(), None);
+    }
+    // The fourth: the signalfd is left alone for the back-off.
+    assert_eq!(c.at_all(13, fail()), vec![Action::Reap]);
+    assert!(!c.sup.reads_signals());
+    assert_eq!(c.sup.next_deadline(), Some(c.t(13) + SIGNALS_BACKOFF));
+    assert_eq!(c.advance_to(13 + 10), vec![]);
+    assert!(c.sup.reads_signals());
+    assert_eq!(c.sup.next_deadline(), None);
+    // A signal read in between starts the count again: the next failure
+    // is said again.
+    c.at(30, Event::Signal(libc::SIGCHLD));
+    assert!(logs(&c.at_all(31, fail()))
+        .iter()
+        .any(|l| matches!(l, Line::SignalsUnread { .. })));
+}
+
+#[test]
+fn the_reserve_is_said_once() {
+    let mut c = Clock::new(Config::default());
+    assert_eq!(
+        c.at_all(10, Event::ReserveUsed { kib: 256 }),
+        vec![Action::Log(Line::ReserveUsed { kib: 256 })]
+    );
+    assert_eq!(c.at_all(20, Event::ReserveUsed { kib: 256 }), vec![]);
+}
+
+#[test]
+fn unreadable_sockets_are_said_and_make_the_app_ready() {
+    let mut c = Clock::new(Config {
+        announce_ready: true,
+        listen_gate: Some(ListenGate {
+            every: Duration::from_millis(100),
+            worker_after: Duration::from_secs(5),
+        }),
+        ..Config::default()
+    });
+    assert_eq!(c.advance_to(0), vec![(0, Action::ProbeListen)]);
+    let out = c.at_all(
+        5,
+        Event::ListenUnread {
+            error: "no sock_diag".into(),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![
+            Action::Log(Line::ListenUnread {
+                error: "no sock_diag".into()
+            }),
+            Action::SetReady(true),
+            Action::Log(Line::ReadyBecause {
+                why: ReadyWhy::CannotLook,
+                after: Duration::from_millis(5),
+            }),
+        ]
+    );
+    assert_eq!(c.sup.next_deadline(), None, "no more looks");
+}
+
+#[test]
+fn a_ready_file_that_cannot_be_written_is_said() {
+    let mut c = Clock::new(Config::default());
+    assert_eq!(
+        c.at_all(
+            5,
+            Event::ReadyFileFailed {
+                error: "/ro/ready: Read-only file system".into()
+            }
+        ),
+        vec![Action::Log(Line::ReadyFileFailed {
+            error: "/ro/ready: Read-only file system".into()
+        })]
+    );
+}
+
+/// An empty snapshot for leftovers: with children seen by the last
+/// reaping pass, /proc could not be read, and the signal goes out as
+/// before the rule; with none, nobody is left to signal.
+#[test]
+fn leftovers_in_an_empty_snapshot_go_out_only_while_children_exist() {
+    for none_left in [false, true] {
+        let mut c = Clock::new(Config::default());
+        c.at(
+            5,
+            Event::Reaped(ReapPass {
+                reaped: vec![],
+                none_left,
+                failed: false,
+            }),
+        );
+        let ask = c.at(10, Event::ChildExited(ChildStatus::Exited(0)));
+        assert_eq!(ask, vec![Action::SetReady(false), left(TERM)]);
+        let out = answer(&mut c, 10, &left(TERM), route::Tree::default());
+        if none_left {
+            assert_eq!(out, vec![], "none_left");
+        } else {
+            assert_eq!(out, vec![send(TERM, LEFTOVERS)]);
+        }
+    }
+}
+
+#[test]
+fn live_follows_the_main_child() {
+    let mut c = Clock::new(Config::default());
+    assert!(c.sup.child_running());
+    c.at(
+        10,
+        Event::Reaped(ReapPass {
+            reaped: vec![(PID, ChildStatus::Exited(0))],
+            none_left: false,
+            failed: false,
+        }),
+    );
+    assert!(!c.sup.child_running());
 }

@@ -31,9 +31,11 @@ pub enum Timer {
     Hold,
     /// Send again what kill(2) refused.
     Resend,
+    /// Reading the signalfd backs off after repeated failures.
+    Signals,
 }
 
-const COUNT: usize = 10;
+const COUNT: usize = 11;
 
 impl Timer {
     /// Every timer, in the order due ones are dispatched.
@@ -48,6 +50,7 @@ impl Timer {
         Timer::Reap,
         Timer::Hold,
         Timer::Resend,
+        Timer::Signals,
     ];
 }
 
