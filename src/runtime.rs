@@ -56,6 +56,10 @@ pub struct Runtime {
     watches: Watches,
     /// `alloc::allocations()` when the first signal arrived.
     allocations_at_first_signal: Option<u64>,
+    /// Routing's /proc reader and snapshot, reserved here and reused for
+    /// every signal (the supervisor hands the snapshot back).
+    reader: crate::os::proctree::Reader,
+    tree: Option<Box<crate::core::supervisor::route::Tree>>,
 }
 
 impl Runtime {
@@ -80,6 +84,12 @@ impl Runtime {
             signal_errors: 0,
             watches: Watches::default(),
             allocations_at_first_signal: None,
+            reader: crate::os::proctree::Reader::new(),
+            tree: Some(Box::new(
+                crate::core::supervisor::route::Tree::with_capacity(
+                    crate::os::proctree::RESERVED_PROCS,
+                ),
+            )),
         }
     }
 
@@ -150,6 +160,9 @@ impl Runtime {
         }
         let now = Instant::now();
         self.sup.handle(event, now);
+        if let Some(tree) = self.sup.spare_tree() {
+            self.tree = Some(tree);
+        }
         {
             let mut m = self.shared.metrics();
             m.phase = self.sup.phase().name();
@@ -288,6 +301,7 @@ impl Runtime {
         if n > 0 {
             *self.shared.metrics().forwarded.entry(signal).or_default() += 1;
         }
+        self.sup.recycle(target);
     }
 
     fn kill(&mut self, how: Kill, first: bool) {
@@ -306,19 +320,19 @@ impl Runtime {
 
     /// Reads what the forwarding rule needs from /proc and answers at once.
     fn read_tree(&mut self, signal: i32, purpose: Purpose) {
-        let tree = match purpose {
-            Purpose::Forward | Purpose::Stop => {
-                crate::os::proctree::for_signal(&[self.child], signal)
-            }
-            Purpose::Hold => crate::os::proctree::snapshot(self.child),
+        let mut tree = self.tree.take().unwrap_or_default();
+        let reader = &mut self.reader;
+        match purpose {
+            Purpose::Forward | Purpose::Stop => reader.for_signal(&[self.child], signal, &mut tree),
+            Purpose::Hold => reader.snapshot(self.child, &mut tree),
             Purpose::Leftovers => {
-                crate::os::proctree::for_leftovers(std::process::id() as i32, signal)
+                reader.for_leftovers(std::process::id() as i32, signal, &mut tree)
             }
-        };
+        }
         self.pending.push_front(Event::Tree {
             signal,
             purpose,
-            tree: Box::new(tree),
+            tree,
             children: !self.no_children,
         });
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::core::signal::Rewrites;
 use crate::core::timeline::{Line, ReadyWhy, Whom};
 use hold::Hold;
-use route::{Role, Route, Tree};
+use route::{Role, Route, RouteLine, Tree};
 use timers::{Timer, Timers};
 
 /// Where forwarded signals go while the main child runs.
@@ -53,6 +53,11 @@ pub const RESEND_ATTEMPTS: u32 = 100;
 /// Room for one event's actions (the most, a drain's start, is under ten)
 /// reserved at start-up, so handing them out allocates nothing.
 const QUEUE: usize = 32;
+/// Steps of a route, and its recipients, that fit before they grow: a
+/// route is usually a shell or two and the app.
+const ROUTE_STEPS: usize = 16;
+/// Recipient lists kept for reuse (one is in flight at a time).
+const SPARE_PIDS: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -427,6 +432,12 @@ pub struct Supervisor {
     hold_polls: bool,
     /// The look in flight was asked for by the hold's timer.
     hold_timer: bool,
+    /// Kept from one routed signal to the next, so that routing one
+    /// allocates nothing (`recycle`, `spare_tree`): the last route worked
+    /// out, recipient lists the runtime gave back, the last snapshot.
+    route_buf: Route,
+    spare_pids: Vec<Vec<i32>>,
+    spare_tree: Option<Box<Tree>>,
 }
 
 impl Supervisor {
@@ -458,6 +469,12 @@ impl Supervisor {
             scratch: Vec::with_capacity(QUEUE),
             hold_polls: false,
             hold_timer: false,
+            route_buf: Route {
+                signal: 0,
+                steps: Vec::with_capacity(ROUTE_STEPS),
+            },
+            spare_pids: vec![Vec::with_capacity(ROUTE_STEPS)],
+            spare_tree: None,
         }
     }
 
@@ -473,6 +490,22 @@ impl Supervisor {
     #[cfg(test)]
     pub fn child_running(&self) -> bool {
         self.child.is_none() && self.phase != Phase::Exited
+    }
+
+    /// Takes back what an `Action::Send` carried, to reuse its memory for
+    /// the next routed signal.
+    pub fn recycle(&mut self, target: Target) {
+        if let Target::Pids(mut pids) = target {
+            if self.spare_pids.len() < SPARE_PIDS {
+                pids.clear();
+                self.spare_pids.push(pids);
+            }
+        }
+    }
+
+    /// The snapshot of the last `Event::Tree`, to read the next one into.
+    pub fn spare_tree(&mut self) -> Option<Box<Tree>> {
+        self.spare_tree.take()
     }
 
     pub fn exit_code(&self) -> Option<i32> {
@@ -582,7 +615,10 @@ impl Supervisor {
                 purpose,
                 tree,
                 children,
-            } => self.on_tree(signal, purpose, &tree, children, now, out),
+            } => {
+                self.on_tree(signal, purpose, &tree, children, now, out);
+                self.spare_tree = Some(tree);
+            }
             Event::Gone(_) => self.look_again(false, out),
             Event::WatchFailed { pid, error } => {
                 if !self.hold_polls {
@@ -731,13 +767,14 @@ impl Supervisor {
             self.on_hold_tree(tree, now, out);
             return;
         }
-        let r = match purpose {
+        let mut r = std::mem::take(&mut self.route_buf);
+        match purpose {
             Purpose::Forward | Purpose::Stop | Purpose::Hold => {
-                route::route(tree, self.pid, signal)
+                route::route_into(&mut r, tree, &[self.pid], signal)
             }
             Purpose::Leftovers => {
                 let me = self.cfg.root;
-                route::leftovers(tree, me, signal, self.stop_route.as_ref())
+                route::leftovers_into(&mut r, tree, me, signal, self.stop_route.as_ref())
             }
         };
         if let Some((pid, error)) = tree.unread() {
@@ -749,9 +786,10 @@ impl Supervisor {
                 loud: self.unread_trees == 1,
             }));
         }
-        let pids = r.recipients();
+        let mut pids = self.spare_pids.pop().unwrap_or_default();
+        r.recipients_into(&mut pids);
         out.push(Action::Log(Line::Routed {
-            route: r.to_string(),
+            route: RouteLine::of(&r),
         }));
         if purpose == Purpose::Leftovers && pids.is_empty() && children && tree.is_empty() {
             // Children exist but /proc showed none: send as before the rule.
@@ -759,18 +797,20 @@ impl Supervisor {
                 signal,
                 target: Target::Leftovers { group: None },
             });
-            return;
-        }
-        if !pids.is_empty() {
+            self.spare_pids.push(pids);
+        } else if !pids.is_empty() {
             out.push(Action::Send {
                 signal,
                 target: Target::Pids(pids),
             });
+        } else {
+            self.spare_pids.push(pids);
         }
         if purpose == Purpose::Stop {
             self.start_hold(&r, out);
-            self.stop_route = Some(r);
+            self.stop_route = Some(r.clone());
         }
+        self.route_buf = r;
     }
 
     /// The stop signal passed over wrappers: watch what it reached, so
@@ -813,7 +853,7 @@ impl Supervisor {
                 steps: d.steps,
             };
             out.push(Action::Log(Line::Routed {
-                route: r.to_string(),
+                route: RouteLine::of(&r),
             }));
             if let Some(stop) = &mut self.stop_route {
                 for step in r.steps {

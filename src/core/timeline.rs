@@ -210,7 +210,7 @@ pub enum Line {
     },
     /// Where the forwarding rule sent a signal (debug).
     Routed {
-        route: String,
+        route: crate::core::supervisor::route::RouteLine,
     },
     /// The status reported is the app's, not its killed wrapper's.
     AppStatus {
@@ -494,7 +494,7 @@ impl Line {
                 }
             }
             Line::Routed { ref route } => {
-                tracing::debug!(event = "routed", route = route.as_str(), "routed {route}")
+                tracing::debug!(event = "routed", route = %route, "routed {route}")
             }
             Line::AppStatus { status } => tracing::info!(
                 target: T,
