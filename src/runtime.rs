@@ -60,6 +60,10 @@ pub struct Runtime {
     /// every signal (the supervisor hands the snapshot back).
     reader: crate::os::proctree::Reader,
     tree: Option<Box<crate::core::supervisor::route::Tree>>,
+    /// One reaping pass's list, reused.
+    reaped: Vec<process::Reaped>,
+    /// The leftovers a signal goes to, reused.
+    pids: Vec<i32>,
 }
 
 impl Runtime {
@@ -90,6 +94,8 @@ impl Runtime {
                     crate::os::proctree::RESERVED_PROCS,
                 ),
             )),
+            reaped: Vec::with_capacity(16),
+            pids: Vec::with_capacity(crate::os::proctree::RESERVED_PROCS),
         }
     }
 
@@ -201,15 +207,20 @@ impl Runtime {
 
     /// Reaps everything that exited and reports the pass as it was.
     fn reap(&mut self) {
-        let pass = process::reap_all();
+        let pass = process::reap_into(std::mem::take(&mut self.reaped));
         self.no_children = pass.none_left;
         // One lock for the whole pass: a burst can be tens of thousands.
         self.shared.metrics().reaped += pass.reaped.len() as u64;
         if pass.reaped.iter().any(|r| r.pid == self.child) {
             self.shared.set_live(false);
         }
+        let mut reaped = self.sup.spare_reaped().unwrap_or_default();
+        reaped.extend(pass.reaped.iter().map(|r| (r.pid, r.status)));
+        if pass.reaped.capacity() <= 256 {
+            self.reaped = pass.reaped;
+        }
         self.pending.push_back(Event::Reaped(ReapPass {
-            reaped: pass.reaped.iter().map(|r| (r.pid, r.status)).collect(),
+            reaped,
             none_left: pass.none_left,
             failed: pass.failed,
         }));
@@ -279,11 +290,11 @@ impl Runtime {
             Target::Pids(pids) => self.send_or_report(signal, pids, &target),
             Target::Group(pgid) => self.send_or_report(signal, &[-pgid], &target),
             Target::Everyone => self.send_or_report(signal, &[-1], &target),
-            Target::Leftovers { group } => match tree::descendants(std::process::id() as i32) {
-                Ok(mut pids) => {
+            Target::Leftovers { group } => match self.descendants() {
+                Ok(pids) => {
                     let count = pids.len();
                     pids.extend(group.map(|g| -g));
-                    tree::signal_all(&pids, signal);
+                    tree::signal_all(pids, signal);
                     self.pending
                         .push_back(Event::LeftoversSent { signal, count });
                     count
@@ -302,6 +313,14 @@ impl Runtime {
             *self.shared.metrics().forwarded.entry(signal).or_default() += 1;
         }
         self.sup.recycle(target);
+    }
+
+    /// drainit's live descendants, listed into a buffer kept for reuse.
+    fn descendants(&mut self) -> std::io::Result<&mut Vec<i32>> {
+        self.pids.clear();
+        let me = std::process::id() as i32;
+        self.reader.descendants(me, &mut self.pids)?;
+        Ok(&mut self.pids)
     }
 
     fn kill(&mut self, how: Kill, first: bool) {
@@ -407,6 +426,7 @@ impl Runtime {
         if let Some(at) = self.allocations_at_first_signal {
             let n = crate::os::alloc::allocations().saturating_sub(at);
             tracing::debug!(
+                target: "drainit::alloc",
                 allocations = n,
                 "allocations from the first signal to exit: {n}"
             );

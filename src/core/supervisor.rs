@@ -56,6 +56,8 @@ const QUEUE: usize = 32;
 /// Steps of a route, and its recipients, that fit before they grow: a
 /// route is usually a shell or two and the app.
 const ROUTE_STEPS: usize = 16;
+/// The largest reaping list kept for reuse (after a burst, memory goes back).
+const SPARE_REAPED: usize = 256;
 /// Recipient lists kept for reuse (one is in flight at a time).
 const SPARE_PIDS: usize = 4;
 
@@ -438,6 +440,7 @@ pub struct Supervisor {
     route_buf: Route,
     spare_pids: Vec<Vec<i32>>,
     spare_tree: Option<Box<Tree>>,
+    spare_reaped: Option<Vec<(i32, ChildStatus)>>,
 }
 
 impl Supervisor {
@@ -475,6 +478,7 @@ impl Supervisor {
             },
             spare_pids: vec![Vec::with_capacity(ROUTE_STEPS)],
             spare_tree: None,
+            spare_reaped: Some(Vec::with_capacity(16)),
         }
     }
 
@@ -503,6 +507,11 @@ impl Supervisor {
         }
     }
 
+    /// The list of the last `Event::Reaped`, emptied, to fill the next one.
+    pub fn spare_reaped(&mut self) -> Option<Vec<(i32, ChildStatus)>> {
+        self.spare_reaped.take()
+    }
+
     /// The snapshot of the last `Event::Tree`, to read the next one into.
     pub fn spare_tree(&mut self) -> Option<Box<Tree>> {
         self.spare_tree.take()
@@ -527,7 +536,7 @@ impl Supervisor {
     pub fn wants_reaps(&self) -> bool {
         self.stop_route
             .as_ref()
-            .is_some_and(|r| !r.passed_over().is_empty())
+            .is_some_and(|r| r.steps.iter().any(|s| matches!(s.role, Role::Passed(_))))
     }
 
     /// The process group whose end the runtime must report with
@@ -670,12 +679,14 @@ impl Supervisor {
         }
         if self.wants_reaps() {
             let me = self.pid;
-            self.on_orphans_reaped(
-                pass.reaped
-                    .into_iter()
-                    .filter(|&(pid, _)| pid != me)
-                    .collect(),
-            );
+            let orphans = pass.reaped.iter().filter(|&&(pid, _)| pid != me);
+            self.on_orphans_reaped(orphans.copied());
+        }
+        // Kept unless a burst made it big: a pass is usually one child.
+        let mut spare = pass.reaped;
+        if spare.capacity() <= SPARE_REAPED {
+            spare.clear();
+            self.spare_reaped = Some(spare);
         }
         // Each step as if it were an event of its own: nothing after the
         // exit (dumb-init -c exits at the child's exit).
@@ -816,7 +827,7 @@ impl Supervisor {
     /// The stop signal passed over wrappers: watch what it reached, so
     /// that a wrapper starting over is seen (`hold.rs`).
     fn start_hold(&mut self, stop: &Route, out: &mut Vec<Action>) {
-        if self.child.is_some() || stop.passed_over().is_empty() {
+        if self.child.is_some() || !stop.steps.iter().any(|s| matches!(s.role, Role::Passed(_))) {
             return;
         }
         let (hold, watch) = Hold::new(stop);
@@ -889,7 +900,7 @@ impl Supervisor {
         self.timers.set(Timer::Hold, again);
     }
 
-    fn on_orphans_reaped(&mut self, reaped: Vec<(i32, ChildStatus)>) {
+    fn on_orphans_reaped(&mut self, reaped: impl IntoIterator<Item = (i32, ChildStatus)>) {
         let Some(r) = &self.stop_route else { return };
         for (pid, status) in reaped {
             if r.step(pid).is_some() {

@@ -273,6 +273,8 @@ pub struct Children {
     scratch: Scratch,
     /// The walk's pids still to visit.
     queue: Vec<i32>,
+    /// Where a walk from a process's children starts.
+    roots: Vec<i32>,
 }
 
 impl Default for Children {
@@ -288,6 +290,7 @@ impl Children {
             files: children_files_exist(),
             scratch: Scratch::default(),
             queue: Vec::new(),
+            roots: Vec::new(),
         }
     }
 
@@ -297,6 +300,7 @@ impl Children {
         Self {
             scratch: Scratch::with_capacity(),
             queue: Vec::with_capacity(queue),
+            roots: Vec::with_capacity(queue),
             ..Self::new()
         }
     }
@@ -345,6 +349,32 @@ impl Children {
         self.walk_with(&starts, |_, pid| visit(pid));
     }
 
+    /// [`descendants`], appended to `out`.
+    pub fn descendants_into(&mut self, root: i32, out: &mut Vec<i32>) -> io::Result<()> {
+        let mut starts = std::mem::take(&mut self.roots);
+        starts.clear();
+        let listed = self.of_into(root, 0, &mut starts);
+        if listed.is_ok() {
+            self.walk_with(&starts, |scratch, pid| match scratch.stat(pid) {
+                Ok(Some(s)) => {
+                    if s.state != 'Z' {
+                        out.push(pid);
+                    }
+                    Some(s.threads)
+                }
+                Ok(None) => None,
+                // Counted as alive: a signal to a zombie is harmless, a
+                // signal not sent is not.
+                Err(_) => {
+                    out.push(pid);
+                    Some(0)
+                }
+            });
+        }
+        self.roots = starts;
+        listed
+    }
+
     /// [`Children::walk`], with the walk's [`Scratch`] lent to `visit` to
     /// read the process's files through.
     pub fn walk_with(
@@ -372,24 +402,8 @@ impl Children {
 /// An error means /proc could not be read at all (no descriptor left, no
 /// memory): the caller must not take it for "no descendants".
 pub fn descendants(root: i32) -> io::Result<Vec<i32>> {
-    let mut kids = Children::new();
-    let starts = kids.of(root, 0)?;
     let mut out = Vec::new();
-    kids.walk_with(&starts, |scratch, pid| match scratch.stat(pid) {
-        Ok(Some(s)) => {
-            if s.state != 'Z' {
-                out.push(pid);
-            }
-            Some(s.threads)
-        }
-        Ok(None) => None,
-        // Counted as alive: a signal to a zombie is harmless, a signal
-        // not sent is not.
-        Err(_) => {
-            out.push(pid);
-            Some(0)
-        }
-    });
+    Children::new().descendants_into(root, &mut out)?;
     Ok(out)
 }
 

@@ -11,6 +11,9 @@
 //! files is left out, as if it had exited just before the snapshot (its
 //! parent, if a wrapper, then has one child fewer). Nothing here panics.
 
+#[cfg(test)]
+use std::fs;
+
 use crate::core::supervisor::route::{self, Proc, Route, Sleep, Tree};
 use crate::os::procfs::{Children, Scratch};
 
@@ -74,6 +77,12 @@ impl Reader {
         }
         self.for_signal(&starts, sig, tree);
         self.starts = starts;
+    }
+
+    /// Every live descendant of `root`, appended to `out`: see
+    /// `procfs::descendants`.
+    pub fn descendants(&mut self, root: i32, out: &mut Vec<i32>) -> std::io::Result<()> {
+        self.kids.descendants_into(root, out)
     }
 
     /// Fills `tree` with `root` (when readable) and every descendant,
