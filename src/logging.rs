@@ -482,19 +482,25 @@ pub fn init(
     let filter: Targets = spec.parse().map_err(|e| {
         format!("DRAINIT_LOG='{spec}' is not a log filter ({e}): use e.g. info or warn,drainit::timeline=off")
     })?;
-    let anchor_max = [Level::TRACE, Level::DEBUG, Level::INFO, Level::WARN, Level::ERROR]
-        .into_iter()
-        .find(|level| {
-            [
-                ANCHOR_STDOUT,
-                ANCHOR_STDERR,
-                ANCHOR_CHILD_EXEC,
-                ANCHOR_CHILD_EXIT,
-            ]
-            .iter()
-            .any(|t| filter.would_enable(t, level))
-        })
-        .map_or(LevelFilter::OFF, LevelFilter::from_level);
+    let anchor_max = [
+        Level::TRACE,
+        Level::DEBUG,
+        Level::INFO,
+        Level::WARN,
+        Level::ERROR,
+    ]
+    .into_iter()
+    .find(|level| {
+        [
+            ANCHOR_STDOUT,
+            ANCHOR_STDERR,
+            ANCHOR_CHILD_EXEC,
+            ANCHOR_CHILD_EXIT,
+        ]
+        .iter()
+        .any(|t| filter.would_enable(t, level))
+    })
+    .map_or(LevelFilter::OFF, LevelFilter::from_level);
     let logger = Logger {
         anchor_max,
         scratch: std::sync::Mutex::new(Scratch::with_capacity()),

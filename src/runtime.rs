@@ -428,6 +428,7 @@ impl Runtime {
             tracing::debug!(
                 target: "drainit::alloc",
                 allocations = n,
+                reserve_used = crate::os::alloc::reserve_high_water(),
                 "allocations from the first signal to exit: {n}"
             );
         }

@@ -95,6 +95,12 @@ fn count() {
     ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// How much of the reserve has ever been handed out (its bump offset,
+/// which only grows): the high-water mark to size [`RESERVE_BYTES`] by.
+pub fn reserve_high_water() -> usize {
+    RESERVE.locked(|st| st.used)
+}
+
 /// True once in the life of the process, after the first allocation the
 /// system refused and the reserve served: the runtime logs it.
 pub fn reserve_newly_used() -> bool {

@@ -454,10 +454,15 @@ fn children_from_files(
         return Ok(());
     };
     tail.sort_unstable();
+    // Without repeats, in place (the listing may name a child per thread).
     let mut kept = start;
     for i in start..out.len() {
-        if kept == start || out[kept - 1] != out[i] {
-            out[kept] = out[i];
+        let pid = out.get(i).copied();
+        let last = kept.checked_sub(1).filter(|&k| k >= start);
+        if last.and_then(|k| out.get(k).copied()) != pid {
+            if let (Some(pid), Some(slot)) = (pid, out.get_mut(kept)) {
+                *slot = pid;
+            }
             kept += 1;
         }
     }

@@ -152,7 +152,9 @@ impl Comm {
             end -= 1;
         }
         let mut bytes = [0; Self::MAX];
-        bytes[..end].copy_from_slice(&name.as_bytes()[..end]);
+        for (to, from) in bytes.iter_mut().zip(name.as_bytes().iter().take(end)) {
+            *to = *from;
+        }
         Self {
             len: end as u8,
             bytes,
@@ -322,12 +324,16 @@ impl Tree {
     pub fn insert(&mut self, p: Proc) {
         match self.procs.binary_search_by_key(&p.pid, |q| q.pid) {
             Ok(at) => {
-                let old = (self.procs[at].ppid, p.pid);
+                let Some(slot) = self.procs.get_mut(at) else {
+                    return;
+                };
+                let old = (slot.ppid, slot.pid);
+                let (ppid, pid) = (p.ppid, p.pid);
+                *slot = p;
                 if let Ok(i) = self.children.binary_search(&old) {
                     self.children.remove(i);
                 }
-                self.add_child(p.ppid, p.pid);
-                self.procs[at] = p;
+                self.add_child(ppid, pid);
             }
             Err(at) => {
                 self.add_child(p.ppid, p.pid);
