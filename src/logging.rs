@@ -652,15 +652,16 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// Room for a long line with eight fields.
+    /// Room for a line of 200 characters with four fields; a longer line
+    /// grows them once (the start-up's lines do, before the steady state).
     fn with_capacity() -> Self {
         Self {
             fields: Fields {
-                message: String::with_capacity(256),
-                others: Vec::with_capacity(8),
+                message: String::with_capacity(200),
+                others: Vec::with_capacity(4),
             },
-            spare: (0..8).map(|_| String::with_capacity(32)).collect(),
-            line: String::with_capacity(512),
+            spare: (0..4).map(|_| String::with_capacity(24)).collect(),
+            line: String::with_capacity(256),
         }
     }
 

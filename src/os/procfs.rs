@@ -62,14 +62,15 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Room for a long /proc path, a `status` file (about 1.5 kB), one
-    /// listing chunk and 64 threads.
+    /// Room for a long /proc path, a `status` file (about 1.4 kB), a
+    /// listing chunk of about 40 entries and 16 threads: a bigger file or
+    /// process grows them once.
     pub fn with_capacity() -> Self {
         Self {
             path: String::with_capacity(64),
-            text: String::with_capacity(4096),
-            dir: Vec::with_capacity(CHUNK),
-            tasks: Vec::with_capacity(64),
+            text: String::with_capacity(2048),
+            dir: Vec::with_capacity(1024),
+            tasks: Vec::with_capacity(16),
         }
     }
 
@@ -102,7 +103,9 @@ impl Scratch {
         let _ = self.path.write_fmt(dir);
         let file = File::open(&self.path)?;
         self.dir.clear();
-        self.dir.reserve(CHUNK);
+        if self.dir.capacity() == 0 {
+            self.dir.reserve(CHUNK);
+        }
         let mut entries = RawDir::new(&file, self.dir.spare_capacity_mut());
         while let Some(entry) = entries.next() {
             match entry {

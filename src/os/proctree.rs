@@ -19,7 +19,7 @@ use crate::os::procfs::{Children, Scratch};
 
 /// Processes a snapshot holds before its buffers grow (and a tree that
 /// needs more grows them once, for the life of the reader).
-pub const RESERVED_PROCS: usize = 64;
+pub const RESERVED_PROCS: usize = 16;
 
 /// Reads snapshots into buffers kept from one read to the next: the
 /// runtime keeps one for its whole life, so that routing a signal through
