@@ -271,7 +271,8 @@ pub fn thread_status(pid: i32, tid: i32) -> Option<Status> {
 /// them (no CONFIG_PROC_CHILDREN), from one scan of /proc made on first use.
 pub struct Children {
     scan: Option<BTreeMap<i32, Vec<i32>>>,
-    files: bool,
+    /// Whether the `children` files are read; None until the first walk.
+    files: Option<bool>,
     /// The buffers every file of a walk is read through.
     scratch: Scratch,
     /// The walk's pids still to visit.
@@ -290,7 +291,7 @@ impl Children {
     pub fn new() -> Self {
         Self {
             scan: None,
-            files: children_files_exist(),
+            files: None,
             scratch: Scratch::default(),
             queue: Vec::new(),
             roots: Vec::new(),
@@ -316,7 +317,7 @@ impl Children {
     /// Always from the scan of /proc, as on a kernel without the files.
     pub fn by_scan() -> Self {
         Self {
-            files: false,
+            files: Some(false),
             ..Self::new()
         }
     }
@@ -332,7 +333,10 @@ impl Children {
     /// [`Children::of`], appended to `out`; on an error, `out` may hold
     /// some of them.
     pub fn of_into(&mut self, pid: i32, threads: usize, out: &mut Vec<i32>) -> io::Result<()> {
-        if self.files {
+        let files = *self
+            .files
+            .get_or_insert_with(|| children_files_exist(&mut self.scratch));
+        if files {
             return children_from_files(&mut self.scratch, pid, threads, out);
         }
         if self.scan.is_none() {
@@ -410,12 +414,16 @@ pub fn descendants(root: i32) -> io::Result<Vec<i32>> {
     Ok(out)
 }
 
-/// Whether the kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN).
-fn children_files_exist() -> bool {
+/// Whether the kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN),
+/// asked once in the life of the process, on the first walk (not at
+/// start-up: the answer's page stays clean in a drainit that never walks).
+fn children_files_exist(scratch: &mut Scratch) -> bool {
     static EXIST: OnceLock<bool> = OnceLock::new();
     *EXIST.get_or_init(|| {
         let me = std::process::id();
-        fs::metadata(format!("/proc/{me}/task/{me}/children")).is_ok()
+        scratch.path.clear();
+        let _ = write!(scratch.path, "/proc/{me}/task/{me}/children");
+        fs::metadata(&scratch.path).is_ok()
     })
 }
 

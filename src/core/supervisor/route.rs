@@ -526,8 +526,10 @@ fn show<'a>(
     Ok(())
 }
 
-/// How many steps a [`RouteLine`] holds: a route is usually one to three.
-pub const LINE_STEPS: usize = 4;
+/// How many steps a [`RouteLine`] holds: the usual route, a wrapper shell
+/// and the app, in full. Two keep a log line (and so every `Action`) at 64
+/// bytes, the size it had with a `String`.
+pub const LINE_STEPS: usize = 2;
 
 /// A route as its log line shows it, in fixed-size data: the first
 /// [`LINE_STEPS`] steps and how many more there were (shown as `; and N
@@ -538,8 +540,8 @@ pub const LINE_STEPS: usize = 4;
 pub struct RouteLine {
     signal: i32,
     len: u8,
+    more: u16,
     steps: [(i32, Comm, Role); LINE_STEPS],
-    more: usize,
 }
 
 impl RouteLine {
@@ -555,7 +557,7 @@ impl RouteLine {
             signal: route.signal,
             len: len as u8,
             steps,
-            more: route.steps.len() - len,
+            more: u16::try_from(route.steps.len() - len).unwrap_or(u16::MAX),
         }
     }
 }
@@ -564,7 +566,7 @@ impl fmt::Display for RouteLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kept = self.steps.get(..usize::from(self.len)).unwrap_or_default();
         let steps = kept.iter().map(|(pid, comm, role)| (*pid, comm, *role));
-        show(f, self.signal, steps, self.more)
+        show(f, self.signal, steps, usize::from(self.more))
     }
 }
 
