@@ -828,3 +828,72 @@ pub fn default_action(sig: i32) -> DefaultAction {
 
 #[cfg(test)]
 mod tests;
+
+/// The fixed-size pieces routing runs on: a command name, a route's log
+/// line, a tree emptied and filled again.
+#[cfg(test)]
+mod buffers {
+    use super::*;
+
+    fn step(pid: i32, from: i32, comm: &str, role: Role) -> Step {
+        Step {
+            pid,
+            from,
+            start_ticks: 0,
+            comm: comm.into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn a_command_name_is_cut_at_a_character_boundary() {
+        assert_eq!(Comm::new("python3"), "python3");
+        assert_eq!(Comm::new("a-very-long-command-name"), "a-very-long-comm");
+        assert_eq!(Comm::new("ééééééééé"), "éééééééé", "16 bytes, not 17");
+        assert_eq!(Comm::default(), "");
+    }
+
+    #[test]
+    fn the_log_line_says_what_the_route_says_and_counts_the_rest() {
+        let mut r = Route {
+            signal: libc::SIGTERM,
+            steps: vec![
+                step(10, 0, "sh", Role::Passed(Pass::Waiting)),
+                step(11, 10, "app", Role::Receives(Why::Handler)),
+            ],
+        };
+        assert_eq!(RouteLine::of(&r).to_string(), r.to_string());
+        r.steps.push(step(12, 10, "tee", Role::Receives(Why::Acts)));
+        assert_eq!(
+            RouteLine::of(&r).to_string(),
+            "SIGTERM: to 11 app (handler); passed over 10 sh (waiting); and 1 more"
+        );
+    }
+
+    #[test]
+    fn a_cleared_tree_keeps_its_memory_and_forgets_its_processes() {
+        let p = |pid, ppid| Proc {
+            pid,
+            ppid,
+            pgid: pid,
+            sid: pid,
+            state: 'S',
+            caught: 0,
+            ignored: 0,
+            blocked: 0,
+            start_ticks: 1,
+            comm: "x".into(),
+            sleep: Sleep::Other,
+        };
+        let mut tree = Tree::with_capacity(4);
+        tree.insert(p(5, 1));
+        tree.insert(p(6, 5));
+        tree.insert(p(6, 1));
+        let kids = |t: &Tree, pid| t.live_children(pid).map(|p| p.pid).collect::<Vec<_>>();
+        assert_eq!(kids(&tree, 1), vec![5, 6], "a re-inserted process moves");
+        assert!(kids(&tree, 5).is_empty());
+        tree.clear();
+        assert!(tree.is_empty() && tree.get(5).is_none());
+        assert_eq!(tree.capacity(), 4);
+    }
+}
