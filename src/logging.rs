@@ -139,6 +139,17 @@ enum AnchorLevel {
 }
 
 impl AnchorLevel {
+    /// The tracing level its line is logged at.
+    fn filter(self) -> LevelFilter {
+        match self {
+            AnchorLevel::Fatal => LevelFilter::ERROR,
+            AnchorLevel::Warn => LevelFilter::WARN,
+            AnchorLevel::Info => LevelFilter::INFO,
+            AnchorLevel::Debug => LevelFilter::DEBUG,
+            AnchorLevel::Trace => LevelFilter::TRACE,
+        }
+    }
+
     fn tini_tag(self) -> &'static str {
         match self {
             AnchorLevel::Fatal => "FATAL",
@@ -171,11 +182,37 @@ impl Emit for Line {
     fn emit(&self) {
         self.emit_drainit();
         let flavor = tracing::dispatcher::get_default(|d| {
-            d.downcast_ref::<Logger>().map(|logger| logger.flavor)
+            d.downcast_ref::<Logger>()
+                .map(|logger| (logger.flavor, logger.anchor_max))
         });
-        if let Some(flavor) = flavor {
-            anchor_lines(flavor, self);
+        if let Some((flavor, max)) = flavor {
+            // A line the filter would hide is not worded at all: the
+            // anchor's words cost allocations, every forwarded signal.
+            if anchor_level(flavor, self).is_some_and(|l| l.filter() <= max) {
+                anchor_lines(flavor, self);
+            }
         }
+    }
+}
+
+/// The most severe level `flavor`'s anchor writes `line` at; None when it
+/// writes nothing for it.
+fn anchor_level(flavor: Flavor, line: &Line) -> Option<AnchorLevel> {
+    use AnchorLevel::*;
+    match flavor {
+        Flavor::Drainit => None,
+        Flavor::Tini => match *line {
+            Line::ExecFailed { .. } => Some(Fatal),
+            Line::Spawned { .. } | Line::Reaped { main: true, .. } => Some(Info),
+            Line::Reaped { warn: true, .. } => Some(Warn),
+            Line::Received { .. } | Line::Reaped { .. } => Some(Debug),
+            Line::Subreaper | Line::ReapPassDone { .. } | Line::Exiting { .. } => Some(Trace),
+            _ => None,
+        },
+        Flavor::DumbInit => match *line {
+            Line::ExecFailed { .. } => Some(Fatal),
+            _ => Some(Debug),
+        },
     }
 }
 
@@ -445,7 +482,28 @@ pub fn init(
     let filter: Targets = spec.parse().map_err(|e| {
         format!("DRAINIT_LOG='{spec}' is not a log filter ({e}): use e.g. info or warn,drainit::timeline=off")
     })?;
+    let anchor_max = [
+        Level::TRACE,
+        Level::DEBUG,
+        Level::INFO,
+        Level::WARN,
+        Level::ERROR,
+    ]
+    .into_iter()
+    .find(|level| {
+        [
+            ANCHOR_STDOUT,
+            ANCHOR_STDERR,
+            ANCHOR_CHILD_EXEC,
+            ANCHOR_CHILD_EXIT,
+        ]
+        .iter()
+        .any(|t| filter.would_enable(t, level))
+    })
+    .map_or(LevelFilter::OFF, LevelFilter::from_level);
     let logger = Logger {
+        anchor_max,
+        scratch: std::sync::Mutex::new(Scratch::with_capacity()),
         max: filter
             .iter()
             .map(|(_, level)| level)
@@ -465,6 +523,10 @@ pub fn init(
 /// the timeline's lines are also rendered in (`Emit`).
 struct Logger {
     filter: Targets,
+    /// The most verbose level any anchor target shows.
+    anchor_max: LevelFilter,
+    /// The buffers lines are built in, kept from line to line.
+    scratch: std::sync::Mutex<Scratch>,
     max: LevelFilter,
     format: LogFormat,
     flavor: Flavor,
@@ -498,8 +560,21 @@ impl Subscriber for Logger {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
+        // The logger's buffers, or fresh ones if a line is being written
+        // already (a value's formatting that logs).
+        let mut local = None;
+        let mut guard = self.scratch.try_lock().ok();
+        let scratch = match guard.as_deref_mut() {
+            Some(scratch) => scratch,
+            None => local.insert(Scratch::default()),
+        };
+        scratch.clear();
+        let Scratch {
+            fields,
+            spare,
+            line,
+        } = scratch;
+        event.record(&mut Recorder { fields, spare });
         let target = event.metadata().target();
         if target.starts_with("anchor::") {
             // An anchor's line, as the anchor writes it.
@@ -518,9 +593,11 @@ impl Subscriber for Logger {
             return;
         }
         let level = *event.metadata().level();
-        let line = match self.format {
-            LogFormat::Text => text_line(self.start.elapsed().as_secs_f64(), level, &fields),
-            LogFormat::Json => json_line(SystemTime::now(), level, &fields),
+        match self.format {
+            LogFormat::Text => {
+                write_text_line(line, self.start.elapsed().as_secs_f64(), level, fields)
+            }
+            LogFormat::Json => write_json_line(line, SystemTime::now(), level, fields),
         };
         // One write per line, so lines from two threads never interleave.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
@@ -563,48 +640,122 @@ impl Fields {
     }
 }
 
-impl Visit for Fields {
+/// The buffers one line is built in: the logger keeps them from line to
+/// line, so that a line allocates only when it is longer, or has more
+/// fields, than any before it.
+#[derive(Default)]
+struct Scratch {
+    fields: Fields,
+    /// Emptied strings for the next line's field values.
+    spare: Vec<String>,
+    line: String,
+}
+
+impl Scratch {
+    /// Room for a line of 200 characters with four fields; a longer line
+    /// grows them once (the start-up's lines do, before the steady state).
+    fn with_capacity() -> Self {
+        Self {
+            fields: Fields {
+                message: String::with_capacity(200),
+                others: Vec::with_capacity(4),
+            },
+            spare: (0..4).map(|_| String::with_capacity(24)).collect(),
+            line: String::with_capacity(256),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.fields.message.clear();
+        for (_, value) in self.fields.others.drain(..) {
+            let mut s = value.into_string();
+            s.clear();
+            self.spare.push(s);
+        }
+        self.line.clear();
+    }
+}
+
+impl Value {
+    fn into_string(self) -> String {
+        match self {
+            Value::Str(s) | Value::Raw(s) => s,
+        }
+    }
+}
+
+/// Records an event's fields into [`Fields`], each value written into a
+/// spare string.
+struct Recorder<'a> {
+    fields: &'a mut Fields,
+    spare: &'a mut Vec<String>,
+}
+
+impl Recorder<'_> {
+    fn text(&mut self, args: fmt::Arguments<'_>) -> String {
+        let mut s = self.spare.pop().unwrap_or_default();
+        let _ = s.write_fmt(args);
+        s
+    }
+}
+
+impl Visit for Recorder<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.message.push_str(value);
+            self.fields.message.push_str(value);
         } else {
-            self.push(field, Value::Str(value.to_string()));
+            let v = Value::Str(self.text(format_args!("{value}")));
+            self.fields.push(field, v);
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
+        let text = self.text(format_args!("{value}"));
         let v = if value.is_finite() {
-            Value::Raw(format!("{value}"))
+            Value::Raw(text)
         } else {
-            Value::Str(format!("{value}"))
+            Value::Str(text)
         };
-        self.push(field, v);
+        self.fields.push(field, v);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, Value::Raw(value.to_string()));
+        let v = Value::Raw(self.text(format_args!("{value}")));
+        self.fields.push(field, v);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, Value::Raw(value.to_string()));
+        let v = Value::Raw(self.text(format_args!("{value}")));
+        self.fields.push(field, v);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, Value::Raw(value.to_string()));
+        let v = Value::Raw(self.text(format_args!("{value}")));
+        self.fields.push(field, v);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
+            let _ = write!(self.fields.message, "{value:?}");
         } else {
-            self.push(field, Value::Str(format!("{value:?}")));
+            let v = Value::Str(self.text(format_args!("{value:?}")));
+            self.fields.push(field, v);
         }
     }
 }
 
 /// `[drainit +1.234s]  INFO message key=value`
+#[cfg(test)]
 fn text_line(elapsed: f64, level: Level, fields: &Fields) -> String {
-    let mut line = format!(
+    let mut line = String::new();
+    write_text_line(&mut line, elapsed, level, fields);
+    line
+}
+
+/// [`text_line`], written into `line`.
+fn write_text_line(line: &mut String, elapsed: f64, level: Level, fields: &Fields) {
+    let _ = write!(
+        line,
         "[drainit +{elapsed:.3}s] {:>5} {}",
         level.as_str(),
         fields.message
@@ -615,28 +766,36 @@ fn text_line(elapsed: f64, level: Level, fields: &Fields) -> String {
         }
     }
     line.push('\n');
-    line
 }
 
 /// `{"timestamp":"2026-11-23T05:47:56.123456Z","level":"INFO","fields":{"message":"..."}}`
+#[cfg(test)]
 fn json_line(now: SystemTime, level: Level, fields: &Fields) -> String {
-    let mut line = format!(
-        "{{\"timestamp\":\"{}\",\"level\":\"{}\",\"fields\":{{\"message\":",
-        rfc3339(now),
+    let mut line = String::new();
+    write_json_line(&mut line, now, level, fields);
+    line
+}
+
+/// [`json_line`], written into `line`.
+fn write_json_line(line: &mut String, now: SystemTime, level: Level, fields: &Fields) {
+    line.push_str("{\"timestamp\":\"");
+    write_rfc3339(line, now);
+    let _ = write!(
+        line,
+        "\",\"level\":\"{}\",\"fields\":{{\"message\":",
         level.as_str()
     );
-    json_string(&mut line, &fields.message);
+    json_string(line, &fields.message);
     for (name, value) in &fields.others {
         line.push(',');
-        json_string(&mut line, name);
+        json_string(line, name);
         line.push(':');
         match value {
-            Value::Str(v) => json_string(&mut line, v),
+            Value::Str(v) => json_string(line, v),
             Value::Raw(v) => line.push_str(v),
         }
     }
     line.push_str("}}\n");
-    line
 }
 
 fn json_string(out: &mut String, s: &str) {
@@ -658,18 +817,27 @@ fn json_string(out: &mut String, s: &str) {
 }
 
 /// UTC, microseconds: `2026-11-23T05:47:56.123456Z`.
+#[cfg(test)]
 fn rfc3339(t: SystemTime) -> String {
+    let mut out = String::new();
+    write_rfc3339(&mut out, t);
+    out
+}
+
+/// [`rfc3339`], written into `out`.
+fn write_rfc3339(out: &mut String, t: SystemTime) {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let (y, m, day) = civil_from_days((secs / 86_400) as i64);
     let s = secs % 86_400;
-    format!(
+    let _ = write!(
+        out,
         "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
         s / 3600,
         s / 60 % 60,
         s % 60,
         d.subsec_micros()
-    )
+    );
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian

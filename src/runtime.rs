@@ -82,6 +82,14 @@ pub struct Runtime {
     watches: Watches,
     /// `alloc::allocations()` when the first signal arrived.
     allocations_at_first_signal: Option<u64>,
+    /// Routing's /proc reader and snapshot, reserved here and reused for
+    /// every signal (the supervisor hands the snapshot back).
+    reader: crate::os::proctree::Reader,
+    tree: Option<Box<crate::core::supervisor::route::Tree>>,
+    /// One reaping pass's list, reused.
+    reaped: Vec<process::Reaped>,
+    /// The leftovers a signal goes to, reused.
+    pids: Vec<i32>,
 }
 
 impl Runtime {
@@ -120,6 +128,14 @@ impl Runtime {
             alarm,
             watches: Watches::default(),
             allocations_at_first_signal: None,
+            reader: crate::os::proctree::Reader::new(),
+            tree: Some(Box::new(
+                crate::core::supervisor::route::Tree::with_capacity(
+                    crate::os::proctree::RESERVED_PROCS,
+                ),
+            )),
+            reaped: Vec::with_capacity(16),
+            pids: Vec::with_capacity(crate::os::proctree::RESERVED_PROCS),
         }
     }
 
@@ -190,6 +206,9 @@ impl Runtime {
         }
         let now = Instant::now();
         self.sup.handle(event, now);
+        if let Some(tree) = self.sup.spare_tree() {
+            self.tree = Some(tree);
+        }
         {
             let mut m = self.shared.metrics();
             m.phase = self.sup.phase().name();
@@ -230,11 +249,16 @@ impl Runtime {
     /// Reaps everything that exited and reports the pass as it was.
     #[inline(never)]
     fn reap(&mut self) {
-        let pass = process::reap_all();
+        let pass = process::reap_into(std::mem::take(&mut self.reaped));
         // One lock for the whole pass: a burst can be tens of thousands.
         self.shared.metrics().reaped += pass.reaped.len() as u64;
+        let mut reaped = self.sup.spare_reaped().unwrap_or_default();
+        reaped.extend(pass.reaped.iter().map(|r| (r.pid, r.status)));
+        if pass.reaped.capacity() <= 256 {
+            self.reaped = pass.reaped;
+        }
         self.pending.push_back(Event::Reaped(ReapPass {
-            reaped: pass.reaped.iter().map(|r| (r.pid, r.status)).collect(),
+            reaped,
             none_left: pass.none_left,
             failed: pass.failed,
         }));
@@ -312,11 +336,11 @@ impl Runtime {
             Target::Pids(pids) => self.send_or_report(signal, pids, &target),
             Target::Group(pgid) => self.send_or_report(signal, &[-pgid], &target),
             Target::Everyone => self.send_or_report(signal, &[-1], &target),
-            Target::Leftovers { group } => match procfs::descendants(std::process::id() as i32) {
-                Ok(mut pids) => {
+            Target::Leftovers { group } => match self.descendants() {
+                Ok(pids) => {
                     let count = pids.len();
                     pids.extend(group.map(|g| -g));
-                    tree::signal_all(&pids, signal);
+                    tree::signal_all(pids, signal);
                     self.pending
                         .push_back(Event::LeftoversSent { signal, count });
                     count
@@ -334,6 +358,15 @@ impl Runtime {
         if n > 0 {
             *self.shared.metrics().forwarded.entry(signal).or_default() += 1;
         }
+        self.sup.recycle(target);
+    }
+
+    /// drainit's live descendants, listed into a buffer kept for reuse.
+    fn descendants(&mut self) -> std::io::Result<&mut Vec<i32>> {
+        self.pids.clear();
+        let me = std::process::id() as i32;
+        self.reader.descendants(me, &mut self.pids)?;
+        Ok(&mut self.pids)
     }
 
     #[inline(never)]
@@ -354,19 +387,19 @@ impl Runtime {
     /// Reads what the forwarding rule needs from /proc and answers at once.
     #[inline(never)]
     fn read_tree(&mut self, signal: i32, purpose: Purpose) {
-        let tree = match purpose {
-            Purpose::Forward | Purpose::Stop => {
-                crate::os::proctree::for_signal(&[self.child], signal)
-            }
-            Purpose::Hold => crate::os::proctree::snapshot(self.child),
+        let mut tree = self.tree.take().unwrap_or_default();
+        let reader = &mut self.reader;
+        match purpose {
+            Purpose::Forward | Purpose::Stop => reader.for_signal(&[self.child], signal, &mut tree),
+            Purpose::Hold => reader.snapshot(self.child, &mut tree),
             Purpose::Leftovers => {
-                crate::os::proctree::for_leftovers(std::process::id() as i32, signal)
+                reader.for_leftovers(std::process::id() as i32, signal, &mut tree)
             }
-        };
+        }
         self.pending.push_front(Event::Tree {
             signal,
             purpose,
-            tree: Box::new(tree),
+            tree,
         });
     }
 
@@ -471,7 +504,9 @@ impl Runtime {
         if let Some(at) = self.allocations_at_first_signal {
             let n = crate::os::alloc::allocations().saturating_sub(at);
             tracing::debug!(
+                target: "drainit::alloc",
                 allocations = n,
+                reserve_used = crate::os::alloc::reserve_high_water(),
                 "allocations from the first signal to exit: {n}"
             );
         }

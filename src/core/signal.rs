@@ -109,16 +109,28 @@ fn parse_realtime(bare: &str) -> Option<i32> {
 
 /// `SIGTERM`, `SIGRTMIN+2`, or `signal 99` for numbers with no name.
 pub fn name(n: i32) -> String {
-    if let Some((name, _)) = NAMES.iter().find(|(_, num)| *num == n) {
-        return format!("SIG{name}");
+    Name(n).to_string()
+}
+
+/// A signal's name as [`name`] spells it, written where it is displayed
+/// (no allocation: routing's log line is built on every forwarded signal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name(pub i32);
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        if let Some((name, _)) = NAMES.iter().find(|(_, num)| *num == n) {
+            return write!(f, "SIG{name}");
+        }
+        if (rt_min()..=rt_max()).contains(&n) {
+            return match n - rt_min() {
+                0 => f.write_str("SIGRTMIN"),
+                off => write!(f, "SIGRTMIN+{off}"),
+            };
+        }
+        write!(f, "signal {n}")
     }
-    if (rt_min()..=rt_max()).contains(&n) {
-        return match n - rt_min() {
-            0 => "SIGRTMIN".to_string(),
-            off => format!("SIGRTMIN+{off}"),
-        };
-    }
-    format!("signal {n}")
 }
 
 /// glibc's `strsignal` text (`Hangup`, `Real-time signal 3`), as tini

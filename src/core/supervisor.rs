@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::core::signal::Rewrites;
 use crate::core::timeline::{Line, ReadyWhy, Whom};
 use hold::Hold;
-use route::{Role, Route, Tree};
+use route::{Role, Route, RouteLine, Tree};
 use timers::{Timer, Timers};
 
 /// Where forwarded signals go while the main child runs.
@@ -56,6 +56,13 @@ pub const RESEND_ATTEMPTS: u32 = 100;
 /// Room for one event's actions (the most, a drain's start, is under ten)
 /// reserved at start-up, so handing them out allocates nothing.
 const QUEUE: usize = 32;
+/// Steps of a route, and its recipients, that fit before they grow: a
+/// route is usually a shell or two and the app.
+const ROUTE_STEPS: usize = 16;
+/// The largest reaping list kept for reuse (after a burst, memory goes back).
+const SPARE_REAPED: usize = 256;
+/// Recipient lists kept for reuse (one is in flight at a time).
+const SPARE_PIDS: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -477,6 +484,13 @@ pub struct Supervisor {
     signal_errors: u32,
     /// The reserve's first use was logged.
     reserve_reported: bool,
+    /// Kept from one routed signal to the next, so that routing one
+    /// allocates nothing (`recycle`, `spare_tree`): the last route worked
+    /// out, recipient lists the runtime gave back, the last snapshot.
+    route_buf: Route,
+    spare_pids: Vec<Vec<i32>>,
+    spare_tree: Option<Box<Tree>>,
+    spare_reaped: Option<Vec<(i32, ChildStatus)>>,
 }
 
 impl Supervisor {
@@ -511,6 +525,13 @@ impl Supervisor {
             children: true,
             signal_errors: 0,
             reserve_reported: false,
+            route_buf: Route {
+                signal: 0,
+                steps: Vec::with_capacity(ROUTE_STEPS),
+            },
+            spare_pids: vec![Vec::with_capacity(ROUTE_STEPS)],
+            spare_tree: None,
+            spare_reaped: Some(Vec::with_capacity(16)),
         }
     }
 
@@ -526,6 +547,27 @@ impl Supervisor {
     /// The main child runs (it has not been reaped): `/live`.
     pub fn child_running(&self) -> bool {
         self.child.is_none() && self.phase != Phase::Exited
+    }
+
+    /// Takes back what an `Action::Send` carried, to reuse its memory for
+    /// the next routed signal.
+    pub fn recycle(&mut self, target: Target) {
+        if let Target::Pids(mut pids) = target {
+            if self.spare_pids.len() < SPARE_PIDS {
+                pids.clear();
+                self.spare_pids.push(pids);
+            }
+        }
+    }
+
+    /// The list of the last `Event::Reaped`, emptied, to fill the next one.
+    pub fn spare_reaped(&mut self) -> Option<Vec<(i32, ChildStatus)>> {
+        self.spare_reaped.take()
+    }
+
+    /// The snapshot of the last `Event::Tree`, to read the next one into.
+    pub fn spare_tree(&mut self) -> Option<Box<Tree>> {
+        self.spare_tree.take()
     }
 
     pub fn exit_code(&self) -> Option<i32> {
@@ -547,7 +589,7 @@ impl Supervisor {
     pub fn wants_reaps(&self) -> bool {
         self.stop_route
             .as_ref()
-            .is_some_and(|r| !r.passed_over().is_empty())
+            .is_some_and(|r| r.steps.iter().any(|s| matches!(s.role, Role::Passed(_))))
     }
 
     /// The process group whose end the runtime must report with
@@ -661,7 +703,10 @@ impl Supervisor {
                 signal,
                 purpose,
                 tree,
-            } => self.on_tree(signal, purpose, &tree, now, out),
+            } => {
+                self.on_tree(signal, purpose, &tree, now, out);
+                self.spare_tree = Some(tree);
+            }
             Event::Gone(_) => self.look_again(false, out),
             Event::WatchFailed { pid, error } => {
                 if !self.hold_polls {
@@ -714,12 +759,14 @@ impl Supervisor {
         }
         if self.wants_reaps() {
             let me = self.pid;
-            self.on_orphans_reaped(
-                pass.reaped
-                    .into_iter()
-                    .filter(|&(pid, _)| pid != me)
-                    .collect(),
-            );
+            let orphans = pass.reaped.iter().filter(|&&(pid, _)| pid != me);
+            self.on_orphans_reaped(orphans.copied());
+        }
+        // Kept unless a burst made it big: a pass is usually one child.
+        let mut spare = pass.reaped;
+        if spare.capacity() <= SPARE_REAPED {
+            spare.clear();
+            self.spare_reaped = Some(spare);
         }
         // Each step as if it were an event of its own: nothing after the
         // exit (dumb-init -c exits at the child's exit).
@@ -863,13 +910,14 @@ impl Supervisor {
             self.on_hold_tree(tree, now, out);
             return;
         }
-        let r = match purpose {
+        let mut r = std::mem::take(&mut self.route_buf);
+        match purpose {
             Purpose::Forward | Purpose::Stop | Purpose::Hold => {
-                route::route(tree, self.pid, signal)
+                route::route_into(&mut r, tree, &[self.pid], signal)
             }
             Purpose::Leftovers => {
                 let me = self.cfg.root;
-                route::leftovers(tree, me, signal, self.stop_route.as_ref())
+                route::leftovers_into(&mut r, tree, me, signal, self.stop_route.as_ref())
             }
         };
         if let Some((pid, error)) = tree.unread() {
@@ -881,9 +929,10 @@ impl Supervisor {
                 loud: self.unread_trees == 1,
             }));
         }
-        let pids = r.recipients();
+        let mut pids = self.spare_pids.pop().unwrap_or_default();
+        r.recipients_into(&mut pids);
         out.push(Action::Log(Line::Routed {
-            route: r.to_string(),
+            route: RouteLine::of(&r),
         }));
         if purpose == Purpose::Leftovers && pids.is_empty() && self.children && tree.is_empty() {
             // Children exist but /proc showed none: send as before the rule.
@@ -891,24 +940,26 @@ impl Supervisor {
                 signal,
                 target: Target::Leftovers { group: None },
             });
-            return;
-        }
-        if !pids.is_empty() {
+            self.spare_pids.push(pids);
+        } else if !pids.is_empty() {
             out.push(Action::Send {
                 signal,
                 target: Target::Pids(pids),
             });
+        } else {
+            self.spare_pids.push(pids);
         }
         if purpose == Purpose::Stop {
             self.start_hold(&r, out);
-            self.stop_route = Some(r);
+            self.stop_route = Some(r.clone());
         }
+        self.route_buf = r;
     }
 
     /// The stop signal passed over wrappers: watch what it reached, so
     /// that a wrapper starting over is seen (`hold.rs`).
     fn start_hold(&mut self, stop: &Route, out: &mut Vec<Action>) {
-        if self.child.is_some() || stop.passed_over().is_empty() {
+        if self.child.is_some() || !stop.steps.iter().any(|s| matches!(s.role, Role::Passed(_))) {
             return;
         }
         let (hold, watch) = Hold::new(stop);
@@ -945,7 +996,7 @@ impl Supervisor {
                 steps: d.steps,
             };
             out.push(Action::Log(Line::Routed {
-                route: r.to_string(),
+                route: RouteLine::of(&r),
             }));
             if let Some(stop) = &mut self.stop_route {
                 for step in r.steps {
@@ -981,7 +1032,7 @@ impl Supervisor {
         self.timers.set(Timer::Hold, again);
     }
 
-    fn on_orphans_reaped(&mut self, reaped: Vec<(i32, ChildStatus)>) {
+    fn on_orphans_reaped(&mut self, reaped: impl IntoIterator<Item = (i32, ChildStatus)>) {
         let Some(r) = &self.stop_route else { return };
         for (pid, status) in reaped {
             if r.step(pid).is_some() {

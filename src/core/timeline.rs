@@ -10,9 +10,9 @@
 //! `debug`. In JSON each line carries `event` and its figures as fields
 //! (`signal`, `after_s`, ...), so tools and tests read values, not wording.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::core::duration::show;
 use crate::core::signal as signals;
 
 /// How a child ended.
@@ -77,23 +77,6 @@ impl ReadyWhy {
             ReadyWhy::Accepts { .. } => "accepts",
             ReadyWhy::Worker { .. } => "worker",
             ReadyWhy::CannotLook => "cannot_look",
-        }
-    }
-
-    fn text(self) -> String {
-        match self {
-            ReadyWhy::Runs => "the app runs (--ready-on start)".into(),
-            ReadyWhy::Accepts { port } => {
-                format!("the app accepts connections on port {port}")
-            }
-            ReadyWhy::Worker { waited } => format!(
-                "nothing listened on a TCP port within {}: a worker, ready while it runs \
-                 (--ready-on start says so at once; --worker-after sets the wait)",
-                show(waited)
-            ),
-            ReadyWhy::CannotLook => "the app's sockets cannot be looked at here \
-                 (neither sock_diag nor /proc/net/tcp): ready while it runs; use --ready-tcp or --ready-url"
-                .into(),
         }
     }
 }
@@ -232,7 +215,7 @@ pub enum Line {
     },
     /// Where the forwarding rule sent a signal (debug).
     Routed {
-        route: String,
+        route: crate::core::supervisor::route::RouteLine,
     },
     /// The status reported is the app's, not its killed wrapper's.
     AppStatus {
@@ -297,8 +280,92 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-fn after(d: Option<Duration>) -> String {
-    d.map(|d| format!(" after {}", show(d))).unwrap_or_default()
+/// Display wrappers: a line's parts written where it is displayed, so
+/// that a line costs no allocation (and nothing when it is filtered out).
+///
+/// `duration::show`: `1.5s`, `40s`, `250ms`.
+struct Show(Duration);
+
+impl fmt::Display for Show {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < Duration::from_secs(1) {
+            write!(f, "{}ms", self.0.as_millis())
+        } else {
+            write!(f, "{:.1}s", self.0.as_secs_f64())
+        }
+    }
+}
+
+/// ` after 1.5s`, or nothing.
+struct After(Option<Duration>);
+
+impl fmt::Display for After {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, " after {}", Show(d)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A duration, or `unset`.
+struct OrUnset(Option<Duration>);
+
+impl fmt::Display for OrUnset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => Show(d).fmt(f),
+            None => f.write_str("unset"),
+        }
+    }
+}
+
+/// `exited with 3`, `was killed by SIGTERM`.
+struct How(ChildStatus);
+
+impl fmt::Display for How {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ChildStatus::Exited(c) => write!(f, "exited with {c}"),
+            ChildStatus::Signaled(s) => write!(f, "was killed by {}", signals::Name(s)),
+        }
+    }
+}
+
+/// A rewrite's target: a signal's name, or `0` (dropped).
+struct Rewritten(i32);
+
+impl fmt::Display for Rewritten {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("0"),
+            n => signals::Name(n).fmt(f),
+        }
+    }
+}
+
+/// Why readiness turned on, in words.
+struct Why(ReadyWhy);
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ReadyWhy::Runs => f.write_str("the app runs (--ready-on start)"),
+            ReadyWhy::Accepts { port } => {
+                write!(f, "the app accepts connections on port {port}")
+            }
+            ReadyWhy::Worker { waited } => write!(
+                f,
+                "nothing listened on a TCP port within {}: a worker, ready while it runs \
+                 (--ready-on start says so at once; --worker-after sets the wait)",
+                Show(waited)
+            ),
+            ReadyWhy::CannotLook => f.write_str(
+                "the app's sockets cannot be looked at here \
+                 (neither sock_diag nor /proc/net/tcp): ready while it runs; use --ready-tcp or --ready-url",
+            ),
+        }
+    }
 }
 
 impl Line {
@@ -315,13 +382,13 @@ impl Line {
             } => tracing::info!(
                 target: T,
                 event = "draining",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 delay_s = secs(delay),
                 grace_s = grace.map(secs),
                 "received {}: draining (delay {}, grace {})",
-                signals::name(signal),
-                show(delay),
-                grace.map(show).unwrap_or_else(|| "unset".into())
+                signals::Name(signal),
+                Show(delay),
+                OrUnset(grace)
             ),
             Line::ReadyBecause { why, after: a } => tracing::info!(
                 target: T,
@@ -333,8 +400,8 @@ impl Line {
                 },
                 after_s = secs(a),
                 "ready after {}: {}",
-                show(a),
-                why.text()
+                Show(a),
+                Why(why)
             ),
             Line::ReadinessOff => {
                 tracing::info!(target: T, event = "readiness_off", "readiness off")
@@ -342,11 +409,11 @@ impl Line {
             Line::CutShort { signal, after: a } => tracing::info!(
                 target: T,
                 event = "cut_short",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 after_s = secs(a),
                 "received {} after {}: cutting the drain delay short",
-                signals::name(signal),
-                show(a)
+                signals::Name(signal),
+                Show(a)
             ),
             Line::Forwarded {
                 signal,
@@ -355,40 +422,37 @@ impl Line {
             } => tracing::info!(
                 target: T,
                 event = "forwarded",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 to = whom.key(),
                 after_s = a.map(secs),
                 "forwarded {} to the {}{}",
-                signals::name(signal),
+                signals::Name(signal),
                 whom.name(),
-                after(a)
+                After(a)
             ),
             Line::StopDropped { signal } => tracing::info!(
                 target: T,
                 event = "stop_dropped",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 "stop signal {} dropped by a rewrite",
-                signals::name(signal)
+                signals::Name(signal)
             ),
             Line::Passed { signal, whom } => tracing::debug!(
                 event = "passed",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 to = whom.key(),
                 "forwarding {} to the {}",
-                signals::name(signal),
+                signals::Name(signal),
                 whom.name()
             ),
             Line::Dropped { signal } => tracing::debug!(
                 event = "dropped",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 "dropped {} (rewrite)",
-                signals::name(signal)
+                signals::Name(signal)
             ),
             Line::ChildExited { status, after: a } => {
-                let how = match status {
-                    ChildStatus::Exited(c) => format!("exited with {c}"),
-                    ChildStatus::Signaled(s) => format!("was killed by {}", signals::name(s)),
-                };
+                let how = How(status);
                 let code = status.code();
                 match a {
                     Some(d) => tracing::info!(
@@ -397,7 +461,7 @@ impl Line {
                         status = code,
                         after_s = secs(d),
                         "child {how} after {}",
-                        show(d)
+                        Show(d)
                     ),
                     None => tracing::debug!(event = "child_exited", status = code, "child {how}"),
                 }
@@ -407,14 +471,14 @@ impl Line {
                 event = "grace_reached",
                 after_s = a.map(secs),
                 "grace deadline reached{}: sending SIGKILL to what is left",
-                after(a)
+                After(a)
             ),
             Line::KillGaveUp { after: a, pid1 } => tracing::error!(
                 target: T,
                 event = "kill_gave_up",
                 after_s = secs(a),
                 "SIGKILL did not end the tree within {}: exiting anyway{}",
-                crate::core::duration::show(a),
+                Show(a),
                 if pid1 {
                     " (the kernel kills what is left of the namespace)"
                 } else {
@@ -439,17 +503,17 @@ impl Line {
                 waited_s = secs(waited),
                 saved_s = secs(saved),
                 "traffic quiet for {}: forwarding after {}, {} before the {} maximum",
-                show(quiet_for),
-                show(waited),
-                show(saved),
-                show(max)
+                Show(quiet_for),
+                Show(waited),
+                Show(saved),
+                Show(max)
             ),
             Line::TrafficNeverQuiet { max } => tracing::info!(
                 target: T,
                 event = "traffic_never_quiet",
                 max_s = secs(max),
                 "traffic never quiet for the period: forwarding at the {} maximum",
-                show(max)
+                Show(max)
             ),
             Line::Gate { passed } => tracing::info!(
                 target: T,
@@ -461,10 +525,10 @@ impl Line {
             Line::SentLeftovers { signal, count } => tracing::info!(
                 target: T,
                 event = "sent_leftovers",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 count,
                 "sent {} to {count} remaining process(es)",
-                signals::name(signal)
+                signals::Name(signal)
             ),
             Line::WatchFailed {
                 pid,
@@ -474,7 +538,7 @@ impl Line {
                 event = "watch_failed",
                 pid,
                 "cannot watch process {pid} for its exit ({error}): looking at the tree every {} while the stop signal holds",
-                show(every)
+                Show(every)
             ),
             Line::SendFailed {
                 signal,
@@ -482,12 +546,12 @@ impl Line {
                 retry,
             } => tracing::warn!(
                 event = "send_failed",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 errno,
                 "cannot send {} ({}): trying again every {}",
-                signals::name(signal),
+                signals::Name(signal),
                 std::io::Error::from_raw_os_error(errno),
-                show(retry)
+                Show(retry)
             ),
             Line::TreeUnread {
                 pid,
@@ -502,10 +566,10 @@ impl Line {
                             target: T,
                             event = "tree_unread",
                             pid,
-                            signal = signals::name(signal),
+                            signal = %signals::Name(signal),
                             error = error.as_str(),
                             "cannot read /proc/{pid} ({error}): {} is routed without it",
-                            signals::name(signal)
+                            signals::Name(signal)
                         )
                     };
                 }
@@ -516,7 +580,7 @@ impl Line {
                 }
             }
             Line::Routed { ref route } => {
-                tracing::debug!(event = "routed", route = route.as_str(), "routed {route}")
+                tracing::debug!(event = "routed", route = %route, "routed {route}")
             }
             Line::AppStatus { status } => tracing::info!(
                 target: T,
@@ -562,19 +626,15 @@ impl Line {
             ),
             Line::Received { signal } => tracing::trace!(
                 event = "received",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 "received {}",
-                signals::name(signal)
+                signals::Name(signal)
             ),
             Line::Translated { from, to } => tracing::trace!(
                 event = "translated",
                 "rewrote {} to {}",
-                signals::name(from),
-                if to == 0 {
-                    "0".into()
-                } else {
-                    signals::name(to)
-                }
+                signals::Name(from),
+                Rewritten(to)
             ),
             Line::Suspending => tracing::debug!(
                 event = "suspending",
@@ -582,9 +642,9 @@ impl Line {
             ),
             Line::HandOffIgnored { signal } => tracing::debug!(
                 event = "hand_off_ignored",
-                signal = signals::name(signal),
+                signal = %signals::Name(signal),
                 "ignored {} (the terminal hand-off)",
-                signals::name(signal)
+                signals::Name(signal)
             ),
             // (tini's -w warning is tini's own line.)
             Line::Reaped {

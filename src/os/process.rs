@@ -541,7 +541,17 @@ const EINTR_RETRIES: u32 = 3;
 
 /// Reaps every exited child without blocking, until none is ready.
 pub fn reap_all() -> ReapPass {
-    let mut pass = ReapPass::default();
+    reap_into(Vec::new())
+}
+
+/// [`reap_all`], listing the reaped in `reaped` (emptied first): the
+/// runtime passes the same memory back every pass.
+pub fn reap_into(mut reaped: Vec<Reaped>) -> ReapPass {
+    reaped.clear();
+    let mut pass = ReapPass {
+        reaped,
+        ..ReapPass::default()
+    };
     let mut interrupted = 0;
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {

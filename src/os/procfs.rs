@@ -12,6 +12,16 @@
 //! must signal or kill it. Here rustix's `RawDir` runs `getdents64` into a
 //! buffer from drainit's allocator (on either rustix backend).
 //!
+//! # Without allocating, once started
+//!
+//! Routing reads a snapshot for every forwarded signal, so the files are
+//! read through a [`Scratch`]: the path, the text and the directory
+//! listing go into buffers kept from one read to the next and reserved at
+//! start-up ([`Scratch::with_capacity`]). The free functions (`stat`,
+//! `descendants`, ...) make a fresh one each call, for callers off that
+//! path. Only a kernel without the per-thread `children` files still
+//! allocates per walk (its one scan of /proc).
+//!
 //! # Processes come and go while it reads
 //!
 //! A process that vanishes between two files reads as gone (`Ok(None)`);
@@ -20,11 +30,14 @@
 //! processes". Nothing here panics.
 
 use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read as _};
 use std::sync::OnceLock;
 
 use rustix::fs::RawDir;
+
+use crate::core::supervisor::route::Comm;
 
 /// Bytes per getdents64 call: /proc yields about 24 bytes per pid.
 const CHUNK: usize = 4096;
@@ -32,18 +45,120 @@ const CHUNK: usize = 4096;
 /// The entries of `dir` whose names are decimal numbers, in the kernel's
 /// order; other names (`self`, `.`, `meminfo`) are skipped.
 pub fn numeric_entries(dir: &str) -> io::Result<Vec<i32>> {
-    let file = File::open(dir)?;
-    let mut buf = Vec::with_capacity(CHUNK);
-    let mut entries = RawDir::new(&file, buf.spare_capacity_mut());
     let mut out = Vec::new();
-    while let Some(entry) = entries.next() {
-        match entry {
-            Ok(entry) => out.extend(number(entry.file_name().to_bytes())),
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
+    Scratch::default().numeric_entries(format_args!("{dir}"), &mut out)?;
+    Ok(out)
+}
+
+/// Buffers for reading /proc, kept from one read to the next: a read
+/// allocates only when a file or a listing is bigger than any before.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    path: String,
+    text: String,
+    dir: Vec<u8>,
+    /// A process's thread ids, while its threads are read.
+    tasks: Vec<i32>,
+}
+
+impl Scratch {
+    /// Room for a long /proc path, a `status` file (about 1.4 kB), a
+    /// listing chunk of about 40 entries and 16 threads: a bigger file or
+    /// process grows them once.
+    pub fn with_capacity() -> Self {
+        Self {
+            path: String::with_capacity(64),
+            text: String::with_capacity(2048),
+            dir: Vec::with_capacity(1024),
+            tasks: Vec::with_capacity(16),
         }
     }
-    Ok(out)
+
+    /// The text of the file at `path`; `Ok(None)` when the process (or
+    /// thread) is gone.
+    pub fn read(&mut self, path: fmt::Arguments<'_>) -> io::Result<Option<&str>> {
+        self.path.clear();
+        let _ = self.path.write_fmt(path);
+        self.text.clear();
+        let read = File::open(&self.path).and_then(|mut f| f.read_to_string(&mut self.text));
+        match read {
+            Ok(_) => Ok(Some(&self.text)),
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Appends to `out` the entries of the directory at `dir` whose names
+    /// are decimal numbers, in the kernel's order.
+    pub fn numeric_entries(
+        &mut self,
+        dir: fmt::Arguments<'_>,
+        out: &mut Vec<i32>,
+    ) -> io::Result<()> {
+        self.path.clear();
+        let _ = self.path.write_fmt(dir);
+        let file = File::open(&self.path)?;
+        self.dir.clear();
+        if self.dir.capacity() == 0 {
+            self.dir.reserve(CHUNK);
+        }
+        let mut entries = RawDir::new(&file, self.dir.spare_capacity_mut());
+        while let Some(entry) = entries.next() {
+            match entry {
+                Ok(entry) => out.extend(number(entry.file_name().to_bytes())),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// /proc/PID/stat; None when the process is gone (or the file is not
+    /// a stat line), an error when it is there but unreadable.
+    pub fn stat(&mut self, pid: i32) -> io::Result<Option<Stat>> {
+        Ok(self
+            .read(format_args!("/proc/{pid}/stat"))?
+            .and_then(parse_stat))
+    }
+
+    /// /proc/PID/task/TID/stat: the blocked mask is per thread.
+    pub fn thread_stat(&mut self, pid: i32, tid: i32) -> Option<Stat> {
+        parse_stat(
+            self.read(format_args!("/proc/{pid}/task/{tid}/stat"))
+                .ok()??,
+        )
+    }
+
+    /// /proc/PID/status (the signal masks of every signal, real-time too).
+    pub fn status(&mut self, pid: i32) -> Option<Status> {
+        parse_status(self.read(format_args!("/proc/{pid}/status")).ok()??)
+    }
+
+    /// /proc/PID/task/TID/status.
+    pub fn thread_status(&mut self, pid: i32, tid: i32) -> Option<Status> {
+        parse_status(
+            self.read(format_args!("/proc/{pid}/task/{tid}/status"))
+                .ok()??,
+        )
+    }
+
+    /// The thread ids of `pid`, lent to `f` with the scratch.
+    pub fn with_tasks<R>(
+        &mut self,
+        pid: i32,
+        f: impl FnOnce(&mut Self, &[i32]) -> R,
+    ) -> io::Result<R> {
+        let mut tasks = std::mem::take(&mut self.tasks);
+        tasks.clear();
+        let listed = self.numeric_entries(format_args!("/proc/{pid}/task"), &mut tasks);
+        let r = listed.map(|()| f(self, &tasks));
+        self.tasks = tasks;
+        r
+    }
 }
 
 fn number(name: &[u8]) -> Option<i32> {
@@ -56,7 +171,7 @@ fn number(name: &[u8]) -> Option<i32> {
 /// The fields of /proc/PID/stat drainit uses.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Stat {
-    pub comm: String,
+    pub comm: Comm,
     pub state: char,
     pub ppid: i32,
     pub pgid: i32,
@@ -74,10 +189,15 @@ pub struct Stat {
 pub fn parse_stat(text: &str) -> Option<Stat> {
     let open = text.find('(')?;
     let close = text.rfind(')')?;
-    let comm = text.get(open + 1..close)?.to_string();
-    let f: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
-    // f[0] is field 3 of proc(5): state.
-    let field = |n: usize| f.get(n - 3).copied();
+    let comm = Comm::new(text.get(open + 1..close)?);
+    // f[0] is field 3 of proc(5): state; 34 (SigCgt) is the last one read.
+    let mut f = [""; 32];
+    let mut n = 0;
+    for (slot, word) in f.iter_mut().zip(text.get(close + 1..)?.split_whitespace()) {
+        *slot = word;
+        n += 1;
+    }
+    let field = |k: usize| (k - 3 < n).then(|| f.get(k - 3).copied()).flatten();
     let num = |n: usize| field(n)?.parse::<u64>().ok();
     let int = |n: usize| field(n)?.parse::<i32>().ok();
     Some(Stat {
@@ -124,36 +244,25 @@ pub fn parse_status(text: &str) -> Option<Status> {
     (seen == 4).then_some(s)
 }
 
-/// A file of /proc; `Ok(None)` when the process (or thread) is gone.
-fn read(path: &str) -> io::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// /proc/PID/stat; None when the process is gone (or the file is not a
 /// stat line), an error when it is there but unreadable.
 pub fn stat(pid: i32) -> io::Result<Option<Stat>> {
-    Ok(read(&format!("/proc/{pid}/stat"))?.and_then(|t| parse_stat(&t)))
+    Scratch::default().stat(pid)
 }
 
 /// /proc/PID/task/TID/stat: the blocked mask is per thread.
 pub fn thread_stat(pid: i32, tid: i32) -> Option<Stat> {
-    parse_stat(&read(&format!("/proc/{pid}/task/{tid}/stat")).ok()??)
+    Scratch::default().thread_stat(pid, tid)
 }
 
 /// /proc/PID/status (the signal masks of every signal, real-time too).
 pub fn status(pid: i32) -> Option<Status> {
-    parse_status(&read(&format!("/proc/{pid}/status")).ok()??)
+    Scratch::default().status(pid)
 }
 
 /// /proc/PID/task/TID/status.
 pub fn thread_status(pid: i32, tid: i32) -> Option<Status> {
-    parse_status(&read(&format!("/proc/{pid}/task/{tid}/status")).ok()??)
+    Scratch::default().thread_status(pid, tid)
 }
 
 /// Children of processes, for the walk: from the per-thread
@@ -162,7 +271,14 @@ pub fn thread_status(pid: i32, tid: i32) -> Option<Status> {
 /// them (no CONFIG_PROC_CHILDREN), from one scan of /proc made on first use.
 pub struct Children {
     scan: Option<BTreeMap<i32, Vec<i32>>>,
-    files: bool,
+    /// Whether the `children` files are read; None until the first walk.
+    files: Option<bool>,
+    /// The buffers every file of a walk is read through.
+    scratch: Scratch,
+    /// The walk's pids still to visit.
+    queue: Vec<i32>,
+    /// Where a walk from a process's children starts.
+    roots: Vec<i32>,
 }
 
 impl Default for Children {
@@ -175,29 +291,61 @@ impl Children {
     pub fn new() -> Self {
         Self {
             scan: None,
-            files: children_files_exist(),
+            files: None,
+            scratch: Scratch::default(),
+            queue: Vec::new(),
+            roots: Vec::new(),
         }
+    }
+
+    /// With its buffers reserved ([`Scratch::with_capacity`], a queue of
+    /// `queue` pids): for a reader kept for the life of the process.
+    pub fn with_capacity(queue: usize) -> Self {
+        Self {
+            scratch: Scratch::with_capacity(),
+            queue: Vec::with_capacity(queue),
+            roots: Vec::with_capacity(queue),
+            ..Self::new()
+        }
+    }
+
+    /// The buffers the walk reads through, for a read beside it.
+    pub fn scratch(&mut self) -> &mut Scratch {
+        &mut self.scratch
     }
 
     /// Always from the scan of /proc, as on a kernel without the files.
     pub fn by_scan() -> Self {
         Self {
-            scan: None,
-            files: false,
+            files: Some(false),
+            ..Self::new()
         }
     }
 
     /// The direct children of `pid`, which has `threads` threads (0 when
     /// unknown: every thread is listed). A process gone has none.
     pub fn of(&mut self, pid: i32, threads: usize) -> io::Result<Vec<i32>> {
-        if self.files {
-            return children_from_files(pid, threads);
+        let mut out = Vec::new();
+        self.of_into(pid, threads, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Children::of`], appended to `out`; on an error, `out` may hold
+    /// some of them.
+    pub fn of_into(&mut self, pid: i32, threads: usize, out: &mut Vec<i32>) -> io::Result<()> {
+        let files = *self
+            .files
+            .get_or_insert_with(|| children_files_exist(&mut self.scratch));
+        if files {
+            return children_from_files(&mut self.scratch, pid, threads, out);
         }
         if self.scan.is_none() {
             self.scan = Some(scan_parents()?);
         }
-        let scan = self.scan.as_ref().and_then(|s| s.get(&pid));
-        Ok(scan.cloned().unwrap_or_default())
+        if let Some(kids) = self.scan.as_ref().and_then(|s| s.get(&pid)) {
+            out.extend_from_slice(kids);
+        }
+        Ok(())
     }
 
     /// The one walk down a tree, parents before children: `visit` reads a
@@ -205,12 +353,54 @@ impl Children {
     /// (None: not below, e.g. it is gone). The children of a process that
     /// cannot be read are left out, as if it had none.
     pub fn walk(&mut self, starts: Vec<i32>, mut visit: impl FnMut(i32) -> Option<usize>) {
-        let mut queue = starts;
+        self.walk_with(&starts, |_, pid| visit(pid));
+    }
+
+    /// [`descendants`], appended to `out`.
+    pub fn descendants_into(&mut self, root: i32, out: &mut Vec<i32>) -> io::Result<()> {
+        let mut starts = std::mem::take(&mut self.roots);
+        starts.clear();
+        let listed = self.of_into(root, 0, &mut starts);
+        if listed.is_ok() {
+            self.walk_with(&starts, |scratch, pid| match scratch.stat(pid) {
+                Ok(Some(s)) => {
+                    if s.state != 'Z' {
+                        out.push(pid);
+                    }
+                    Some(s.threads)
+                }
+                Ok(None) => None,
+                // Counted as alive: a signal to a zombie is harmless, a
+                // signal not sent is not.
+                Err(_) => {
+                    out.push(pid);
+                    Some(0)
+                }
+            });
+        }
+        self.roots = starts;
+        listed
+    }
+
+    /// [`Children::walk`], with the walk's [`Scratch`] lent to `visit` to
+    /// read the process's files through.
+    pub fn walk_with(
+        &mut self,
+        starts: &[i32],
+        mut visit: impl FnMut(&mut Scratch, i32) -> Option<usize>,
+    ) {
+        let mut queue = std::mem::take(&mut self.queue);
+        queue.clear();
+        queue.extend_from_slice(starts);
         while let Some(pid) = queue.pop() {
-            if let Some(threads) = visit(pid) {
-                queue.extend(self.of(pid, threads).unwrap_or_default());
+            if let Some(threads) = visit(&mut self.scratch, pid) {
+                let before = queue.len();
+                if self.of_into(pid, threads, &mut queue).is_err() {
+                    queue.truncate(before);
+                }
             }
         }
+        self.queue = queue;
     }
 }
 
@@ -219,59 +409,76 @@ impl Children {
 /// An error means /proc could not be read at all (no descriptor left, no
 /// memory): the caller must not take it for "no descendants".
 pub fn descendants(root: i32) -> io::Result<Vec<i32>> {
-    let mut kids = Children::new();
-    let starts = kids.of(root, 0)?;
     let mut out = Vec::new();
-    kids.walk(starts, |pid| match stat(pid) {
-        Ok(Some(s)) => {
-            if s.state != 'Z' {
-                out.push(pid);
-            }
-            Some(s.threads)
-        }
-        Ok(None) => None,
-        // Counted as alive: a signal to a zombie is harmless, a signal
-        // not sent is not.
-        Err(_) => {
-            out.push(pid);
-            Some(0)
-        }
-    });
+    Children::new().descendants_into(root, &mut out)?;
     Ok(out)
 }
 
-/// Whether the kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN).
-fn children_files_exist() -> bool {
+/// Whether the kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN),
+/// asked once in the life of the process, on the first walk (not at
+/// start-up: the answer's page stays clean in a drainit that never walks).
+fn children_files_exist(scratch: &mut Scratch) -> bool {
     static EXIST: OnceLock<bool> = OnceLock::new();
     *EXIST.get_or_init(|| {
         let me = std::process::id();
-        fs::metadata(format!("/proc/{me}/task/{me}/children")).is_ok()
+        scratch.path.clear();
+        let _ = write!(scratch.path, "/proc/{me}/task/{me}/children");
+        fs::metadata(&scratch.path).is_ok()
     })
 }
 
 /// A single-threaded process has one children file: read it directly. A
-/// thread that exits between the listing and its file is skipped.
-fn children_from_files(pid: i32, threads: usize) -> io::Result<Vec<i32>> {
-    let parse = |text: Option<String>| -> Vec<i32> {
-        let text = text.unwrap_or_default();
-        text.split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
+/// thread that exits between the listing and its file is skipped. Appends
+/// to `out`, ascending and without repeats for a threaded process.
+fn children_from_files(
+    scratch: &mut Scratch,
+    pid: i32,
+    threads: usize,
+    out: &mut Vec<i32>,
+) -> io::Result<()> {
+    let parse = |text: Option<&str>, out: &mut Vec<i32>| {
+        let words = text.unwrap_or_default().split_whitespace();
+        out.extend(words.filter_map(|p| p.parse::<i32>().ok()));
     };
     if threads == 1 {
-        return read(&format!("/proc/{pid}/task/{pid}/children")).map(parse);
+        parse(
+            scratch.read(format_args!("/proc/{pid}/task/{pid}/children"))?,
+            out,
+        );
+        return Ok(());
     }
-    let tasks = match numeric_entries(&format!("/proc/{pid}/task")) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        tasks => tasks?,
+    let start = out.len();
+    let read = scratch.with_tasks(pid, |scratch, tasks| {
+        for &tid in tasks {
+            parse(
+                scratch.read(format_args!("/proc/{pid}/task/{tid}/children"))?,
+                out,
+            );
+        }
+        Ok::<(), io::Error>(())
+    });
+    match read {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        read => read??,
+    }
+    let Some(tail) = out.get_mut(start..) else {
+        return Ok(());
     };
-    let mut out = Vec::new();
-    for tid in tasks {
-        out.extend(parse(read(&format!("/proc/{pid}/task/{tid}/children"))?));
+    tail.sort_unstable();
+    // Without repeats, in place (the listing may name a child per thread).
+    let mut kept = start;
+    for i in start..out.len() {
+        let pid = out.get(i).copied();
+        let last = kept.checked_sub(1).filter(|&k| k >= start);
+        if last.and_then(|k| out.get(k).copied()) != pid {
+            if let (Some(pid), Some(slot)) = (pid, out.get_mut(kept)) {
+                *slot = pid;
+            }
+            kept += 1;
+        }
     }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+    out.truncate(kept);
+    Ok(())
 }
 
 /// ppid -> pids for every process in /proc.

@@ -76,6 +76,9 @@ pub struct Hold {
     wrappers: BTreeMap<i32, Wrapper>,
     /// The delay before the next look at a childless wrapper.
     gap: Duration,
+    /// The wrappers' pids while a look goes through them, kept from one
+    /// look to the next (a look allocates nothing unless it acts).
+    keys: Vec<i32>,
 }
 
 impl Hold {
@@ -87,6 +90,7 @@ impl Hold {
             seen: BTreeSet::new(),
             wrappers: BTreeMap::new(),
             gap: RECHECK_FIRST,
+            keys: Vec::with_capacity(8),
         };
         let watch = hold.note(&stop.steps);
         (hold, watch)
@@ -128,8 +132,10 @@ impl Hold {
     /// asked for (the delay then doubles) or a watched exit's.
     pub fn look(&mut self, tree: &Tree, now: Instant, timer: bool) -> Decision {
         let mut d = Decision::default();
-        let pids: Vec<i32> = self.wrappers.keys().copied().collect();
-        for pid in pids {
+        let mut pids = std::mem::take(&mut self.keys);
+        pids.clear();
+        pids.extend(self.wrappers.keys());
+        for &pid in &pids {
             let Some(w) = self.wrappers.get(&pid).copied() else {
                 continue;
             };
@@ -173,6 +179,7 @@ impl Hold {
                 w.childless_since = None;
             }
         }
+        self.keys = pids;
         let waiting = self
             .wrappers
             .values()

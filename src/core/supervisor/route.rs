@@ -111,7 +111,6 @@
 //! shell, and drainit exits with the shell's 143 (2 runs in 10 with a
 //! stand-in app). `exec httpd` in the entrypoint avoids both.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::core::signal as signals;
@@ -135,6 +134,69 @@ pub enum Sleep {
     Unread,
 }
 
+/// A command name as /proc/PID/stat gives it (at most 15 bytes; 16 kept),
+/// held inline so that a snapshot and a route copy it without allocating.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Comm {
+    len: u8,
+    bytes: [u8; Comm::MAX],
+}
+
+impl Comm {
+    pub const MAX: usize = 16;
+
+    /// `name`, cut to [`Comm::MAX`] bytes at a character boundary.
+    pub fn new(name: &str) -> Self {
+        let mut end = name.len().min(Self::MAX);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; Self::MAX];
+        for (to, from) in bytes.iter_mut().zip(name.as_bytes().iter().take(end)) {
+            *to = *from;
+        }
+        Self {
+            len: end as u8,
+            bytes,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+impl From<&str> for Comm {
+    fn from(name: &str) -> Self {
+        Self::new(name)
+    }
+}
+
+impl PartialEq<&str> for Comm {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for Comm {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl fmt::Debug for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One process of the snapshot. Masks are as in /proc/PID/status:
 /// bit n-1 is signal n.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,7 +216,7 @@ pub struct Proc {
     /// Start time in clock ticks since boot: with the pid, the identity of
     /// the process (pids are reused).
     pub start_ticks: u64,
-    pub comm: String,
+    pub comm: Comm,
     pub sleep: Sleep,
 }
 
@@ -196,12 +258,16 @@ impl Proc {
     }
 }
 
-/// A snapshot of (part of) the process tree.
+/// A snapshot of (part of) the process tree. Held in vectors that
+/// [`Tree::clear`] empties and keeps, so that the runtime reads every
+/// forwarded signal's snapshot into the same memory (reserved at start-up
+/// with [`Tree::with_capacity`]; a bigger tree grows it once).
 #[derive(Clone, Debug, Default)]
 pub struct Tree {
-    procs: BTreeMap<i32, Proc>,
-    /// ppid -> pids, ascending.
-    children: BTreeMap<i32, Vec<i32>>,
+    /// By pid, ascending.
+    procs: Vec<Proc>,
+    /// (ppid, pid), ascending.
+    children: Vec<(i32, i32)>,
     /// The first process that is there but could not be read, and why.
     unread: Option<(i32, String)>,
 }
@@ -209,6 +275,27 @@ pub struct Tree {
 impl Tree {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty tree with room for `procs` processes.
+    pub fn with_capacity(procs: usize) -> Self {
+        Self {
+            procs: Vec::with_capacity(procs),
+            children: Vec::with_capacity(procs),
+            unread: None,
+        }
+    }
+
+    /// Empties the tree and keeps its memory.
+    pub fn clear(&mut self) {
+        self.procs.clear();
+        self.children.clear();
+        self.unread = None;
+    }
+
+    /// How many processes fit before the tree grows.
+    pub fn capacity(&self) -> usize {
+        self.procs.capacity().min(self.children.capacity())
     }
 
     pub fn from_procs(procs: impl IntoIterator<Item = Proc>) -> Self {
@@ -235,21 +322,35 @@ impl Tree {
 
     /// Adds (or replaces) a process; its parent is its ppid.
     pub fn insert(&mut self, p: Proc) {
-        if let Some(old) = self.procs.get(&p.pid) {
-            let old_ppid = old.ppid;
-            if let Some(list) = self.children.get_mut(&old_ppid) {
-                list.retain(|&c| c != p.pid);
+        match self.procs.binary_search_by_key(&p.pid, |q| q.pid) {
+            Ok(at) => {
+                let Some(slot) = self.procs.get_mut(at) else {
+                    return;
+                };
+                let old = (slot.ppid, slot.pid);
+                let (ppid, pid) = (p.ppid, p.pid);
+                *slot = p;
+                if let Ok(i) = self.children.binary_search(&old) {
+                    self.children.remove(i);
+                }
+                self.add_child(ppid, pid);
+            }
+            Err(at) => {
+                self.add_child(p.ppid, p.pid);
+                self.procs.insert(at, p);
             }
         }
-        let list = self.children.entry(p.ppid).or_default();
-        if let Err(at) = list.binary_search(&p.pid) {
-            list.insert(at, p.pid);
+    }
+
+    fn add_child(&mut self, ppid: i32, pid: i32) {
+        if let Err(at) = self.children.binary_search(&(ppid, pid)) {
+            self.children.insert(at, (ppid, pid));
         }
-        self.procs.insert(p.pid, p);
     }
 
     pub fn get(&self, pid: i32) -> Option<&Proc> {
-        self.procs.get(&pid)
+        let at = self.procs.binary_search_by_key(&pid, |q| q.pid).ok()?;
+        self.procs.get(at)
     }
 
     pub fn len(&self) -> usize {
@@ -261,16 +362,18 @@ impl Tree {
     }
 
     pub fn procs(&self) -> impl Iterator<Item = &Proc> {
-        self.procs.values()
+        self.procs.iter()
     }
 
     /// The live (non-zombie) children of `pid` in the snapshot, by pid.
     pub fn live_children(&self, pid: i32) -> impl Iterator<Item = &Proc> {
+        let from = self.children.partition_point(|&(ppid, _)| ppid < pid);
         self.children
-            .get(&pid)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| self.procs.get(c))
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |&&(ppid, _)| ppid == pid)
+            .filter_map(|&(_, c)| self.get(c))
             .filter(|p| p.live())
     }
 }
@@ -326,7 +429,7 @@ pub struct Step {
     /// The process it was reached from; 0 for a starting point.
     pub from: i32,
     pub start_ticks: u64,
-    pub comm: String,
+    pub comm: Comm,
     pub role: Role,
 }
 
@@ -338,7 +441,7 @@ impl Step {
 }
 
 /// Where one signal goes, and why: parents before children.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Route {
     pub signal: i32,
     pub steps: Vec<Step>,
@@ -347,11 +450,15 @@ pub struct Route {
 impl Route {
     /// The pids to send the signal to, in route order.
     pub fn recipients(&self) -> Vec<i32> {
-        self.steps
-            .iter()
-            .filter(|s| s.sent())
-            .map(|s| s.pid)
-            .collect()
+        let mut out = Vec::new();
+        self.recipients_into(&mut out);
+        out
+    }
+
+    /// [`Route::recipients`], appended to `out` (no allocation when it
+    /// has room).
+    pub fn recipients_into(&self, out: &mut Vec<i32>) {
+        out.extend(self.steps.iter().filter(|s| s.sent()).map(|s| s.pid));
     }
 
     /// The wrappers passed over, in route order.
@@ -383,29 +490,83 @@ impl Route {
 /// `SIGTERM: to 12 python3 (handler); passed over 10 sh (waiting)`.
 impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |s: &Step| format!("{} {}", s.pid, s.comm);
-        let to: Vec<String> = self
-            .steps
-            .iter()
-            .filter(|s| s.sent())
-            .map(|s| format!("{} ({})", show(s), role_text(s.role)))
-            .collect();
-        write!(f, "{}: to ", signals::name(self.signal))?;
-        if to.is_empty() {
-            write!(f, "nobody")?;
-        } else {
-            write!(f, "{}", to.join(", "))?;
+        let steps = self.steps.iter().map(|s| (s.pid, &s.comm, s.role));
+        show(f, self.signal, steps, 0)
+    }
+}
+
+/// Writes a route's line from its steps (pid, name, role) in route order:
+/// those sent to first, then those passed over; `more` steps left out.
+fn show<'a>(
+    f: &mut fmt::Formatter<'_>,
+    signal: i32,
+    steps: impl Iterator<Item = (i32, &'a Comm, Role)> + Clone,
+    more: usize,
+) -> fmt::Result {
+    let sent = |role: Role| matches!(role, Role::Receives(_) | Role::Passed(Pass::Stopped));
+    write!(f, "{}: to ", signals::Name(signal))?;
+    let mut first = true;
+    for (pid, comm, role) in steps.clone().filter(|s| sent(s.2)) {
+        let sep = if first { "" } else { ", " };
+        write!(f, "{sep}{pid} {comm} ({})", role_text(role))?;
+        first = false;
+    }
+    if first {
+        write!(f, "nobody")?;
+    }
+    let mut first = true;
+    for (pid, comm, role) in steps.filter(|s| !sent(s.2)) {
+        let sep = if first { "; passed over " } else { ", " };
+        write!(f, "{sep}{pid} {comm} ({})", role_text(role))?;
+        first = false;
+    }
+    if more > 0 {
+        write!(f, "; and {more} more")?;
+    }
+    Ok(())
+}
+
+/// How many steps a [`RouteLine`] holds: the usual route, a wrapper shell
+/// and the app, in full. Two keep a log line (and so every `Action`) at 64
+/// bytes, the size it had with a `String`.
+pub const LINE_STEPS: usize = 2;
+
+/// A route as its log line shows it, in fixed-size data: the first
+/// [`LINE_STEPS`] steps and how many more there were (shown as `; and N
+/// more`). The supervisor hands one out for every routed signal, so it
+/// allocates nothing; the text is the same as the route's
+/// (`impl Display for Route`) when it has no more steps than that.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteLine {
+    signal: i32,
+    len: u8,
+    more: u16,
+    steps: [(i32, Comm, Role); LINE_STEPS],
+}
+
+impl RouteLine {
+    pub fn of(route: &Route) -> Self {
+        let mut steps: [(i32, Comm, Role); LINE_STEPS] =
+            std::array::from_fn(|_| (0, Comm::default(), Role::AlreadySent));
+        let mut len = 0;
+        for (slot, s) in steps.iter_mut().zip(&route.steps) {
+            *slot = (s.pid, s.comm.clone(), s.role);
+            len += 1;
         }
-        let passed: Vec<String> = self
-            .steps
-            .iter()
-            .filter(|s| !s.sent())
-            .map(|s| format!("{} ({})", show(s), role_text(s.role)))
-            .collect();
-        if !passed.is_empty() {
-            write!(f, "; passed over {}", passed.join(", "))?;
+        Self {
+            signal: route.signal,
+            len: len as u8,
+            steps,
+            more: u16::try_from(route.steps.len() - len).unwrap_or(u16::MAX),
         }
-        Ok(())
+    }
+}
+
+impl fmt::Display for RouteLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kept = self.steps.get(..usize::from(self.len)).unwrap_or_default();
+        let steps = kept.iter().map(|(pid, comm, role)| (*pid, comm, *role));
+        show(f, self.signal, steps, usize::from(self.more))
     }
 }
 
@@ -489,23 +650,28 @@ pub fn recipients(tree: &Tree, child: i32, sig: i32) -> Vec<i32> {
 
 /// Routes `sig` from each of `starts` (each reached from "0").
 pub fn route_from(tree: &Tree, starts: &[i32], sig: i32) -> Route {
-    let mut steps = Vec::new();
-    let mut seen = BTreeSet::new();
-    for &start in starts {
-        walk(tree, start, 0, sig, &mut steps, &mut seen);
-    }
-    Route { signal: sig, steps }
+    let mut route = Route {
+        signal: sig,
+        steps: Vec::new(),
+    };
+    route_into(&mut route, tree, starts, sig);
+    route
 }
 
-fn walk(
-    tree: &Tree,
-    pid: i32,
-    from: i32,
-    sig: i32,
-    steps: &mut Vec<Step>,
-    seen: &mut BTreeSet<i32>,
-) {
-    if !seen.insert(pid) {
+/// [`route_from`] into `out`, whose steps are replaced: the supervisor
+/// routes every forwarded signal into the same memory.
+pub fn route_into(out: &mut Route, tree: &Tree, starts: &[i32], sig: i32) {
+    out.signal = sig;
+    out.steps.clear();
+    for &start in starts {
+        walk(tree, start, 0, sig, &mut out.steps);
+    }
+}
+
+/// Each process is looked at once (a process reached twice, through two
+/// starts, keeps its first step): `steps` is also the set of those seen.
+fn walk(tree: &Tree, pid: i32, from: i32, sig: i32, steps: &mut Vec<Step>) {
+    if steps.iter().any(|s| s.pid == pid) {
         return;
     }
     let Some(p) = tree.get(pid) else {
@@ -513,7 +679,7 @@ fn walk(
             pid,
             from,
             start_ticks: 0,
-            comm: String::new(),
+            comm: Comm::default(),
             role: Role::Receives(Why::Unseen),
         });
         return;
@@ -531,8 +697,7 @@ fn walk(
             steps.push(step);
         }
         Verdict::Wrapper(pass) => {
-            let kids: Vec<i32> = tree.live_children(pid).map(|c| c.pid).collect();
-            if kids.is_empty() {
+            if tree.live_children(pid).next().is_none() {
                 step.role = Role::Receives(match pass {
                     Pass::Stopped => Why::Acts,
                     Pass::Waiting | Pass::WaitingInt => Why::NoChildren,
@@ -542,8 +707,8 @@ fn walk(
             }
             step.role = Role::Passed(pass);
             steps.push(step);
-            for kid in kids {
-                walk(tree, kid, pid, sig, steps, seen);
+            for kid in tree.live_children(pid) {
+                walk(tree, kid.pid, pid, sig, steps);
             }
         }
     }
@@ -554,16 +719,28 @@ fn walk(
 /// signal and its workers do not. Processes that `stop` (the route of the
 /// stop signal while the child ran) already reached are not sent it again.
 pub fn leftovers(tree: &Tree, root: i32, sig: i32, stop: Option<&Route>) -> Route {
-    let starts: Vec<i32> = tree.live_children(root).map(|p| p.pid).collect();
-    let mut route = route_from(tree, &starts, sig);
+    let mut route = Route {
+        signal: sig,
+        steps: Vec::new(),
+    };
+    leftovers_into(&mut route, tree, root, sig, stop);
+    route
+}
+
+/// [`leftovers`] into `out`, whose steps are replaced.
+pub fn leftovers_into(out: &mut Route, tree: &Tree, root: i32, sig: i32, stop: Option<&Route>) {
+    out.signal = sig;
+    out.steps.clear();
+    for start in tree.live_children(root) {
+        walk(tree, start.pid, 0, sig, &mut out.steps);
+    }
     if let Some(stop) = stop.filter(|s| s.signal == sig) {
-        for step in &mut route.steps {
+        for step in &mut out.steps {
             if step.sent() && stop.reached(step.pid, step.start_ticks) {
                 step.role = Role::AlreadySent;
             }
         }
     }
-    route
 }
 
 /// The status drainit reports, given how the main child ended, the route
@@ -651,3 +828,72 @@ pub fn default_action(sig: i32) -> DefaultAction {
 
 #[cfg(test)]
 mod tests;
+
+/// The fixed-size pieces routing runs on: a command name, a route's log
+/// line, a tree emptied and filled again.
+#[cfg(test)]
+mod buffers {
+    use super::*;
+
+    fn step(pid: i32, from: i32, comm: &str, role: Role) -> Step {
+        Step {
+            pid,
+            from,
+            start_ticks: 0,
+            comm: comm.into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn a_command_name_is_cut_at_a_character_boundary() {
+        assert_eq!(Comm::new("python3"), "python3");
+        assert_eq!(Comm::new("a-very-long-command-name"), "a-very-long-comm");
+        assert_eq!(Comm::new("ééééééééé"), "éééééééé", "16 bytes, not 17");
+        assert_eq!(Comm::default(), "");
+    }
+
+    #[test]
+    fn the_log_line_says_what_the_route_says_and_counts_the_rest() {
+        let mut r = Route {
+            signal: libc::SIGTERM,
+            steps: vec![
+                step(10, 0, "sh", Role::Passed(Pass::Waiting)),
+                step(11, 10, "app", Role::Receives(Why::Handler)),
+            ],
+        };
+        assert_eq!(RouteLine::of(&r).to_string(), r.to_string());
+        r.steps.push(step(12, 10, "tee", Role::Receives(Why::Acts)));
+        assert_eq!(
+            RouteLine::of(&r).to_string(),
+            "SIGTERM: to 11 app (handler); passed over 10 sh (waiting); and 1 more"
+        );
+    }
+
+    #[test]
+    fn a_cleared_tree_keeps_its_memory_and_forgets_its_processes() {
+        let p = |pid, ppid| Proc {
+            pid,
+            ppid,
+            pgid: pid,
+            sid: pid,
+            state: 'S',
+            caught: 0,
+            ignored: 0,
+            blocked: 0,
+            start_ticks: 1,
+            comm: "x".into(),
+            sleep: Sleep::Other,
+        };
+        let mut tree = Tree::with_capacity(4);
+        tree.insert(p(5, 1));
+        tree.insert(p(6, 5));
+        tree.insert(p(6, 1));
+        let kids = |t: &Tree, pid| t.live_children(pid).map(|p| p.pid).collect::<Vec<_>>();
+        assert_eq!(kids(&tree, 1), vec![5, 6], "a re-inserted process moves");
+        assert!(kids(&tree, 5).is_empty());
+        tree.clear();
+        assert!(tree.is_empty() && tree.get(5).is_none());
+        assert_eq!(tree.capacity(), 4);
+    }
+}

@@ -367,3 +367,35 @@ fn another_users_wrapper_is_read_as_unknown_and_still_a_wrapper() {
     assert!(sh.waiting(), "a shell catches SIGCHLD: {sh:?}");
     assert_eq!(r.recipients(), vec![sleep], "{r}");
 }
+
+/// A tree bigger than the reader's reserve: the first snapshot grows the
+/// buffers once, the next one reads into the same memory, and both hold
+/// what a fresh snapshot holds.
+#[test]
+fn a_tree_bigger_than_the_reserve_grows_once_and_reads_the_same() {
+    let n = RESERVED_PROCS + 8;
+    let script = format!("for i in $(seq {n}); do sleep 30 & done; echo ready; wait");
+    let mut k = Kid::spawn(&["sh", "-c", &script]);
+    k.expect_line("ready");
+    let mut reader = Reader::new();
+    let mut tree = Tree::with_capacity(RESERVED_PROCS);
+    let want = n + 1;
+    wait_for("every sleep to exec", || {
+        reader.snapshot(k.pid(), &mut tree);
+        let sleeps = tree.procs().filter(|p| p.comm == "sleep").count();
+        (sleeps == n).then_some(())
+    });
+    assert_eq!(tree.len(), want, "the shell and its sleeps");
+    let grown = tree.capacity();
+    assert!(grown >= want, "grown to hold them: {grown}");
+    reader.snapshot(k.pid(), &mut tree);
+    assert_eq!(tree.capacity(), grown, "no second growth");
+    let fresh = snapshot(k.pid());
+    let pids = |t: &Tree| t.procs().map(|p| (p.pid, p.ppid)).collect::<Vec<_>>();
+    assert_eq!(pids(&tree), pids(&fresh));
+    assert_eq!(
+        tree.live_children(k.pid()).count(),
+        n,
+        "every sleep is the shell's child"
+    );
+}
