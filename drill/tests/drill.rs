@@ -478,14 +478,27 @@ fn cleanup_after_sigint_and_sigkill() {
     }
 }
 
-/// `drainit drill` runs drainit-drill found beside drainit; without it,
-/// one line and exit 127.
+/// `drainit --help` lists drill; `drainit drill` runs drainit-drill found
+/// beside drainit; without it, one line and exit 127.
 #[test]
 fn drainit_drill_dispatches_git_style() {
     let drainit = static_dir().join("drainit");
     if !drainit.exists() {
         skip(&format!("{} missing: run make static", drainit.display()));
         return;
+    }
+    // drainit's --help lists it beside check and explain.
+    let out = Command::new(&drainit).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let subcommands = help.split("Subcommands:\n").nth(1).unwrap_or_default();
+    for name in ["check", "explain", "drill"] {
+        assert!(
+            subcommands
+                .lines()
+                .any(|l| l.starts_with(&format!("  {name} "))),
+            "{name} is not listed in drainit --help: {help}"
+        );
     }
     let dir = temp("dispatch");
     std::fs::copy(&drainit, dir.join("drainit")).unwrap();
@@ -496,6 +509,7 @@ fn drainit_drill_dispatches_git_style() {
         .unwrap();
     assert_eq!(out.status.code(), Some(127));
     let err = stderr_line(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.contains("drainit-drill is not installed"), "{err}");
     std::os::unix::fs::symlink(DRILL, dir.join("drainit-drill")).unwrap();
     let out = Command::new(dir.join("drainit"))
