@@ -265,7 +265,12 @@ async fn finish(
         cmd: lines.cmd,
         warning: rec.warning.clone(),
         explain: explain(drainit, rec, settings, image).await,
-        compose: report::compose(&shown, &image.cmd, settings.grace),
+        // What the note asks for when the platform's grace is too short.
+        compose: report::compose(
+            &shown,
+            &image.cmd,
+            recommend::grace_after_signal(rec, settings.budget_after_signal()),
+        ),
     };
     let report = Report {
         image: image.name.clone(),
@@ -323,7 +328,7 @@ async fn explain(
         .args(&rec.flags)
         .arg(format!(
             "--termination-grace-period={}",
-            crate::duration::show(recommend::platform_grace_for_explain(
+            crate::duration::show(recommend::grace_after_signal(
                 rec,
                 settings.budget_after_signal()
             ))

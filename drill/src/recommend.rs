@@ -100,11 +100,12 @@ fn round_down(d: Duration) -> Duration {
     Duration::from_millis((d.as_millis() / 100) as u64 * 100)
 }
 
-/// The platform grace (after the stop signal) `drainit explain` is given:
+/// The platform grace after the stop signal that `drainit explain` is
+/// given and compose's stop_grace_period shows:
 /// the platform's when the flags fit it; when they do not (the
 /// recommendation's warning), the least that fits them, in whole seconds
 /// as terminationGracePeriodSeconds takes it: what the warning asks for.
-pub fn platform_grace_for_explain(rec: &Recommendation, budget: Duration) -> Duration {
+pub fn grace_after_signal(rec: &Recommendation, budget: Duration) -> Duration {
     if rec.warning.is_none() {
         return budget;
     }
@@ -157,12 +158,12 @@ pub fn dockerfile(flags: &[String], entrypoint: &[String], cmd: &[String]) -> Do
     words.extend(flags.iter().cloned());
     words.push("--".into());
     words.extend(entrypoint.iter().cloned());
-    let restate = " (restated: a Dockerfile that sets ENTRYPOINT resets the CMD it inherits)";
+    let restate = " (restated below: a Dockerfile that sets ENTRYPOINT resets the inherited CMD)";
     let case = match (entrypoint.is_empty(), cmd.is_empty()) {
         (true, false) => format!("the image has no ENTRYPOINT: CMD stays as it is and runs under drainit{restate}"),
         (true, true) => "the image has neither ENTRYPOINT nor CMD: give drainit the command after \"--\"".into(),
         (false, false) => format!(
-            "the image has an ENTRYPOINT ({}): drainit goes in front of it, and CMD stays as it is, its arguments{restate}",
+            "the image has an ENTRYPOINT ({}): drainit goes in front of it and CMD stays as it is{restate}",
             entrypoint.join(" ")
         ),
         (false, true) => format!(
@@ -246,13 +247,13 @@ mod tests {
         let r = recommend(&settings, "", &[]);
         assert!(r.warning.as_deref().unwrap().contains("at least 6.0s"));
         assert_eq!(
-            platform_grace_for_explain(&r, settings.budget_after_signal()),
+            grace_after_signal(&r, settings.budget_after_signal()),
             Duration::from_secs(6)
         );
         let settings = k8s(2000, 30, 0);
         let r = recommend(&settings, "", &[]);
         assert_eq!(
-            platform_grace_for_explain(&r, settings.budget_after_signal()),
+            grace_after_signal(&r, settings.budget_after_signal()),
             Duration::from_secs(30)
         );
         let out = "Shutdown timeline:\n  t=0 readiness off\n\nMatching Kubernetes settings:\nspec:\n  terminationGracePeriodSeconds: 3\n";
@@ -277,7 +278,7 @@ mod tests {
         assert_eq!(d.cmd.as_deref(), Some(r#"CMD ["--listen", ":8080"]"#));
         assert!(
             d.case.starts_with(
-                "the image has an ENTRYPOINT (/app.sh): drainit goes in front of it, and CMD stays as it is"
+                "the image has an ENTRYPOINT (/app.sh): drainit goes in front of it and CMD stays as it is"
             ),
             "{}",
             d.case

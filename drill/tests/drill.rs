@@ -606,6 +606,92 @@ fn url_during_a_local_restart() {
     sh(&format!("kill $(cat {})", pidfile.display()));
 }
 
+/// The ecs preset: deregistration first, the stop signal after the
+/// deregistration delay (2 s here), SIGKILL the grace after it. The
+/// balancer drops each replica (1 s lag) before the signal reaches it, so
+/// even the app that exits at once on SIGTERM drops nothing as built (exit
+/// 0) and stops 2 s into its stop, and the recommendation needs no drain
+/// delay. The 2 s stopTimeout is short of drainit's grace and margin: the
+/// report's note asks for 3 s, and every setting it prints as matching
+/// (explain's, compose's) says 3 s, none the 2 s that does not fit.
+#[test]
+fn ecs_deregisters_before_the_stop_signal() {
+    if !ready() {
+        return;
+    }
+    let dir = temp("ecs");
+    let (mut child, rx) = spawn(
+        drill()
+            .arg("drainit-drill-demo:immediate")
+            .args(SHORT)
+            .args(["--platform", "ecs", "--deregistration-delay", "2s"])
+            .args(["--grace", "2s", "--replicas", "1", "--rate", "50"])
+            .args(["--variants", "as-built,drainit", "--json"])
+            .arg(dir.join("r.json")),
+    );
+    // Per replica, in order: the stop, out of the balancer, the signal.
+    for name in ["as-built", "drainit"] {
+        let limit = Duration::from_secs(120);
+        wait_for_line(&rx, &format!("{name}: stopping replica 0"), limit);
+        wait_for_line(
+            &rx,
+            &format!("{name}: replica 0 out of the balancer"),
+            limit,
+        );
+        let signal = wait_for_line(&rx, &format!("{name}: stop signal"), limit);
+        assert!(signal.contains("SIGTERM to replica 0"), "{signal}");
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
+    let status = child.wait().unwrap();
+    let report = json(&dir.join("r.json"));
+    assert_eq!(status.code(), Some(0), "{report}");
+    assert_eq!(report["platform"], "ecs");
+    assert_eq!(report["settings"]["stop_signal_at_s"], 2.0);
+    assert_eq!(report["settings"]["sigkill_at_s"], 4.0);
+    let rec = text
+        .split("Recommended for ecs:")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(rec.contains("raise it to at least 3.0s"), "{text}");
+    assert!(rec.contains("terminationGracePeriodSeconds: 3\n"), "{rec}");
+    assert!(rec.contains("stop_grace_period: 3.0s\n"), "{rec}");
+    assert!(!rec.contains("does not fit"), "{rec}");
+    assert!(
+        rec.contains("the image has an ENTRYPOINT (/app.sh): drainit goes in front of it"),
+        "{rec}"
+    );
+    let built = variant(&report, "as-built");
+    assert_eq!(built["failed"], 0, "{built}");
+    for r in built["replicas"].as_array().unwrap() {
+        let stop = r["stop_s"].as_f64().unwrap();
+        assert!(
+            (2.0..4.0).contains(&stop),
+            "SIGTERM at 2 s, exit at once: {r}"
+        );
+        assert_eq!(r["sigkilled"], false, "{r}");
+    }
+    let fixed = variant(&report, "drainit");
+    assert_eq!(fixed["failed"], 0, "{fixed}");
+    let flags = fixed["flags"].to_string();
+    assert!(
+        !flags.contains("--drain-delay"),
+        "no lag left at the signal: {flags}"
+    );
+    for r in fixed["replicas"].as_array().unwrap() {
+        assert_eq!(r["ending"], "graceful", "{r}");
+        // drainit's readiness goes off when the signal comes, at 2 s.
+        let off = r["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["event"] == "readiness_off")
+            .unwrap_or_else(|| panic!("no readiness_off: {r}"));
+        let at = off["at"].as_f64().unwrap();
+        assert!((1.9..4.0).contains(&at), "readiness off at the signal: {r}");
+    }
+}
+
 // --- the longer matrix: make drill-test ------------------------------------
 
 fn run_json(args: &[&str], name: &str) -> (Output, Value) {
