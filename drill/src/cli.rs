@@ -117,6 +117,12 @@ pub struct Args {
     /// The command that rolls the service out while --url is loaded
     #[arg(long, value_name = "COMMAND", requires = "url")]
     pub during: Option<String>,
+    /// https:// --url: trust the CA certificates of this PEM file (instead of the Mozilla roots)
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub cacert: Option<PathBuf>,
+    /// https:// --url: do not check the server's certificate
+    #[arg(long, requires = "url", conflicts_with = "cacert")]
+    pub insecure: bool,
     /// Remove what drills that no longer run left behind (containers, networks), and exit
     #[arg(long)]
     pub cleanup: bool,

@@ -188,6 +188,7 @@ pub async fn run_variant(ctx: &Context, variant: &Variant) -> Result<VariantRepo
                             method: ctx.method.clone(),
                             rate: ctx.rate,
                             timeout: ctx.timeout,
+                            tls: None,
                         };
                         ctx.progress.line(&format!(
                             "{}: load on {url} at {} requests/s",
