@@ -85,11 +85,29 @@ build() {
 # why not. A binary of its own: drainit's build and crate list are
 # untouched by it. DIST_DRILL_ARCHES=x86_64,aarch64 builds only those
 # (default all; scripts/ci-dist.sh sets it).
+#
+# The drill's TLS (ring, for an https:// --url) compiles C and assembly for
+# TARGET: the host's cc for x86_64, clang --target=TRIPLE for the others
+# (no cross gcc; the gnu targets' headers from Debian's cross libc).
 build_drill() {
-    local t=$1 arch=$2 flags=$3 self="" out log
+    local t=$1 arch=$2 flags=$3 self="" out log var cflags triple
     case "$t" in *-musl*) self="-C link-self-contained=yes" ;; esac
     out="dist/drainit-drill-$DIST_VERSION-$arch"
-    if ! log=$(RUSTFLAGS="-C linker=rust-lld $self -C relocation-model=static $flags $DIST_REMAP" \
+    var=$(echo "$t" | tr 'a-z-' 'A-Z_' | tr 'A-Z' 'a-z')
+    case "$t" in
+    x86_64-*) cflags="" ;;
+    *-musl*) cflags="--target=$(echo "$t" | sed 's/-unknown-/-/; s/^riscv64gc/riscv64/')" ;;
+    *)
+        triple=$(dist_gnu_triple "$t")
+        cflags="--target=$triple -isystem /usr/$triple/include"
+        ;;
+    esac
+    if [ -n "$cflags" ] && ! command -v clang >/dev/null; then
+        echo "dist: drainit-drill skipped for $t: its TLS (ring) needs clang to cross-compile C: apt-get install clang llvm (make deps)" >&2
+        return 0
+    fi
+    if ! log=$(env ${cflags:+"CC_$var=clang" "CFLAGS_$var=$cflags" "AR_$var=llvm-ar"} \
+        RUSTFLAGS="-C linker=rust-lld $self -C relocation-model=static $flags $DIST_REMAP" \
         CARGO_TARGET_DIR="$DIST_TARGET_DIR" cargo build --release --locked -q --target "$t" \
         -p drainit-drill --bin drainit-drill 2>&1); then
         echo "dist: drainit-drill skipped for $t: the build failed: $(printf '%s\n' "$log" | grep -m1 -E '^error' || printf '%s\n' "$log" | tail -n 1)" >&2
