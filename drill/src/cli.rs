@@ -111,7 +111,7 @@ pub struct Args {
     /// Write report.html and timeline.svg into DIR
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Load this URL instead of running an image (with --during)
+    /// Load this http:// or https:// URL instead of running an image (with --during)
     #[arg(long, requires = "during")]
     pub url: Option<String>,
     /// The command that rolls the service out while --url is loaded
