@@ -37,6 +37,7 @@ bench: deps static
 	DRAINIT_BIN=$(STATIC_DIR)/drainit bash bench/run.sh
 
 image: static
+	bash scripts/static.sh drill
 	bash docker/build.sh release
 
 # The rolling-restart matrix of the demo app, then the recipes matrix.

@@ -3,12 +3,17 @@
 # engine here has no registry, so nothing is pulled).
 #
 #   docker/build.sh release   drainit:latest and drainit:VERSION (the name the
-#                             examples copy from): only /drainit
+#                             examples copy from): /drainit and /drainit-drill
 #   docker/build.sh test      drainit-test:latest  drainit, the demo app, busybox,
 #                                                  tini, dumb-init, /app.sh
 #   docker/build.sh dist      drainit:VERSION-x86_64, drainit:VERSION-aarch64
-#                             (each only /drainit, for its platform) and
+#                             (each /drainit and, where it builds,
+#                             /drainit-drill, for its platform) and
 #                             drainit:VERSION for this machine's one
+#
+# drainit-drill (docs/drill.md) sits beside /drainit, where `drainit drill`
+# finds it; both are one layer. The README's `COPY --from=` copies
+# /drainit alone.
 #
 # Binaries come from $DRAINIT_STATIC_DIR (default target/static, built by
 # `make static`); dist's from $DRAINIT_DIST_DIR (default dist/, built by
@@ -42,16 +47,18 @@ build() {
 
 case "$mode" in
 release)
-    cp "$static/drainit" "$ctx/drainit"
+    [ -x "$static/drainit-drill" ] || { echo "build.sh: $static/drainit-drill missing: run 'bash scripts/static.sh drill'" >&2; exit 1; }
+    mkdir "$ctx/root"
+    cp "$static/drainit" "$static/drainit-drill" "$ctx/root/"
     cat >"$ctx/Dockerfile" <<'DOCKERFILE'
 FROM scratch
-COPY drainit /drainit
+COPY root/ /
 ENTRYPOINT ["/drainit", "--"]
 DOCKERFILE
     build drainit:latest
     version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
     docker tag drainit:latest "drainit:$version"
-    echo "image drainit:latest (drainit:$version): $(size drainit:latest) bytes (drainit $(stat -c %s "$static/drainit") bytes)"
+    echo "image drainit:latest (drainit:$version): $(size drainit:latest) bytes (drainit $(stat -c %s "$static/drainit") bytes, drainit-drill $(stat -c %s "$static/drainit-drill") bytes)"
     ;;
 dist)
     # No registry, so no multi-platform manifest: one tag per platform, and
@@ -61,13 +68,21 @@ dist)
     host=$(uname -m)
     cat >"$ctx/Dockerfile" <<'DOCKERFILE'
 FROM scratch
-COPY drainit /drainit
+COPY root/ /
 ENTRYPOINT ["/drainit", "--"]
 DOCKERFILE
     for arch in x86_64 aarch64; do
         bin="$dist/drainit-$version-$arch"
         [ -x "$bin" ] || { echo "build.sh: $bin missing: run 'make dist'" >&2; exit 1; }
-        cp "$bin" "$ctx/drainit"
+        rm -rf "$ctx/root"
+        mkdir "$ctx/root"
+        cp "$bin" "$ctx/root/drainit"
+        drill="$dist/drainit-drill-$version-$arch"
+        if [ -x "$drill" ]; then
+            cp "$drill" "$ctx/root/drainit-drill"
+        else
+            echo "build.sh: $drill missing: drainit:$version-$arch without drainit-drill" >&2
+        fi
         case "$arch" in x86_64) platform=linux/amd64 ;; aarch64) platform=linux/arm64 ;; esac
         log=$(docker build -q --platform "$platform" -t "drainit:$version-$arch" "$ctx" 2>&1) ||
             { printf '%s\n' "$log" >&2; echo "build.sh: docker build drainit:$version-$arch failed" >&2; exit 1; }

@@ -8,8 +8,9 @@
 # scripts/static.sh builds the host's: rust-lld with the musl crt and libc
 # that rustup ships with each musl std (or, for an architecture without a
 # musl std here, the static glibc 2.36 of Debian's cross packages), non-PIE,
-# stripped by the release profile. Then a
-# .deb per architecture (packaging/deb.sh), the
+# stripped by the release profile; beside each, drainit-drill
+# (docs/drill.md) built the same way. Then the .debs of each architecture,
+# drainit and drainit-drill (packaging/deb.sh), the
 # PyPI wheels for x86_64 and aarch64 (scripts/dist-wheel.sh), the crate
 # (cargo package) and, when a Docker engine answers, the images
 # (docker/build.sh dist).
@@ -27,9 +28,9 @@ cd "$(dirname "$0")/.."
 # answered 404 on the machine this was written on) the architecture is
 # built for its gnu target instead (dist_gnu_fallback): a static, non-PIE
 # glibc binary, see link_flags.
-ALL_TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
+ALL_TARGETS=${DIST_TARGETS:-"x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
 i686-unknown-linux-musl riscv64gc-unknown-linux-musl powerpc64le-unknown-linux-musl
-loongarch64-unknown-linux-musl s390x-unknown-linux-gnu"
+loongarch64-unknown-linux-musl s390x-unknown-linux-gnu"}
 
 # link_flags TARGET: the rustc flags for scripts/link.sh. musl:
 # none (rust-lld, rustup's self-contained crt and libc, non-PIE). gnu:
@@ -72,6 +73,49 @@ build() {
     CARGO_TARGET_DIR="$DIST_TARGET_DIR" bash scripts/link.sh "$t" "$out.new" $flags $DIST_REMAP
     touch -d "@$SOURCE_DATE_EPOCH" "$out.new"
     mv "$out.new" "$out"
+    case ",${DIST_DRILL_ARCHES:-all}," in
+    *,all,* | *,"$arch",*) build_drill "$t" "$arch" "$flags" ;;
+    esac
+    return 0
+}
+
+# build_drill TARGET ARCH FLAGS: dist/drainit-drill-VERSION-ARCH
+# (docs/drill.md), the same static link as drainit's (rust-lld, the musl
+# crt and libc or the static glibc of FLAGS, non-PIE), or a line saying
+# why not. A binary of its own: drainit's build and crate list are
+# untouched by it. DIST_DRILL_ARCHES=x86_64,aarch64 builds only those
+# (default all; scripts/ci-dist.sh sets it).
+#
+# The drill's TLS (ring, for an https:// --url) compiles C and assembly for
+# TARGET: the host's cc for x86_64, clang --target=TRIPLE for the others
+# (no cross gcc; the gnu targets' headers from Debian's cross libc).
+build_drill() {
+    local t=$1 arch=$2 flags=$3 self="" out log var cflags triple
+    case "$t" in *-musl*) self="-C link-self-contained=yes" ;; esac
+    out="dist/drainit-drill-$DIST_VERSION-$arch"
+    var=$(echo "$t" | tr 'a-z-' 'A-Z_' | tr 'A-Z' 'a-z')
+    case "$t" in
+    x86_64-*) cflags="" ;;
+    *-musl*) cflags="--target=$(echo "$t" | sed 's/-unknown-/-/; s/^riscv64gc/riscv64/')" ;;
+    *)
+        triple=$(dist_gnu_triple "$t")
+        cflags="--target=$triple -isystem /usr/$triple/include"
+        ;;
+    esac
+    if [ -n "$cflags" ] && ! command -v clang >/dev/null; then
+        echo "dist: drainit-drill skipped for $t: its TLS (ring) needs clang to cross-compile C: apt-get install clang llvm (make deps)" >&2
+        return 0
+    fi
+    if ! log=$(env ${cflags:+"CC_$var=clang" "CFLAGS_$var=$cflags" "AR_$var=llvm-ar"} \
+        RUSTFLAGS="-C linker=rust-lld $self -C relocation-model=static $flags $DIST_REMAP" \
+        CARGO_TARGET_DIR="$DIST_TARGET_DIR" cargo build --release --locked -q --target "$t" \
+        -p drainit-drill --bin drainit-drill 2>&1); then
+        echo "dist: drainit-drill skipped for $t: the build failed: $(printf '%s\n' "$log" | grep -m1 -E '^error' || printf '%s\n' "$log" | tail -n 1)" >&2
+        return 0
+    fi
+    install -m 755 "$DIST_TARGET_DIR/$t/release/drainit-drill" "$out.new"
+    touch -d "@$SOURCE_DATE_EPOCH" "$out.new"
+    mv "$out.new" "$out"
 }
 
 sums() {
@@ -97,18 +141,11 @@ bash scripts/dist-gen.sh
 for t in $ALL_TARGETS; do
     bin="dist/drainit-$DIST_VERSION-$(dist_arch "$t")"
     [ -f "$bin" ] && bash packaging/deb.sh "$bin" "$(dist_deb_arch "$t")"
+    drill="dist/drainit-drill-$DIST_VERSION-$(dist_arch "$t")"
+    [ -f "$bin" ] && [ -f "$drill" ] && bash packaging/deb.sh --drill "$drill" "$(dist_deb_arch "$t")"
 done
 bash scripts/dist-wheel.sh
 bash scripts/dist-crate.sh
-# drainit-drill (docs/drill.md), x86_64 only: a binary of its own beside
-# drainit's (not in the .deb, the wheel or the images).
-if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
-    RUSTFLAGS="$DIST_REMAP" CARGO_TARGET_DIR="$DIST_TARGET_DIR" cargo build --release --locked -q \
-        --target x86_64-unknown-linux-musl -p drainit-drill
-    install -m 755 "$DIST_TARGET_DIR/x86_64-unknown-linux-musl/release/drainit-drill" \
-        "dist/drainit-drill-$DIST_VERSION-x86_64"
-    touch -d "@$SOURCE_DATE_EPOCH" "dist/drainit-drill-$DIST_VERSION-x86_64"
-fi
 if docker info >/dev/null 2>&1; then
     DRAINIT_DIST_DIR="$PWD/dist" bash docker/build.sh dist
 else

@@ -31,6 +31,15 @@ else
     [ "${DRAINIT_PIE:-0}" = 1 ] || flags="$flags -C relocation-model=static"
 fi
 built=target/$target/release
+# scripts/static.sh drill: target/static/drainit-drill alone (make image
+# puts it beside /drainit), with the demo's flags (one set of RUSTFLAGS in
+# target/, so neither rebuilds the other's dependencies).
+if [ "${1:-}" = drill ]; then
+    RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --release --locked --target "$target" -p drainit-drill -q
+    cp "$built/drainit-drill" "$out/drainit-drill"
+    printf 'static (%s): drainit-drill %s bytes\n' "$target" "$(stat -c %s "$out/drainit-drill")"
+    exit 0
+fi
 # One package per build: cargo unifies features within a build, and the
 # demo's tokio features (signal, ...) must not leak into drainit.
 if [ "$target" = x86_64-unknown-linux-musl ]; then

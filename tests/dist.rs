@@ -141,6 +141,30 @@ fn binary(arch: &str) -> PathBuf {
     p
 }
 
+/// The architectures whose drainit-drill make dist put beside drainit in
+/// the .deb, the wheel and the images: DRAINIT_DIST_DRILL_ARCHES
+/// (comma-separated; scripts/ci-dist.sh builds x86_64's only unless told),
+/// else every built one.
+fn drill_arches() -> Vec<&'static str> {
+    let wanted = std::env::var("DRAINIT_DIST_DRILL_ARCHES").ok();
+    built_arches()
+        .into_iter()
+        .map(|a| a.0)
+        .filter(|a| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.split(',').any(|x| x == *a))
+        })
+        .collect()
+}
+
+/// What `drainit-drill --version` prints, and a line of its --help that
+/// `drainit drill --help` must reach.
+fn drill_version() -> String {
+    format!("drainit drill {VERSION}")
+}
+const DRILL_HELP: &str = "count the dropped requests";
+
 fn head_commit() -> String {
     let out = run(Command::new("git").args(["-C", ROOT, "rev-parse", "--short=7", "HEAD"]));
     assert!(out.status.success(), "git rev-parse failed");
@@ -398,14 +422,27 @@ fn sha256sums_cover_every_artifact() {
     );
 }
 
-/// No path of the build machine in any binary (panic locations of
+/// No path of the build machine in any binary, drainit-drill's too (panic locations of
 /// dependencies would otherwise name ~/.cargo/registry and the checkout).
 #[test]
 #[ignore = "needs make dist; run by make dist-test"]
 fn binaries_carry_no_build_paths() {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    for (arch, _, _) in built_arches() {
-        let out = run(Command::new("strings").arg(binary(arch)));
+    let drills = drill_arches();
+    let bins = built_arches().into_iter().flat_map(|(arch, _, _)| {
+        let drill = dist().join(format!("drainit-drill-{VERSION}-{arch}"));
+        std::iter::once(binary(arch)).chain(drills.contains(&arch).then(|| {
+            assert!(
+                drill.is_file(),
+                "{} missing: run make dist",
+                drill.display()
+            );
+            drill
+        }))
+    });
+    for bin in bins {
+        let arch = bin.display();
+        let out = run(Command::new("strings").arg(&bin));
         let strings = text(&out.stdout);
         for needle in [ROOT, home.as_str(), "/.cargo/registry", "/work/"] {
             let hit = strings.lines().find(|l| l.contains(needle));
@@ -435,8 +472,22 @@ fn deb_installs_with_apt_in_a_clean_debian() {
         apt,
         format!("apt-get install -y ./drainit_{VERSION}_amd64.deb")
     );
+    let drills = drill_arches();
     for (arch, deb, _) in built_arches() {
         let apt = apt.replace("_amd64.deb", &format!("_{deb}.deb"));
+        // drainit-drill is a package of its own that depends on drainit:
+        // apt installs the two together, and `drainit drill` reaches it.
+        let drill = if drills.contains(&arch) {
+            format!(
+                "apt-get install -y ./drainit-drill_{VERSION}_{deb}.deb >/tmp/apt.log 2>&1 || {{ cat /tmp/apt.log; exit 1; }}\n\
+                 echo \"{arch}: drill $(dpkg-query -W -f '${{Depends}}' drainit-drill) $(command -v drainit-drill) $(drainit-drill --version)\"\n\
+                 drainit drill --help | grep -q \"{DRILL_HELP}\" && echo \"{arch}: drainit drill --help reaches it\"\n\
+                 test -s /usr/share/doc/drainit-drill/drill.md\n\
+                 apt-get remove -y -q drainit-drill >/dev/null 2>&1\n"
+            )
+        } else {
+            String::new()
+        };
         script.push_str(&format!(
             "[ {deb} = amd64 ] || dpkg --add-architecture {deb}\n\
              {apt} >/tmp/apt.log 2>&1 || {{ cat /tmp/apt.log; exit 1; }}\n\
@@ -448,6 +499,7 @@ fn deb_installs_with_apt_in_a_clean_debian() {
              grep -q 'MIT License' /usr/share/doc/drainit/copyright\n\
              test -s /usr/share/doc/drainit/README.md\n\
              rc=0; drainit -- sh -c 'exit 3' || rc=$?; echo \"{arch}: exit $rc\"\n\
+             {drill}\
              apt-get remove -y -q drainit >/dev/null 2>&1\n"
         ));
     }
@@ -466,6 +518,17 @@ fn deb_installs_with_apt_in_a_clean_debian() {
             stdout.contains(&format!("{arch}: exit 3")),
             "{arch}: {stdout}"
         );
+        if drills.contains(&arch) {
+            let want = format!(
+                "{arch}: drill drainit (= {VERSION}) /usr/bin/drainit-drill {}",
+                drill_version()
+            );
+            assert!(stdout.contains(&want), "{want:?} not in {stdout}");
+            assert!(
+                stdout.contains(&format!("{arch}: drainit drill --help reaches it")),
+                "{arch}: {stdout}"
+            );
+        }
     }
 }
 
@@ -517,6 +580,17 @@ fn wheel_installs_into_a_fresh_venv_and_runs_as_pid1() {
         .args(["--", "sh", "-c", "echo ppid=$PPID; exit 4"]));
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "ppid=1");
+    // The second script: drainit-drill, beside drainit in the venv's bin/.
+    let out = run(Command::new(venv.join("bin/drainit-drill")).arg("--version"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), drill_version());
+    let out = run(Command::new(&bin).args(["drill", "--help"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(DRILL_HELP),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 /// The aarch64 wheel, installed the way pip does for an arm64 machine
@@ -548,6 +622,29 @@ fn aarch64_wheel_installs_and_runs_emulated() {
     );
     let out = run(Command::new(&bin).args(["--", "sh", "-c", "exit 6"]));
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    if !drill_arches().contains(&"aarch64") {
+        return;
+    }
+    let drill = dir.join("bin/drainit-drill");
+    let out = run(Command::new("file").arg(&drill));
+    assert!(
+        text(&out.stdout).contains("aarch64"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(Command::new(&drill).arg("--version"));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        drill_version(),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(Command::new(&bin).args(["drill", "--help"]));
+    assert!(
+        text(&out.stdout).contains(DRILL_HELP),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// The .crate as crates.io would serve it: unpacked and `cargo install`ed.
@@ -676,6 +773,33 @@ fn images_run_on_their_platforms() {
             "{tag}: {}",
             text(&out.stderr)
         );
+        if !drill_arches().contains(&arch) {
+            continue;
+        }
+        // /drainit-drill beside /drainit: run under it as the image's
+        // ENTRYPOINT would, and reached by `drainit drill`.
+        let out = docker_ok(&[
+            "run",
+            "--rm",
+            "--platform",
+            &platform,
+            &tag,
+            "/drainit-drill",
+            "--version",
+        ]);
+        assert_eq!(text(&out.stdout).trim(), drill_version(), "{tag}");
+        let out = docker_ok(&[
+            "run",
+            "--rm",
+            "--platform",
+            &platform,
+            "--entrypoint",
+            "/drainit",
+            &tag,
+            "drill",
+            "--help",
+        ]);
+        assert!(text(&out.stdout).contains(DRILL_HELP), "{tag}");
     }
     // The README's line, as written.
     let line = readme_install("docker run");

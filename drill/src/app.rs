@@ -257,12 +257,20 @@ async fn finish(
     let entry = inject::entrypoint(&rec.flags, image);
     let mut shown = vec!["/drainit".to_string()];
     shown.extend(entry.iter().skip(1).cloned());
+    let lines = recommend::dockerfile(&rec.flags, &image.entrypoint, &image.cmd);
     let recommendation = RecommendationJson {
         flags: rec.flags.clone(),
-        entrypoint: recommend::entrypoint_line(&rec.flags, &image.entrypoint),
+        case: lines.case,
+        entrypoint: lines.entrypoint,
+        cmd: lines.cmd,
         warning: rec.warning.clone(),
         explain: explain(drainit, rec, settings, image).await,
-        compose: report::compose(&shown, settings.grace),
+        // What the note asks for when the platform's grace is too short.
+        compose: report::compose(
+            &shown,
+            &image.cmd,
+            recommend::grace_after_signal(rec, settings.budget_after_signal()),
+        ),
     };
     let report = Report {
         image: image.name.clone(),
@@ -303,7 +311,11 @@ fn write_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 }
 
 /// `drainit explain` for the recommended flags: its timeline and its
-/// matching Kubernetes settings.
+/// matching Kubernetes settings. Given the platform's grace when the flags
+/// fit it, and the grace the recommendation's note asks for when they do
+/// not (so what is printed as matching is what the note says to set); a
+/// misfit explain still reports is shown as its one line, without the
+/// settings it does not match.
 async fn explain(
     drainit: Option<&std::path::Path>,
     rec: &Recommendation,
@@ -316,18 +328,21 @@ async fn explain(
         .args(&rec.flags)
         .arg(format!(
             "--termination-grace-period={}",
-            crate::duration::show(settings.budget_after_signal())
+            crate::duration::show(recommend::grace_after_signal(
+                rec,
+                settings.budget_after_signal()
+            ))
         ))
         .arg("--")
         .args(image.command())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     match tokio::time::timeout(Duration::from_secs(10), cmd.output()).await {
-        Ok(Ok(out)) => {
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            text
-        }
+        Ok(Ok(out)) => recommend::explain_text(
+            out.status.success(),
+            &String::from_utf8_lossy(&out.stdout),
+            &String::from_utf8_lossy(&out.stderr),
+        ),
         _ => String::new(),
     }
 }

@@ -111,12 +111,18 @@ pub struct Args {
     /// Write report.html and timeline.svg into DIR
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Load this URL instead of running an image (with --during)
+    /// Load this http:// or https:// URL instead of running an image (with --during)
     #[arg(long, requires = "during")]
     pub url: Option<String>,
     /// The command that rolls the service out while --url is loaded
     #[arg(long, value_name = "COMMAND", requires = "url")]
     pub during: Option<String>,
+    /// https:// --url: trust the CA certificates of this PEM file (instead of the Mozilla roots)
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub cacert: Option<PathBuf>,
+    /// https:// --url: do not check the server's certificate
+    #[arg(long, requires = "url", conflicts_with = "cacert")]
+    pub insecure: bool,
     /// Remove what drills that no longer run left behind (containers, networks), and exit
     #[arg(long)]
     pub cleanup: bool,

@@ -1,44 +1,18 @@
 //! Durations on the command line (`500ms`, `2s`, `1m30s`, `1.5`) and in
 //! the report (`2.0s`).
+//!
+//! Parsing is drainit's own (`drainit::duration::parse`, from the drainit
+//! library crate): the drill accepts exactly what drainit accepts for the
+//! flags it recommends. The library brings no global allocator (that is
+//! in drainit's src/main.rs) and nothing the drill does not already build
+//! but nix, rustix and tracing; its one start-up hook (src/os/signals.rs,
+//! reading SIGPIPE's disposition) is harmless here. The formatting stays
+//! the drill's: two decimals, so a recommended `--grace=1.25s` is exact
+//! (drainit's own `show` rounds to one, for log lines).
 
 use std::time::Duration;
 
-/// Parses `500ms`, `2s`, `1m30s`, `1h`, `1.5s`; a plain number is seconds.
-pub fn parse(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration '{s}' (e.g. 500ms, 2s, 1m30s)");
-    if s.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(secs) = s.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
-    }
-    let mut total = 0.0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let after = rest.get(num_len..).ok_or_else(bad)?;
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let number: f64 = rest
-            .get(..num_len)
-            .ok_or_else(bad)?
-            .parse()
-            .map_err(|_| bad())?;
-        let scale = match after.get(..unit_len).ok_or_else(bad)? {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += number * scale;
-        rest = after.get(unit_len..).ok_or_else(bad)?;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
-}
+pub use drainit::duration::parse;
 
 /// `2.0s`, `0.5s`, `1.25s`: seconds with at most two decimals, as drainit's
 /// own flags accept them.
@@ -64,7 +38,7 @@ mod tests {
         assert_eq!(parse("500ms"), Ok(ms(500)));
         assert_eq!(parse("1m30s"), Ok(ms(90_000)));
         assert_eq!(parse("0.25"), Ok(ms(250)));
-        for bad in ["", "ms", "2x", "-1", "1s2", "s1"] {
+        for bad in ["", "ms", "2x", "-1", "1s2", "s1", "soon"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(show(ms(2000)), "2.0s");

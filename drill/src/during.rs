@@ -9,6 +9,7 @@ use crate::cli::{Args, EXIT_INTERRUPTED, EXIT_SETUP};
 use crate::load::{self, LoadConfig};
 use crate::progress::Progress;
 use crate::tally::{self, histogram, Summary};
+use crate::tls::{self, Trust};
 
 pub async fn main(args: Args) -> i32 {
     let (Some(url), Some(command)) = (&args.url, &args.during) else {
@@ -18,15 +19,38 @@ pub async fn main(args: Args) -> i32 {
         Ok(u) => u,
         Err(e) => return fail(&format!("--url {url}: {e}")),
     };
-    match uri.scheme_str() {
-        Some("http") => {}
+    let tls = match uri.scheme_str() {
+        Some("http") => None,
+        Some("https") => {
+            let trust = match (&args.cacert, args.insecure) {
+                (_, true) => Trust::Insecure,
+                (Some(path), false) => Trust::CaFile(path),
+                (None, false) => Trust::Public,
+            };
+            let config = match tls::config(&trust) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            let host = uri.host().unwrap_or_default();
+            let port = uri.port_u16().unwrap_or(443);
+            if let Err(e) = tls::preflight(config.clone(), host, port, args.timeout).await {
+                return fail(&format!(
+                    "--url {url}: {e} (a private CA: --cacert FILE; no check at all: --insecure)"
+                ));
+            }
+            Some(config)
+        }
         Some(other) => {
             return fail(&format!(
-                "--url {url}: {other} is not supported, only http:// (reach the service over plain HTTP, e.g. through kubectl port-forward)"
+                "--url {url}: {other} is not supported, only http:// and https://"
             ))
         }
-        None => return fail(&format!("--url {url}: give a full URL, e.g. http://host:8080/")),
-    }
+        None => {
+            return fail(&format!(
+                "--url {url}: give a full URL, e.g. http://host:8080/"
+            ))
+        }
+    };
     let progress = Progress::new(args.quiet);
     let method = args.method.parse().unwrap_or(hyper::Method::GET);
     let epoch = Instant::now();
@@ -35,6 +59,7 @@ pub async fn main(args: Args) -> i32 {
         method,
         rate: args.rate,
         timeout: args.timeout,
+        tls,
     };
     progress.line(&format!("load on {url} at {} requests/s", args.rate));
     let load = load::start(cfg, epoch);

@@ -1,7 +1,7 @@
 //! The open-model load: `rate` requests a second at a constant arrival
 //! rate, whatever the answers take (a stall shows as failures or latency,
-//! not as fewer requests), over keep-alive connections. Each request is
-//! timestamped with its outcome.
+//! not as fewer requests), over keep-alive connections (TLS for an
+//! https:// `--url`). Each request is timestamped with its outcome.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::{connect::HttpConnector, Client, ResponseFuture};
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -26,6 +27,9 @@ pub struct LoadConfig {
     pub method: Method,
     pub rate: f64,
     pub timeout: Duration,
+    /// The TLS configuration for an https:// URL (crate::tls); None for
+    /// plain HTTP (the balancer).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Live counts for the progress display.
@@ -43,19 +47,46 @@ pub struct Load {
     task: tokio::task::JoinHandle<()>,
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// Plain HTTP (the balancer, an http:// --url), or TLS (an https:// one):
+/// the plain path stays as it was, with nothing of TLS in it.
+#[derive(Clone)]
+enum HttpClient {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+}
+
+impl HttpClient {
+    fn request(&self, request: Request<Full<Bytes>>) -> ResponseFuture {
+        match self {
+            HttpClient::Plain(c) => c.request(request),
+            HttpClient::Tls(c) => c.request(request),
+        }
+    }
+}
 
 /// How many senders share a high rate.
 const SENDERS: usize = 8;
 
-fn client() -> HttpClient {
+fn client(tls: Option<Arc<rustls::ClientConfig>>) -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     // No retries: a request a server closed on is a failure to count.
-    Client::builder(TokioExecutor::new())
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder
         .retry_canceled_requests(false)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector)
+        .pool_idle_timeout(Duration::from_secs(30));
+    match tls {
+        None => HttpClient::Plain(builder.build(connector)),
+        Some(config) => {
+            connector.enforce_http(false);
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config((*config).clone())
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(connector);
+            HttpClient::Tls(builder.build(https))
+        }
+    }
 }
 
 /// Starts sending now; `epoch` is the drill's clock zero.
@@ -73,7 +104,7 @@ pub fn start(cfg: LoadConfig, epoch: Instant) -> Load {
         let (live, records, mut stopped, cfg) =
             (live.clone(), records.clone(), stopped.clone(), cfg.clone());
         tasks.push(tokio::spawn(async move {
-            let client = client();
+            let client = client(cfg.tls.clone());
             let period = Duration::from_secs_f64(senders as f64 / cfg.rate.max(0.001));
             let offset = period.mul_f64(i as f64 / senders as f64);
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);

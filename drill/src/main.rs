@@ -29,6 +29,7 @@ mod run;
 mod svg;
 mod tally;
 mod timeline;
+mod tls;
 mod verdict;
 
 use clap::Parser;

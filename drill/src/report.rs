@@ -80,7 +80,11 @@ pub struct ReplicaJson {
 #[derive(Serialize, Clone, Default)]
 pub struct RecommendationJson {
     pub flags: Vec<String>,
+    /// Which case the image is (with or without an ENTRYPOINT), one line.
+    pub case: String,
     pub entrypoint: String,
+    /// The image's CMD restated, when it has one.
+    pub cmd: Option<String>,
     pub warning: Option<String>,
     /// `drainit explain` for these flags (timeline, Kubernetes settings).
     pub explain: String,
@@ -220,7 +224,11 @@ pub fn text(report: &Report, variants: &[VariantReport], settings: &Settings) ->
     }
     let rec = &report.recommendation;
     let _ = writeln!(out, "\nRecommended for {}:", report.platform);
+    let _ = writeln!(out, "  {}", rec.case);
     let _ = writeln!(out, "  {}", rec.entrypoint);
+    if let Some(cmd) = &rec.cmd {
+        let _ = writeln!(out, "  {cmd}");
+    }
     if let Some(w) = &rec.warning {
         let _ = writeln!(out, "  note: {w}");
     }
@@ -327,15 +335,24 @@ fn strip(v: &VariantReport, settings: &Settings) -> String {
 }
 
 /// A compose service with drainit in front (the platform grace as
-/// stop_grace_period).
-pub fn compose(entrypoint: &[String], grace: std::time::Duration) -> String {
-    let words: Vec<String> = entrypoint
-        .iter()
-        .map(|w| serde_json::to_string(w).unwrap_or_default())
-        .collect();
+/// stop_grace_period). Compose ignores the image's CMD once `entrypoint`
+/// is set, so the CMD is restated as `command`.
+pub fn compose(entrypoint: &[String], cmd: &[String], grace: std::time::Duration) -> String {
+    let list = |words: &[String]| {
+        words
+            .iter()
+            .map(|w| serde_json::to_string(w).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let command = if cmd.is_empty() {
+        String::new()
+    } else {
+        format!("    command: [{}]\n", list(cmd))
+    };
     format!(
-        "services:\n  app:\n    entrypoint: [{}]\n    stop_grace_period: {}\n    volumes:\n      - /usr/local/bin/drainit:/drainit:ro   # or COPY it into the image\n",
-        words.join(", "),
+        "services:\n  app:\n    entrypoint: [{}]\n{command}    stop_grace_period: {}\n    volumes:\n      - /usr/local/bin/drainit:/drainit:ro   # or COPY it into the image\n",
+        list(entrypoint),
         show(grace)
     )
 }

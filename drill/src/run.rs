@@ -153,7 +153,13 @@ pub async fn run_variant(ctx: &Context, variant: &Variant) -> Result<VariantRepo
                             balancer.routes.add(id, started.addr);
                         }
                     }
-                    Action::Unroute(id) => balancer.routes.remove(id),
+                    Action::Unroute(id) => {
+                        balancer.routes.remove(id);
+                        ctx.progress.line(&format!(
+                            "{}: replica {id} out of the balancer",
+                            variant.name
+                        ));
+                    }
                     Action::StopBegins(id) => {
                         if let Some(s) = slots.get_mut(id) {
                             s.stop_at = Some(now);
@@ -162,7 +168,14 @@ pub async fn run_variant(ctx: &Context, variant: &Variant) -> Result<VariantRepo
                         ctx.progress
                             .line(&format!("{}: stopping replica {id}", variant.name));
                     }
-                    Action::Signal(id) => ctx.send(&slots, id, &ctx.stop_signal(variant)),
+                    Action::Signal(id) => {
+                        let signal = ctx.stop_signal(variant);
+                        ctx.progress.line(&format!(
+                            "{}: stop signal {signal} to replica {id}",
+                            variant.name
+                        ));
+                        ctx.send(&slots, id, &signal);
+                    }
                     Action::Kill(id) => {
                         if let Some(s) = slots.get_mut(id) {
                             s.killed = true;
@@ -175,6 +188,7 @@ pub async fn run_variant(ctx: &Context, variant: &Variant) -> Result<VariantRepo
                             method: ctx.method.clone(),
                             rate: ctx.rate,
                             timeout: ctx.timeout,
+                            tls: None,
                         };
                         ctx.progress.line(&format!(
                             "{}: load on {url} at {} requests/s",

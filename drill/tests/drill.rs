@@ -116,6 +116,32 @@ fn variant<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no variant {name} in {report}"))
 }
 
+/// A variant's replicas, as the JSON report lists them.
+fn replicas(v: &Value) -> &[Value] {
+    v["replicas"].as_array().unwrap()
+}
+
+/// A replica's drainit timeline: (event, seconds after the stop began).
+fn events(r: &Value) -> Vec<(&str, f64)> {
+    r["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["event"].as_str().unwrap(), l["at"].as_f64().unwrap()))
+        .collect()
+}
+
+fn has_event(r: &Value, event: &str) -> bool {
+    events(r).iter().any(|(e, _)| *e == event)
+}
+
+/// Every replica of the variant ended gracefully.
+fn all_graceful(v: &Value, context: &str) {
+    for r in replicas(v) {
+        assert_eq!(r["ending"], "graceful", "{context}: {r}");
+    }
+}
+
 fn containers_of(pid: u32) -> usize {
     let out = Command::new("docker")
         .args([
@@ -239,7 +265,7 @@ fn immediate_app_drops_as_built_and_none_under_drainit() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(by_kind, failed, "the kinds sum to failed");
-    for r in built["replicas"].as_array().unwrap() {
+    for r in replicas(built) {
         assert_eq!(r["sigkilled"], false, "{r}");
         // At once, well before the 6 s grace (a loaded machine adds Docker's
         // own delays).
@@ -277,18 +303,12 @@ fn immediate_app_drops_as_built_and_none_under_drainit() {
         .unwrap()
         .iter()
         .any(|f| f.as_str().unwrap().starts_with("--drain-delay=")));
-    for r in fixed["replicas"].as_array().unwrap() {
-        assert_eq!(r["ending"], "graceful", "{r}");
+    all_graceful(fixed, "drainit");
+    for r in replicas(fixed) {
         assert_eq!(r["exit_code"], 0, "{r}");
-        let events: Vec<&str> = r["timeline"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["event"].as_str().unwrap())
-            .collect();
         assert!(
-            events.contains(&"readiness_off") && events.contains(&"forwarded"),
-            "{events:?}"
+            has_event(r, "readiness_off") && has_event(r, "forwarded"),
+            "{r}"
         );
     }
     assert!(report["recommendation"]["entrypoint"]
@@ -363,13 +383,7 @@ fn an_app_that_ignores_term_is_sigkilled_at_the_grace() {
         (4.0..6.0).contains(&stop),
         "drainit's SIGKILL at 4 s: {stop}"
     );
-    let events: Vec<&str> = r["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["event"].as_str().unwrap())
-        .collect();
-    assert!(events.contains(&"killed"), "{events:?}");
+    assert!(has_event(r, "killed"), "{r}");
 }
 
 /// Bad input: one line naming it, exit 2.
@@ -478,14 +492,27 @@ fn cleanup_after_sigint_and_sigkill() {
     }
 }
 
-/// `drainit drill` runs drainit-drill found beside drainit; without it,
-/// one line and exit 127.
+/// `drainit --help` lists drill; `drainit drill` runs drainit-drill found
+/// beside drainit; without it, one line and exit 127.
 #[test]
 fn drainit_drill_dispatches_git_style() {
     let drainit = static_dir().join("drainit");
     if !drainit.exists() {
         skip(&format!("{} missing: run make static", drainit.display()));
         return;
+    }
+    // drainit's --help lists it beside check and explain.
+    let out = Command::new(&drainit).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let subcommands = help.split("Subcommands:\n").nth(1).unwrap_or_default();
+    for name in ["check", "explain", "drill"] {
+        assert!(
+            subcommands
+                .lines()
+                .any(|l| l.starts_with(&format!("  {name} "))),
+            "{name} is not listed in drainit --help: {help}"
+        );
     }
     let dir = temp("dispatch");
     std::fs::copy(&drainit, dir.join("drainit")).unwrap();
@@ -496,6 +523,7 @@ fn drainit_drill_dispatches_git_style() {
         .unwrap();
     assert_eq!(out.status.code(), Some(127));
     let err = stderr_line(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.contains("drainit-drill is not installed"), "{err}");
     std::os::unix::fs::symlink(DRILL, dir.join("drainit-drill")).unwrap();
     let out = Command::new(dir.join("drainit"))
@@ -592,6 +620,238 @@ fn url_during_a_local_restart() {
     sh(&format!("kill $(cat {})", pidfile.display()));
 }
 
+/// The ecs preset: deregistration first, the stop signal after the
+/// deregistration delay (2 s here), SIGKILL the grace after it. The
+/// balancer drops each replica (1 s lag) before the signal reaches it, so
+/// even the app that exits at once on SIGTERM drops nothing as built (exit
+/// 0) and stops 2 s into its stop, and the recommendation needs no drain
+/// delay. The 2 s stopTimeout is short of drainit's grace and margin: the
+/// report's note asks for 3 s, and every setting it prints as matching
+/// (explain's, compose's) says 3 s, none the 2 s that does not fit.
+#[test]
+fn ecs_deregisters_before_the_stop_signal() {
+    if !ready() {
+        return;
+    }
+    let dir = temp("ecs");
+    let (mut child, rx) = spawn(
+        drill()
+            .arg("drainit-drill-demo:immediate")
+            .args(SHORT)
+            .args(["--platform", "ecs", "--deregistration-delay", "2s"])
+            .args(["--grace", "2s", "--replicas", "1", "--rate", "50"])
+            .args(["--variants", "as-built,drainit", "--json"])
+            .arg(dir.join("r.json")),
+    );
+    // Per replica, in order: the stop, out of the balancer, the signal.
+    for name in ["as-built", "drainit"] {
+        let limit = Duration::from_secs(120);
+        wait_for_line(&rx, &format!("{name}: stopping replica 0"), limit);
+        wait_for_line(
+            &rx,
+            &format!("{name}: replica 0 out of the balancer"),
+            limit,
+        );
+        let signal = wait_for_line(&rx, &format!("{name}: stop signal"), limit);
+        assert!(signal.contains("SIGTERM to replica 0"), "{signal}");
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text).unwrap();
+    let status = child.wait().unwrap();
+    let report = json(&dir.join("r.json"));
+    assert_eq!(status.code(), Some(0), "{report}");
+    assert_eq!(report["platform"], "ecs");
+    assert_eq!(report["settings"]["stop_signal_at_s"], 2.0);
+    assert_eq!(report["settings"]["sigkill_at_s"], 4.0);
+    let rec = text
+        .split("Recommended for ecs:")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(rec.contains("raise it to at least 3.0s"), "{text}");
+    assert!(rec.contains("terminationGracePeriodSeconds: 3\n"), "{rec}");
+    assert!(rec.contains("stop_grace_period: 3.0s\n"), "{rec}");
+    assert!(!rec.contains("does not fit"), "{rec}");
+    assert!(
+        rec.contains("the image has an ENTRYPOINT (/app.sh): drainit goes in front of it"),
+        "{rec}"
+    );
+    let built = variant(&report, "as-built");
+    assert_eq!(built["failed"], 0, "{built}");
+    for r in replicas(built) {
+        let stop = r["stop_s"].as_f64().unwrap();
+        assert!(
+            (2.0..4.0).contains(&stop),
+            "SIGTERM at 2 s, exit at once: {r}"
+        );
+        assert_eq!(r["sigkilled"], false, "{r}");
+    }
+    let fixed = variant(&report, "drainit");
+    assert_eq!(fixed["failed"], 0, "{fixed}");
+    let flags = fixed["flags"].to_string();
+    assert!(
+        !flags.contains("--drain-delay"),
+        "no lag left at the signal: {flags}"
+    );
+    all_graceful(fixed, "drainit");
+    for r in replicas(fixed) {
+        // drainit's readiness goes off when the signal comes, at 2 s.
+        let (_, at) = *events(r)
+            .iter()
+            .find(|(e, _)| *e == "readiness_off")
+            .unwrap_or_else(|| panic!("no readiness_off: {r}"));
+        assert!((1.9..4.0).contains(&at), "readiness off at the signal: {r}");
+    }
+}
+
+/// `--url https://...` against a local TLS server (Python's http.server
+/// with a certificate of a CA made here by openssl): without a way to
+/// trust it, one line and exit 2 before any load; with `--cacert` the
+/// certificate checks and the load runs (0 dropped, exit 0); `--insecure`
+/// skips the check.
+#[test]
+fn url_over_https_with_cacert_or_insecure() {
+    for tool in ["openssl", "python3"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            skip(&format!("{tool} is not installed"));
+            return;
+        }
+    }
+    let dir = temp("https");
+    // A CA, and the server's certificate it signs (for localhost and
+    // 127.0.0.1): what a private CA gives a staging service.
+    let ssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            stderr_line(&out)
+        );
+    };
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    ssl(&[
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+    ]
+    .into_iter()
+    .chain([
+        "-subj",
+        "/CN=drill test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ])
+    .collect::<Vec<_>>());
+    ssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+    ]
+    .into_iter()
+    .chain(["-keyout", "key.pem", "-out", "req.csr"])
+    .collect::<Vec<_>>());
+    ssl(&[
+        "x509", "-req", "-in", "req.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+    ]
+    .into_iter()
+    .chain([
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ])
+    .collect::<Vec<_>>());
+    let port = free_port();
+    let server = format!(
+        "import http.server, ssl\n\
+         class H(http.server.BaseHTTPRequestHandler):\n\
+         \x20   def do_GET(self):\n\
+         \x20       self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')\n\
+         \x20   def log_message(self, *a): pass\n\
+         s = http.server.ThreadingHTTPServer(('127.0.0.1', {port}), H)\n\
+         c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('{dir}/cert.pem', '{dir}/key.pem')\n\
+         s.socket = c.wrap_socket(s.socket, server_side=True)\n\
+         print('up', flush=True)\n\
+         s.serve_forever()\n",
+        dir = dir.display()
+    );
+    /// The server goes with the test, passed or failed.
+    struct Server(Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut python = Server(
+        Command::new("python3")
+            .args(["-c", &server])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut up = String::new();
+    BufReader::new(python.0.stdout.take().unwrap())
+        .read_line(&mut up)
+        .unwrap();
+    assert_eq!(up.trim(), "up", "the TLS server started");
+    let url = format!("https://127.0.0.1:{port}/");
+    let during = |extra: &[&str], json: &str| {
+        Command::new(DRILL)
+            .args(["--url", &url, "--during", "sleep 0.5", "--rate", "50"])
+            .args(["--warmup", "0.5s", "--timeout", "2s", "--json"])
+            .arg(dir.join(json))
+            .args(extra)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let refused = during(&[], "refused.json");
+    let err = stderr_line(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("TLS handshake failed")
+            && err.contains("--cacert")
+            && err.contains("--insecure"),
+        "{err}"
+    );
+    assert!(!dir.join("refused.json").exists(), "no load ran");
+    let cacert = dir.join("ca.pem");
+    for (extra, name) in [
+        (vec!["--cacert", cacert.to_str().unwrap()], "cacert.json"),
+        (vec!["--insecure"], "insecure.json"),
+    ] {
+        let out = during(&extra, name);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            stderr_line(&out)
+        );
+        let report = json(&dir.join(name));
+        let v = &report["variants"][0];
+        assert_eq!(v["failed"], 0, "{extra:?}: {v}");
+        assert!(v["requests"].as_u64().unwrap() >= 50, "{extra:?}: {v}");
+    }
+    let bad = during(&["--cacert", "/nonexistent/ca.pem"], "bad.json");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr_line(&bad).starts_with("drainit drill: --cacert /nonexistent/ca.pem: "));
+}
+
 // --- the longer matrix: make drill-test ------------------------------------
 
 fn run_json(args: &[&str], name: &str) -> (Output, Value) {
@@ -634,9 +894,7 @@ fn graceful_app_drops_during_the_lag_as_built_only() {
     assert!(variant(&report, "as-built")["failed"].as_u64().unwrap() > 0);
     let fixed = variant(&report, "drainit");
     assert_eq!(fixed["failed"], 0, "{fixed}");
-    for r in fixed["replicas"].as_array().unwrap() {
-        assert_eq!(r["ending"], "graceful", "{r}");
-    }
+    all_graceful(fixed, "drainit");
 }
 
 /// The docker preset: no lag (the replica leaves with the signal), so the
@@ -665,7 +923,7 @@ fn docker_preset_and_with_flags() {
     assert!(!flags.contains("--drain-delay"), "{flags}");
     let with = variant(&report, "drainit --drain-delay=1s --grace=2s");
     assert_eq!(with["failed"], 0, "{with}");
-    for r in with["replicas"].as_array().unwrap() {
+    for r in replicas(with) {
         let stop = r["stop_s"].as_f64().unwrap();
         assert!(
             (1.0..2.5).contains(&stop),
@@ -688,7 +946,7 @@ fn prestop_sleep_delays_the_signal() {
     args.extend(["--grace", "6s", "--prestop-sleep", "2s"]);
     let (out, report) = run_json(&args, "prestop");
     assert_eq!(out.status.code(), Some(0), "the preStop covers the 1 s lag");
-    for r in variant(&report, "as-built")["replicas"].as_array().unwrap() {
+    for r in replicas(variant(&report, "as-built")) {
         let stop = r["stop_s"].as_f64().unwrap();
         assert!(
             (2.0..3.0).contains(&stop),
@@ -751,7 +1009,7 @@ fn recipes_nginx_and_gunicorn() {
             "as-built,drainit",
         ]);
         let (_, report) = run_json(&args, image.split(':').next().unwrap());
-        for r in variant(&report, "as-built")["replicas"].as_array().unwrap() {
+        for r in replicas(variant(&report, "as-built")) {
             assert_eq!(
                 r["sigkilled"], true,
                 "{image}: the shell as PID 1 ignores the signal: {r}"
@@ -765,8 +1023,6 @@ fn recipes_nginx_and_gunicorn() {
             );
         }
         assert_eq!(fixed["failed"], 0, "{image}: {fixed}");
-        for r in fixed["replicas"].as_array().unwrap() {
-            assert_eq!(r["ending"], "graceful", "{image}: {r}");
-        }
+        all_graceful(fixed, image);
     }
 }

@@ -24,9 +24,12 @@ use crate::os::signals;
     name = "drainit",
     version = crate::cli::version::long(),
     about = "A PID-1 init for containers: reaps zombies, forwards signals, and drains gracefully.",
-    after_help = "Subcommands: `drainit check` (exit 0 when ready) and `drainit explain` \
-                  (print the shutdown timeline). Run a program named check or explain \
-                  as `drainit -- check`.",
+    after_help = "Subcommands:\n  \
+                  check    exit 0 when the app is ready (a readiness or HEALTHCHECK probe)\n  \
+                  explain  print the shutdown timeline and the matching platform settings\n  \
+                  drill    stop an image's replicas under load and count the dropped \
+                  requests (runs drainit-drill, a separate binary)\n\
+                  Run a program named check, explain or drill as `drainit -- check`.",
     disable_help_subcommand = true
 )]
 struct RunArgs {
@@ -218,6 +221,22 @@ mod tests {
             Invocation::Exit { message, code, .. } => Err((message, code)),
             _ => Err(("subcommand".into(), -1)),
         }
+    }
+
+    /// `drainit --help` names every subcommand, drill (its own binary)
+    /// included, each on a line of its own.
+    #[test]
+    fn help_lists_the_subcommands() {
+        let (help, code) = run(&["drainit", "--help"]).unwrap_err();
+        assert_eq!(code, 0);
+        let tail = help.split("Subcommands:\n").nth(1).unwrap();
+        for name in ["check", "explain", "drill"] {
+            assert!(
+                tail.lines().any(|l| l.starts_with(&format!("  {name} "))),
+                "{name} not listed: {tail}"
+            );
+        }
+        assert!(tail.contains("drainit-drill"), "{tail}");
     }
 
     #[test]
