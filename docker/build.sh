@@ -3,7 +3,8 @@
 # engine here has no registry, so nothing is pulled).
 #
 #   docker/build.sh release   drainit:latest and drainit:VERSION (the name the
-#                             examples copy from): /drainit and /drainit-drill
+#                             examples copy from): /drainit, and /drainit-drill
+#                             when target/static has it (make image builds it)
 #   docker/build.sh test      drainit-test:latest  drainit, the demo app, busybox,
 #                                                  tini, dumb-init, /app.sh
 #   docker/build.sh dist      drainit:VERSION-x86_64, drainit:VERSION-aarch64
@@ -47,9 +48,17 @@ build() {
 
 case "$mode" in
 release)
-    [ -x "$static/drainit-drill" ] || { echo "build.sh: $static/drainit-drill missing: run 'bash scripts/static.sh drill'" >&2; exit 1; }
     mkdir "$ctx/root"
-    cp "$static/drainit" "$static/drainit-drill" "$ctx/root/"
+    cp "$static/drainit" "$ctx/root/"
+    # `make image` builds the drill first; the tests' images (the examples
+    # copy /drainit only) do without it.
+    drill="no drainit-drill"
+    if [ -x "$static/drainit-drill" ]; then
+        cp "$static/drainit-drill" "$ctx/root/"
+        drill="drainit-drill $(stat -c %s "$static/drainit-drill") bytes"
+    else
+        echo "build.sh: no $static/drainit-drill ('bash scripts/static.sh drill' builds it): the image carries drainit only" >&2
+    fi
     cat >"$ctx/Dockerfile" <<'DOCKERFILE'
 FROM scratch
 COPY root/ /
@@ -58,7 +67,7 @@ DOCKERFILE
     build drainit:latest
     version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
     docker tag drainit:latest "drainit:$version"
-    echo "image drainit:latest (drainit:$version): $(size drainit:latest) bytes (drainit $(stat -c %s "$static/drainit") bytes, drainit-drill $(stat -c %s "$static/drainit-drill") bytes)"
+    echo "image drainit:latest (drainit:$version): $(size drainit:latest) bytes (drainit $(stat -c %s "$static/drainit") bytes, $drill)"
     ;;
 dist)
     # No registry, so no multi-platform manifest: one tag per platform, and

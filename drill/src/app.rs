@@ -310,8 +310,8 @@ fn write_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// `drainit explain` for the recommended flags: its timeline and its
-/// matching Kubernetes settings. Given the platform's grace when the flags
+/// `drainit explain` for the recommended flags: its timeline and the
+/// matching settings of the drill's platform. Given the platform's grace when the flags
 /// fit it, and the grace the recommendation's note asks for when they do
 /// not (so what is printed as matching is what the note says to set); a
 /// misfit explain still reports is shown as its one line, without the
@@ -325,6 +325,7 @@ async fn explain(
     let program = drainit.map_or_else(|| std::path::PathBuf::from("drainit"), |p| p.to_path_buf());
     let mut cmd = tokio::process::Command::new(&program);
     cmd.arg("explain")
+        .arg(format!("--platform={}", settings.platform.name()))
         .args(&rec.flags)
         .arg(format!(
             "--termination-grace-period={}",

@@ -668,7 +668,9 @@ fn ecs_deregisters_before_the_stop_signal() {
         .nth(1)
         .unwrap_or_default();
     assert!(rec.contains("raise it to at least 3.0s"), "{text}");
-    assert!(rec.contains("terminationGracePeriodSeconds: 3\n"), "{rec}");
+    // explain is told the platform: ECS's own field, not Kubernetes'.
+    assert!(rec.contains("\"stopTimeout\": 3 "), "{rec}");
+    assert!(!rec.contains("terminationGracePeriodSeconds:"), "{rec}");
     assert!(rec.contains("stop_grace_period: 3.0s\n"), "{rec}");
     assert!(!rec.contains("does not fit"), "{rec}");
     assert!(
