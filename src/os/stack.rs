@@ -7,26 +7,30 @@
 
 const PAGE: usize = 4096;
 
-/// Discards the main thread's stack pages more than `keep` bytes below the
-/// caller's frame. Below the stack pointer nothing is live (the ABI's red
-/// zone is 128 bytes, and drainit runs no signal handler: signals arrive
-/// through the signalfd), so this changes no value, only which pages are
-/// resident. Returns the bytes discarded (0 when the stack cannot be found).
+/// Discards the stack pages more than `keep` bytes below the caller's
+/// frame, within the one mapping that holds the caller's frame (the main
+/// thread's `[stack]`; under qemu-user or for a thread, whatever mapping
+/// its stack is: never a byte of any other mapping). Below the stack
+/// pointer nothing is live (the ABI's red zone is 128 bytes, and drainit
+/// runs no signal handler: signals arrive through the signalfd), so this
+/// changes no value, only which pages are resident. Returns the bytes
+/// discarded (0 when the mapping cannot be found).
 #[inline(never)]
 pub fn trim_below_here(keep: usize) -> usize {
     let here = 0u8;
     let sp = std::ptr::addr_of!(here) as usize;
-    let Some(lowest) = stack_start() else {
+    let Some(lowest) = start_of_mapping_holding(sp) else {
         return 0;
     };
     let end = sp.saturating_sub(keep) & !(PAGE - 1);
     if end <= lowest {
         return 0;
     }
-    // SAFETY: [lowest, end) is the main thread's own stack mapping, wholly
-    // below the live frames (`keep` is at least the red zone): nothing
-    // there is read before it is written again, and MADV_DONTNEED on
-    // private anonymous memory only makes the next touch a zero page.
+    // SAFETY: [lowest, end) lies inside the one mapping that holds this
+    // frame, wholly below the live frames (`keep` is at least the red
+    // zone): nothing there is read before it is written again, and
+    // MADV_DONTNEED on private anonymous memory only makes the next touch
+    // a zero page.
     let rc = unsafe {
         libc::madvise(
             lowest as *mut libc::c_void,
@@ -41,12 +45,14 @@ pub fn trim_below_here(keep: usize) -> usize {
     }
 }
 
-/// The lowest address of the `[stack]` mapping, from /proc/self/maps read
+/// The start of the mapping that holds `addr`, from /proc/self/maps read
 /// a piece at a time into a buffer on the stack (no allocation: a freed
-/// heap block would stay dirty). Not inlined: the buffer's page is below the caller's frame, so
-/// the trim discards it too.
+/// heap block would stay dirty). Not the line named `[stack]`: under
+/// qemu-user that names the emulator's own stack, far from the guest's.
+/// Not inlined: the buffer's page is below the caller's frame, so the trim
+/// discards it too.
 #[inline(never)]
-fn stack_start() -> Option<usize> {
+fn start_of_mapping_holding(addr: usize) -> Option<usize> {
     use std::io::Read;
     let mut f = std::fs::File::open("/proc/self/maps").ok()?;
     let mut buf = [0u8; 1024];
@@ -61,15 +67,17 @@ fn stack_start() -> Option<usize> {
         let mut line_start = 0;
         while let Some(nl) = buf.get(line_start..len)?.iter().position(|&b| b == b'\n') {
             let line = buf.get(line_start..line_start + nl)?;
-            if line.ends_with(b"[stack]") {
-                let text = std::str::from_utf8(line).ok()?;
-                return usize::from_str_radix(text.split('-').next()?, 16).ok();
+            if let Some((start, end)) = range(line) {
+                if start <= addr && addr < end {
+                    return Some(start);
+                }
             }
             line_start += nl + 1;
         }
         if line_start == 0 && len == buf.len() {
-            // One line longer than the buffer (a long path): not the
-            // stack's; skip it by keeping nothing of it.
+            // One line longer than the buffer (a long path): its range
+            // came first and was not read whole; skip it by keeping
+            // nothing of it.
             len = 0;
         } else {
             buf.copy_within(line_start..len, 0);
@@ -78,17 +86,69 @@ fn stack_start() -> Option<usize> {
     }
 }
 
+/// `START-END` at the head of a maps line.
+fn range(line: &[u8]) -> Option<(usize, usize)> {
+    let text = std::str::from_utf8(line.split(|&b| b == b' ').next()?).ok()?;
+    let (start, end) = text.split_once('-')?;
+    Some((
+        usize::from_str_radix(start, 16).ok()?,
+        usize::from_str_radix(end, 16).ok()?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_main_stack_is_found_and_a_threads_is_left_alone() {
-        let lowest = stack_start().expect("every process has a [stack] mapping");
-        assert_eq!(lowest % PAGE, 0);
-        // A thread's stack is an ordinary mapping below the main one: the
-        // trim must not reach into it (or anything else) from there.
-        let n = std::thread::spawn(|| trim_below_here(8192)).join().unwrap();
-        assert_eq!(n, 0, "trimmed from a thread's stack");
+    fn the_mapping_of_a_frame_is_found() {
+        let here = 0u8;
+        let sp = std::ptr::addr_of!(here) as usize;
+        let start = start_of_mapping_holding(sp).expect("a frame lies in a mapping");
+        assert_eq!(start % PAGE, 0);
+        assert!(start <= sp);
+        assert_eq!(
+            range(b"7ffc1000-7ffc3000 rw-p 00000000 00:00 0   [stack]"),
+            Some((0x7ffc1000, 0x7ffc3000))
+        );
+        assert_eq!(range(b"garbage"), None);
+    }
+
+    /// From a thread (whose stack is an ordinary mapping, with other
+    /// mappings all around it, as the guest's stack is under qemu-user):
+    /// the trim stays inside that thread's stack and touches nothing else.
+    #[test]
+    fn a_trim_reaches_nothing_but_its_own_stack() {
+        static MARK: std::sync::Mutex<[u8; 4096]> = std::sync::Mutex::new([7; 4096]);
+        let heap = vec![9u8; 1 << 20];
+        let stack_size = 1 << 20;
+        let n = std::thread::Builder::new()
+            .stack_size(stack_size)
+            .spawn(|| {
+                // Dirty the thread's stack deep down, then come back up.
+                fn deep(d: u32) -> u8 {
+                    let page = std::hint::black_box([d as u8; 4096]);
+                    if d == 0 {
+                        page[0]
+                    } else {
+                        deep(d - 1).wrapping_add(page[1])
+                    }
+                }
+                std::hint::black_box(deep(32));
+                trim_below_here(8192)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(n > 0, "nothing trimmed below a deep call");
+        assert!(
+            n < stack_size + PAGE,
+            "trimmed {n} bytes: beyond the thread's stack"
+        );
+        assert!(heap.iter().all(|&b| b == 9), "the heap was touched");
+        assert!(
+            MARK.lock().unwrap().iter().all(|&b| b == 7),
+            "static data was touched"
+        );
     }
 }
