@@ -198,7 +198,7 @@ impl Runtime {
     #[inline(never)]
     fn dispatch(&mut self, event: Event) -> Option<i32> {
         if let Event::Signal(sig) = event {
-            *self.shared.metrics().received.entry(sig).or_default() += 1;
+            self.shared.metrics().received.add(sig);
             if sig != libc::SIGCHLD {
                 self.allocations_at_first_signal
                     .get_or_insert_with(crate::os::alloc::allocations);
@@ -356,7 +356,7 @@ impl Runtime {
             },
         };
         if n > 0 {
-            *self.shared.metrics().forwarded.entry(signal).or_default() += 1;
+            self.shared.metrics().forwarded.add(signal);
         }
         self.sup.recycle(target);
     }

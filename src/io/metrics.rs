@@ -1,7 +1,6 @@
 //! The state the runtime shares with the HTTP endpoint (readiness,
 //! liveness, counters) and its Prometheus text exposition.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -16,11 +15,37 @@ pub struct Shared {
     metrics: Mutex<Metrics>,
 }
 
+/// A count per signal number (1..=64, the kernel's range), in place from
+/// start-up: counting a signal never allocates.
+pub struct BySignal([u64; 65]);
+
+impl Default for BySignal {
+    fn default() -> Self {
+        Self([0; 65])
+    }
+}
+
+impl BySignal {
+    pub fn add(&mut self, sig: i32) {
+        if sig < 1 {
+            return;
+        }
+        if let Some(n) = usize::try_from(sig).ok().and_then(|i| self.0.get_mut(i)) {
+            *n += 1;
+        }
+    }
+
+    /// The signals counted at least once, lowest first, with their counts.
+    pub fn iter(&self) -> impl Iterator<Item = (i32, u64)> + '_ {
+        (0i32..).zip(self.0.iter().copied()).filter(|&(_, n)| n > 0)
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     pub phase: &'static str,
-    pub received: BTreeMap<i32, u64>,
-    pub forwarded: BTreeMap<i32, u64>,
+    pub received: BySignal,
+    pub forwarded: BySignal,
     pub reaped: u64,
     pub killed: u64,
     /// The supervisor's drain figures, copied after every event.
@@ -158,10 +183,10 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str
     }
 }
 
-fn counter_by_signal(out: &mut String, name: &str, help: &str, counts: &BTreeMap<i32, u64>) {
+fn counter_by_signal(out: &mut String, name: &str, help: &str, counts: &BySignal) {
     let samples: Vec<(String, f64)> = counts
         .iter()
-        .map(|(sig, n)| (format!("{{signal=\"{}\"}}", signals::name(*sig)), *n as f64))
+        .map(|(sig, n)| (format!("{{signal=\"{}\"}}", signals::name(sig)), n as f64))
         .collect();
     let refs: Vec<(&str, f64)> = samples.iter().map(|(l, v)| (l.as_str(), *v)).collect();
     metric(out, name, "counter", help, &refs);
@@ -175,12 +200,23 @@ mod tests {
     fn renders_prometheus_text() {
         let s = Shared::new();
         s.set_ready(true);
-        s.metrics().received.insert(libc::SIGTERM, 2);
+        s.metrics().received.add(libc::SIGTERM);
+        s.metrics().received.add(libc::SIGTERM);
+        s.metrics().received.add(libc::SIGRTMAX());
+        s.metrics().received.add(0);
+        s.metrics().received.add(65);
         s.metrics().phase = "draining";
         let text = s.render();
         assert!(text.contains("drainit_ready 1\n"), "{text}");
         assert!(text.contains("drainit_phase{phase=\"draining\"} 1\n"));
         assert!(text.contains("drainit_signals_received_total{signal=\"SIGTERM\"} 2\n"));
+        let rt_max = format!("{{signal=\"{}\"}} 1\n", signals::name(libc::SIGRTMAX()));
+        assert!(text.contains(&rt_max), "{text}");
+        assert_eq!(
+            text.matches("drainit_signals_received_total{").count(),
+            2,
+            "{text}"
+        );
         assert!(text.contains("# TYPE drainit_processes_reaped_total counter\n"));
     }
 }
