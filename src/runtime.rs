@@ -336,7 +336,7 @@ impl Runtime {
             Target::Pids(pids) => self.send_or_report(signal, pids, &target),
             Target::Group(pgid) => self.send_or_report(signal, &[-pgid], &target),
             Target::Everyone => self.send_or_report(signal, &[-1], &target),
-            Target::Leftovers { group } => match self.descendants() {
+            Target::Leftovers { group } => match self.descendants(std::process::id() as i32) {
                 Ok(pids) => {
                     let count = pids.len();
                     pids.extend(group.map(|g| -g));
@@ -361,11 +361,10 @@ impl Runtime {
         self.sup.recycle(target);
     }
 
-    /// drainit's live descendants, listed into a buffer kept for reuse.
-    fn descendants(&mut self) -> std::io::Result<&mut Vec<i32>> {
+    /// The live descendants of `root`, listed into a buffer kept for reuse.
+    fn descendants(&mut self, root: i32) -> std::io::Result<&mut Vec<i32>> {
         self.pids.clear();
-        let me = std::process::id() as i32;
-        self.reader.descendants(me, &mut self.pids)?;
+        self.reader.descendants(root, &mut self.pids)?;
         Ok(&mut self.pids)
     }
 
@@ -408,10 +407,11 @@ impl Runtime {
     #[inline(never)]
     fn list_for_kill(&mut self, root: i32, first: bool) {
         let session = nix::unistd::getsid(None).map_or(-1, |s| s.as_raw());
-        let listed = procfs::descendants(root)
+        let listed = self
+            .descendants(root)
             .map(|pids| {
-                pids.into_iter()
-                    .map(|pid| Descendant {
+                pids.iter()
+                    .map(|&pid| Descendant {
                         pid,
                         group_session: procfs::stat(pid).ok().flatten().map(|s| (s.pgid, s.sid)),
                     })
